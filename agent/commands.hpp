@@ -1,0 +1,11 @@
+#pragma once
+// One function per `haspool` command; the table in commands.cpp maps names to them.
+#include <string>
+#include <vector>
+
+namespace haspool::cli {
+
+int cmd_check_config(const std::vector<std::string>& args);
+int cmd_daemon(const std::string& role, const std::vector<std::string>& args);
+
+}  // namespace haspool::cli

@@ -1,0 +1,152 @@
+#include "host_check.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace haspool::config {
+
+std::string local_hostname() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return {};
+    return buf;
+}
+
+Identity identify_self(const Config& c, const std::optional<std::string>& node_flag,
+                       const std::string& host_name) {
+    std::string names;
+    for (const auto& n : c.nodes) names += (names.empty() ? "" : ", ") + n.name;
+    if (node_flag) {
+        if (const Node* n = c.find_node(*node_flag)) return {n, "selected with --node " + *node_flag};
+        return {nullptr, "--node " + *node_flag + " names none of the nodes (" + names + ")"};
+    }
+    std::string short_name = host_name.substr(0, host_name.find('.'));
+    for (const auto& n : c.nodes)
+        if (n.hostname == host_name || n.hostname == short_name)
+            return {&n, "hostname '" + host_name + "' matches node " + n.name};
+    return {nullptr, "this host ('" + host_name + "') is none of the nodes (" + names +
+                         "); set nodes[].hostname or pass --node NAME"};
+}
+
+Secret read_secret(const std::string& file) {
+    struct stat st{};
+    if (stat(file.c_str(), &st) != 0)
+        return {"", "cannot use secret file " + file + ": " + std::strerror(errno) +
+                        " (create it with: head -c 32 /dev/urandom > " + file + "; chmod 600 " + file + ")"};
+    if (!S_ISREG(st.st_mode)) return {"", "secret file " + file + " is not a regular file"};
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return {"", "secret file " + file + " is accessible by group or others (mode " + mode + "); run: chmod 600 " + file};
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in && !in.eof()) return {"", "cannot read secret file " + file + ": " + std::strerror(errno)};
+    std::string key = ss.str();
+    while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+    if (key.size() < 16)
+        return {"", "secret file " + file + " holds " + std::to_string(key.size()) +
+                        " bytes; at least 16 are needed (head -c 32 /dev/urandom > " + file + ")"};
+    return {key, ""};
+}
+
+namespace {
+
+std::string read_all(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return {};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// mdadm.conf must say "AUTO -all" (or otherwise exclude our array) so nothing assembles X
+// alone at boot (DESIGN §3 rule 3, §7 "Never auto-assemble").
+void check_mdadm_conf(const std::string& etc_root, const Config& c, HostReport& r) {
+    std::string conf_path = etc_root + "/etc/mdadm/mdadm.conf";
+    std::string text = read_all(conf_path);
+    if (text.empty()) {
+        r.warnings.push_back({"spool.md_device", conf_path + " is missing: the OS may auto-assemble the spool array at boot; add the line 'AUTO -all'"});
+        return;
+    }
+    std::istringstream in(text);
+    std::string line;
+    bool auto_off = false;
+    while (std::getline(in, line)) {
+        std::istringstream w(line);
+        std::string first, rest;
+        w >> first;
+        if (first != "AUTO") continue;
+        while (w >> rest)
+            if (rest == "-all") auto_off = true;
+    }
+    if (!auto_off)
+        r.warnings.push_back({"spool.md_device", conf_path + " has no 'AUTO -all': the OS may auto-assemble " +
+                                                     c.spool.md_device + " from one leg at boot (DESIGN §3 rule 3)"});
+}
+
+void check_fstab(const std::string& etc_root, const Config& c, HostReport& r) {
+    std::string path = etc_root + "/etc/fstab";
+    std::istringstream in(read_all(path));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream w(line);
+        std::string dev, dir, type, opts;
+        if (!(w >> dev >> dir >> type)) continue;
+        if (dev.empty() || dev[0] == '#') continue;
+        w >> opts;
+        if (dir == c.spool.mount_point && opts.find("noauto") == std::string::npos)
+            r.warnings.push_back({"spool.mount_point", path + " mounts " + dir + " at boot (" + dev +
+                                                            "): remove the entry or add noauto; haspool mounts the spool itself"});
+    }
+}
+
+}  // namespace
+
+HostReport check_host(const Config& c, const Node& self, const std::string& etc_root) {
+    HostReport r;
+    Secret s = read_secret(c.cluster.secret_file);
+    if (!s.error.empty()) r.errors.push_back({"cluster.secret_file", s.error});
+    struct stat st{};
+    std::string idx = "nodes[" + std::to_string(&self - c.nodes.data()) + "].spool_device";
+    if (stat(self.spool_device.c_str(), &st) != 0)
+        r.errors.push_back({idx, self.spool_device + ": " + std::strerror(errno)});
+    else if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+        r.errors.push_back({idx, self.spool_device + " is neither a block device nor a regular file"});
+    check_mdadm_conf(etc_root, c, r);
+    check_fstab(etc_root, c, r);
+    return r;
+}
+
+std::string describe(const Config& c) {
+    std::ostringstream o;
+    auto ms = [](Millis m) { return std::to_string(m.count()) + " ms"; };
+    o << "cluster " << c.cluster.name << " (" << c.source_file << ")\n";
+    for (const auto& n : c.nodes) {
+        o << "  " << to_string(n.role) << " " << n.name << ": spool device " << n.spool_device;
+        for (const auto& [p, a] : n.addresses) o << ", " << p << " " << a;
+        o << "\n";
+    }
+    o << "  heartbeat: " << c.heartbeat.paths.size() << " path(s) on UDP " << c.heartbeat.port << ", every "
+      << ms(c.heartbeat.interval) << ", dead after " << ms(c.heartbeat.dead_after) << "\n";
+    o << "  nbd: export '" << c.nbd.export_name << "' on " << c.nbd_listen_address() << ":" << c.nbd.port
+      << " -> /dev/nbd" << c.nbd.device_index << " on the primary; I/O timeout " << ms(c.nbd.io_timeout)
+      << ", dead-connection timeout " << ms(c.nbd.dead_conn_timeout) << "\n";
+    o << "  spool: " << c.spool.md_device << " (RAID-1, " << to_string(c.spool.filesystem) << ") on "
+      << c.spool.mount_point << "\n";
+    o << "  service: " << c.service.address << " on " << (c.service.interface.empty() ? "per-node interfaces" : c.service.interface);
+    if (!c.service.units.empty()) {
+        o << "; units";
+        for (const auto& u : c.service.units) o << " " << u;
+    }
+    o << "\n  fence: " << (c.fence.command.empty() ? "none" : c.fence.command[0]) << "; failback: "
+      << to_string(c.failback.policy) << " (hold-off " << ms(c.failback.hold_off) << ")\n";
+    return o.str();
+}
+
+}  // namespace haspool::config

@@ -1,0 +1,108 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "config_loader.hpp"
+#include "host_check.hpp"
+
+using namespace haspool::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path;
+    TempDir() {
+        char tmpl[] = "/tmp/haspool-test-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+    fs::path write(const std::string& name, const std::string& text, mode_t mode = 0600) {
+        fs::path p = path / name;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p) << text;
+        chmod(p.c_str(), mode);
+        return p;
+    }
+};
+
+Config make_config(const TempDir& d) {
+    std::string yaml = "cluster: {name: c, secret_file: " + (d.path / "secret").string() + "}\n"
+                       "nodes:\n"
+                       "  - {name: alpha, role: primary, hostname: mail-a.example.org, spool_device: " + (d.path / "x.img").string() + ", addresses: {r: 192.0.2.1}}\n"
+                       "  - {name: beta, role: standby, spool_device: /dev/vdb, addresses: {r: 192.0.2.2}}\n"
+                       "service: {address: 198.51.100.25/24, interface: eth0}\n";
+    auto r = load_string(yaml, "t.yaml");
+    REQUIRE(r.errors.empty());
+    return *r.config;
+}
+
+bool has(const std::vector<Problem>& v, const std::string& path, const std::string& frag) {
+    for (const auto& p : v)
+        if (p.path == path && p.message.find(frag) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("identify_self: --node wins, then full or short hostname, else an explanation") {
+    TempDir d;
+    Config c = make_config(d);
+    CHECK(identify_self(c, std::string("beta"), "whatever").self->name == "beta");
+    CHECK(identify_self(c, std::nullopt, "mail-a.example.org").self->name == "alpha");
+    CHECK(identify_self(c, std::nullopt, "beta.example.org").self->name == "beta");
+    auto none = identify_self(c, std::nullopt, "mail-c");
+    CHECK(none.self == nullptr);
+    CHECK(none.why == "this host ('mail-c') is none of the nodes (alpha, beta); set nodes[].hostname or pass --node NAME");
+    auto bad = identify_self(c, std::string("gamma"), "x");
+    CHECK(bad.self == nullptr);
+    CHECK(bad.why == "--node gamma names none of the nodes (alpha, beta)");
+}
+
+TEST_CASE("secret file: missing, too open, too short, fine") {
+    TempDir d;
+    auto missing = read_secret((d.path / "nope").string());
+    CHECK(missing.error.find("No such file or directory") != std::string::npos);
+    auto open = read_secret(d.write("open", "0123456789abcdef0123", 0644).string());
+    CHECK(open.error.find("accessible by group or others (mode 0644); run: chmod 600") != std::string::npos);
+    auto short_key = read_secret(d.write("short", "abc\n").string());
+    CHECK(short_key.error.find("holds 3 bytes; at least 16 are needed") != std::string::npos);
+    auto ok = read_secret(d.write("ok", "0123456789abcdef\n").string());
+    CHECK(ok.error.empty());
+    CHECK(ok.key == "0123456789abcdef");
+}
+
+TEST_CASE("check_host reports the secret file and a missing spool device") {
+    TempDir d;
+    Config c = make_config(d);
+    auto r = check_host(c, c.primary(), d.path.string());
+    CHECK(has(r.errors, "cluster.secret_file", "No such file or directory"));
+    CHECK(has(r.errors, "nodes[0].spool_device", "No such file or directory"));
+    d.write("secret", "0123456789abcdef0123456789abcdef");
+    d.write("x.img", "");
+    auto ok = check_host(c, c.primary(), d.path.string());
+    CHECK(ok.errors.empty());
+}
+
+TEST_CASE("check_host warns when the OS would auto-assemble or auto-mount the spool") {
+    TempDir d;
+    Config c = make_config(d);
+    d.write("secret", "0123456789abcdef0123456789abcdef");
+    d.write("x.img", "");
+    auto r = check_host(c, c.primary(), d.path.string());
+    CHECK(has(r.warnings, "spool.md_device", "mdadm.conf is missing"));
+    d.write("etc/mdadm/mdadm.conf", "DEVICE partitions\nAUTO +all\n");
+    d.write("etc/fstab", "/dev/md/haspool /var/spool/mail ext4 defaults 0 2\n");
+    r = check_host(c, c.primary(), d.path.string());
+    CHECK(has(r.warnings, "spool.md_device", "has no 'AUTO -all'"));
+    CHECK(has(r.warnings, "spool.mount_point", "mounts /var/spool/mail at boot"));
+    d.write("etc/mdadm/mdadm.conf", "AUTO -all\n");
+    d.write("etc/fstab", "# /dev/md/haspool /var/spool/mail ext4 defaults 0 2\n/dev/md/haspool /var/spool/mail ext4 noauto 0 0\n");
+    r = check_host(c, c.primary(), d.path.string());
+    CHECK(r.warnings.empty());
+}
