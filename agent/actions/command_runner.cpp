@@ -172,7 +172,6 @@ CommandResult run_command(const CommandSpec& spec) {
     TailReader out(io, spec.tail_bytes), err(io, spec.tail_bytes);
     asio::steady_timer deadline(io), tick(io), grace(io);
     bool exited = false;
-    int raw_status = 0;
     bool timed_out = false;
 
     auto maybe_finish = [&] {
@@ -189,8 +188,9 @@ CommandResult run_command(const CommandSpec& spec) {
         child = std::make_unique<bp::child>(
             bp::exe = exe, bp::args = args, bp::env = child_env, bp::std_in < bp::null,
             bp::std_out > out.pipe(), bp::std_err > err.pipe(), io,
-            bp::on_exit = [&](int status, const std::error_code&) {
-                raw_status = status;
+            bp::on_exit = [&](int, const std::error_code&) {
+                // The handler's argument is already decoded (exit status or signal number,
+                // indistinguishable); the child object keeps the raw wait status.
                 exited = true;
                 maybe_finish();
             },
@@ -242,6 +242,7 @@ CommandResult run_command(const CommandSpec& spec) {
     r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     r.stdout_tail = std::move(out.text());
     r.stderr_tail = std::move(err.text());
+    const int raw_status = child->native_exit_code();
     if (timed_out) {
         r.end = CommandResult::End::timed_out;
         r.signal = SIGKILL;
