@@ -58,6 +58,11 @@ Bus open_bus(std::string& error) {
 std::string call_error(const std::string& what, const BusError& e, int r) {
     if (e.is(SD_BUS_ERROR_SERVICE_UNKNOWN) || e.is(SD_BUS_ERROR_NAME_HAS_NO_OWNER))
         return what + ": no systemd on the system bus (" + kService + " is not there)" + not_systemd_hint();
+    // Without systemd, dbus-daemon tries to activate the name from systemd's D-Bus service file
+    // (Exec=/bin/false on Debian) and answers with a Spawn error: the same situation.
+    if (sd_bus_error_is_set(&e.e) && std::string_view(e.e.name).starts_with("org.freedesktop.DBus.Error.Spawn."))
+        return what + ": no systemd on the system bus (" + kService + " is not there; " + e.text(r) + ")" +
+               not_systemd_hint();
     return what + ": " + e.text(r);
 }
 
