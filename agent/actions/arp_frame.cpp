@@ -66,29 +66,26 @@ std::optional<ArpFrame> decode_arp_frame(std::span<const uint8_t> bytes) {
     return f;
 }
 
-ArpFrame make_arp_probe(const MacAddress& our_mac, const Ipv4Bytes& ip) {
+namespace {
+
+// A broadcast ARP request from `our_mac`: probes and announcements differ only in the sender IP.
+ArpFrame broadcast_request(const MacAddress& our_mac, const Ipv4Bytes& sender_ip, const Ipv4Bytes& target_ip) {
     ArpFrame f;
     f.destination = kBroadcastMac;
     f.source = our_mac;
     f.operation = kArpRequest;
     f.sender_mac = our_mac;
-    f.sender_ip = {0, 0, 0, 0};
+    f.sender_ip = sender_ip;
     f.target_mac = kZeroMac;
-    f.target_ip = ip;
+    f.target_ip = target_ip;
     return f;
 }
 
-ArpFrame make_gratuitous_arp(const MacAddress& our_mac, const Ipv4Bytes& ip) {
-    ArpFrame f;
-    f.destination = kBroadcastMac;
-    f.source = our_mac;
-    f.operation = kArpRequest;
-    f.sender_mac = our_mac;
-    f.sender_ip = ip;
-    f.target_mac = kZeroMac;
-    f.target_ip = ip;
-    return f;
-}
+}  // namespace
+
+ArpFrame make_arp_probe(const MacAddress& our_mac, const Ipv4Bytes& ip) { return broadcast_request(our_mac, {0, 0, 0, 0}, ip); }
+
+ArpFrame make_gratuitous_arp(const MacAddress& our_mac, const Ipv4Bytes& ip) { return broadcast_request(our_mac, ip, ip); }
 
 bool claims_address(const ArpFrame& f, const Ipv4Bytes& ip, const MacAddress& our_mac) {
     return (f.operation == kArpReply || f.operation == kArpRequest) && f.sender_ip == ip && f.sender_mac != our_mac;

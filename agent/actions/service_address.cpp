@@ -92,50 +92,75 @@ std::optional<Lookup> lookup(nl_sock* s, int ifindex, const Ipv4Cidr& address, s
 
 }  // namespace
 
+namespace {
+
+// The interface and what it holds now, read over one rtnetlink socket.
+struct Target {
+    Sock sock;
+    int ifindex = 0;
+    Lookup found;
+};
+
+std::optional<Target> open_target(const std::string& interface, const Ipv4Cidr& address, std::string& error) {
+    Target t;
+    t.sock = connect_route(error);
+    if (!t.sock) return std::nullopt;
+    t.ifindex = interface_index(t.sock.get(), interface, error);
+    if (!t.ifindex) return std::nullopt;
+    auto l = lookup(t.sock.get(), t.ifindex, address, error);
+    if (!l) return std::nullopt;
+    t.found = *l;
+    return t;
+}
+
+// The rtnl_addr for address/prefix on ifindex (with the broadcast address when `with_broadcast`).
+std::unique_ptr<rtnl_addr, AddrFree> address_object(int ifindex, const Ipv4Cidr& address, unsigned prefix,
+                                                    bool with_broadcast) {
+    std::unique_ptr<rtnl_addr, AddrFree> a(rtnl_addr_alloc());
+    NlAddr local = ipv4(address.address, prefix);
+    if (!a || !local) return nullptr;
+    rtnl_addr_set_ifindex(a.get(), ifindex);
+    rtnl_addr_set_family(a.get(), AF_INET);
+    // set_local copies the prefix length from the nl_addr; set it explicitly afterwards anyway.
+    rtnl_addr_set_local(a.get(), local.get());
+    rtnl_addr_set_prefixlen(a.get(), static_cast<int>(prefix));
+    if (auto brd = address.broadcast(); with_broadcast && brd) {
+        NlAddr b = ipv4(*brd, 32);
+        if (b) rtnl_addr_set_broadcast(a.get(), b.get());
+    }
+    return a;
+}
+
+}  // namespace
+
 std::optional<AddressState> query_address(const std::string& interface, const Ipv4Cidr& address, std::string* error) {
     std::string e;
-    Sock s = connect_route(e);
-    int ifindex = s ? interface_index(s.get(), interface, e) : 0;
-    auto l = ifindex ? lookup(s.get(), ifindex, address, e) : std::nullopt;
-    if (!l) {
+    auto t = open_target(interface, address, e);
+    if (!t) {
         if (error) *error = e;
         return std::nullopt;
     }
-    return AddressState{l->present, l->prefix};
+    return AddressState{t->found.present, t->found.prefix};
 }
 
 ActionResult ensure_address_present(const std::string& interface, const Ipv4Cidr& address) {
     const std::string what = "cannot add " + address.text() + " to " + interface + ": ";
     std::string e;
-    Sock s = connect_route(e);
-    if (!s) return ActionResult::failed(what + e);
-    int ifindex = interface_index(s.get(), interface, e);
-    if (!ifindex) return ActionResult::failed(what + e);
-    auto l = lookup(s.get(), ifindex, address, e);
-    if (!l) return ActionResult::failed(what + e);
-    if (l->present) {
-        if (l->prefix != address.prefix)
-            return ActionResult::failed(what + "refusing: " + address.address_text() + "/" + std::to_string(l->prefix) +
+    auto t = open_target(interface, address, e);
+    if (!t) return ActionResult::failed(what + e);
+    if (t->found.present) {
+        if (t->found.prefix != address.prefix)
+            return ActionResult::failed(what + "refusing: " + address.address_text() + "/" +
+                                        std::to_string(t->found.prefix) +
                                         " is already configured there with another prefix length");
         return ActionResult::done("already present");
     }
-
-    std::unique_ptr<rtnl_addr, AddrFree> a(rtnl_addr_alloc());
-    NlAddr local = ipv4(address.address, address.prefix);
-    if (!a || !local) return ActionResult::failed(what + "out of memory");
-    rtnl_addr_set_ifindex(a.get(), ifindex);
-    rtnl_addr_set_family(a.get(), AF_INET);
-    // set_local copies the prefix length from the nl_addr; set it explicitly afterwards anyway.
-    rtnl_addr_set_local(a.get(), local.get());
-    rtnl_addr_set_prefixlen(a.get(), static_cast<int>(address.prefix));
-    if (auto brd = address.broadcast()) {
-        NlAddr b = ipv4(*brd, 32);
-        if (b) rtnl_addr_set_broadcast(a.get(), b.get());
-    }
-    if (int err = rtnl_addr_add(s.get(), a.get(), NLM_F_EXCL); err < 0)
+    auto a = address_object(t->ifindex, address, address.prefix, true);
+    if (!a) return ActionResult::failed(what + "out of memory");
+    if (int err = rtnl_addr_add(t->sock.get(), a.get(), NLM_F_EXCL); err < 0)
         return ActionResult::failed(what + "rtnetlink RTM_NEWADDR: " + nl_error(err));
 
-    auto after = lookup(s.get(), ifindex, address, e);
+    auto after = lookup(t->sock.get(), t->ifindex, address, e);
     if (!after || !after->present)
         return ActionResult::failed(what + "the kernel accepted the address but does not list it" +
                                     (e.empty() ? std::string() : ": " + e));
@@ -145,22 +170,12 @@ ActionResult ensure_address_present(const std::string& interface, const Ipv4Cidr
 ActionResult ensure_address_absent(const std::string& interface, const Ipv4Cidr& address) {
     const std::string what = "cannot remove " + address.text() + " from " + interface + ": ";
     std::string e;
-    Sock s = connect_route(e);
-    if (!s) return ActionResult::failed(what + e);
-    int ifindex = interface_index(s.get(), interface, e);
-    if (!ifindex) return ActionResult::failed(what + e);
-    auto l = lookup(s.get(), ifindex, address, e);
-    if (!l) return ActionResult::failed(what + e);
-    if (!l->present) return ActionResult::done("not present");
-
-    std::unique_ptr<rtnl_addr, AddrFree> a(rtnl_addr_alloc());
-    NlAddr local = ipv4(address.address, l->prefix);
-    if (!a || !local) return ActionResult::failed(what + "out of memory");
-    rtnl_addr_set_ifindex(a.get(), ifindex);
-    rtnl_addr_set_family(a.get(), AF_INET);
-    rtnl_addr_set_local(a.get(), local.get());
-    rtnl_addr_set_prefixlen(a.get(), static_cast<int>(l->prefix));
-    if (int err = rtnl_addr_delete(s.get(), a.get(), 0); err < 0)
+    auto t = open_target(interface, address, e);
+    if (!t) return ActionResult::failed(what + e);
+    if (!t->found.present) return ActionResult::done("not present");
+    auto a = address_object(t->ifindex, address, t->found.prefix, false);
+    if (!a) return ActionResult::failed(what + "out of memory");
+    if (int err = rtnl_addr_delete(t->sock.get(), a.get(), 0); err < 0)
         return ActionResult::failed(what + "rtnetlink RTM_DELADDR: " + nl_error(err));
     return ActionResult::done("removed");
 }

@@ -51,7 +51,8 @@ expect_in mount-elsewhere err "refusing: the device is already mounted on '$MNT'
 # --- unmounting a busy spool names the process holding it, and leaves it mounted
 start_bg holder bash -c 'cd "$1" && exec sleep 300' holder "$MNT"
 holder_pid=$last_pid
-wait_for 10 test "$(readlink /proc/$holder_pid/cwd)" = "$MNT"
+cwd_is() { [ "$(readlink "/proc/$1/cwd")" = "$2" ]; }  # a function: wait_for re-runs it
+wait_for 10 cwd_is "$holder_pid" "$MNT"
 action umount-busy umount "$DEV" "$MNT"
 expect_rc 1 umount-busy
 expect_in umount-busy err "cannot unmount '$MNT': the filesystem is busy; held by pid $holder_pid (sleep: cwd)"

@@ -190,11 +190,15 @@ private:
     bp::child daemon_;
 };
 
+// Each case gets its own bus and fake systemd.
+struct OnFakeSystemd {
+    PrivateBus bus;
+    FakeSystemd systemd{bus.address()};
+};
+
 }  // namespace
 
-TEST_CASE("start_unit starts with mode replace, waits for the job, and is idempotent") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "start_unit starts with mode replace, waits for the job, and is idempotent") {
     auto r = start_unit("good.service", 5s);
     INFO(r.message());
     REQUIRE(r.ok());
@@ -208,9 +212,7 @@ TEST_CASE("start_unit starts with mode replace, waits for the job, and is idempo
     CHECK(systemd.calls() == std::vector<std::string>{"StartUnit good.service replace"});
 }
 
-TEST_CASE("stop_unit stops an active unit and does nothing to an inactive one") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "stop_unit stops an active unit and does nothing to an inactive one") {
     REQUIRE(start_unit("good.service", 5s).ok());
     auto r = stop_unit("good.service", 5s);
     CHECK(r.ok());
@@ -221,34 +223,26 @@ TEST_CASE("stop_unit stops an active unit and does nothing to an inactive one") 
     CHECK(systemd.calls() == std::vector<std::string>{"StartUnit good.service replace", "StopUnit good.service replace"});
 }
 
-TEST_CASE("a job whose result is not done fails with the result") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "a job whose result is not done fails with the result") {
     auto r = start_unit("broken.service", 5s);
     CHECK_FALSE(r.ok());
     CHECK_THAT(r.message(), Catch::Contains("cannot start unit 'broken.service': the start job "
                                             "/org/freedesktop/systemd1/job/1 finished with result 'failed'"));
 }
 
-TEST_CASE("a job that never finishes fails at the timeout") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "a job that never finishes fails at the timeout") {
     auto r = start_unit("hang.service", 300ms);
     CHECK_FALSE(r.ok());
     CHECK_THAT(r.message(), Catch::Contains("the start job /org/freedesktop/systemd1/job/1 did not finish within 300 ms"));
 }
 
-TEST_CASE("a JobRemoved that arrives before the StartUnit reply is not missed") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "a JobRemoved that arrives before the StartUnit reply is not missed") {
     auto r = start_unit("quick.service", 5s);
     INFO(r.message());
     CHECK(r.ok());
 }
 
-TEST_CASE("an unknown unit fails with systemd's error") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "an unknown unit fails with systemd's error") {
     std::string err;
     CHECK(unit_active_state("nosuch.service", &err) == std::optional<std::string>("inactive"));
     auto r = start_unit("nosuch.service", 5s);
@@ -256,9 +250,7 @@ TEST_CASE("an unknown unit fails with systemd's error") {
     CHECK_THAT(r.message(), Catch::Contains("org.freedesktop.systemd1.NoSuchUnit: Unit nosuch.service not found."));
 }
 
-TEST_CASE("start_units stops at the first failure, stop_units goes through all in reverse") {
-    PrivateBus bus;
-    FakeSystemd systemd(bus.address());
+TEST_CASE_METHOD(OnFakeSystemd, "start_units stops at the first failure, stop_units goes through all in reverse") {
     auto r = start_units({"good.service", "broken.service", "quick.service"}, 5s);
     CHECK_FALSE(r.ok());
     CHECK(systemd.state("quick.service") == "inactive");
