@@ -18,8 +18,19 @@ debugfs -w -R 'ssv free_blocks_count 1234' "$DEV" >/dev/null 2>&1
 dumpe2fs -h "$DEV" 2>/dev/null | grep -q 'Filesystem state: *not clean with errors' || fail "could not make $DEV dirty"
 defer umount -l "$MNT"
 
-action fsck-dirty fsck "$DEV" ext4
+# systemd's start timeout is extended while the check runs (EXTEND_TIMEOUT_USEC on NOTIFY_SOCKET)
+requires python3
+start_bg notify python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+print(s.recv(4096).decode(), flush=True)
+' "$T_DIR/notify.sock"
+wait_for 10 test -S "$T_DIR/notify.sock"
+NOTIFY_SOCKET=$T_DIR/notify.sock action fsck-dirty fsck "$DEV" ext4
 expect_rc 0 fsck-dirty
+wait_for 10 grep -q '^EXTEND_TIMEOUT_USEC=30000000$' "$T_DIR/notify.log"
 expect_in fsck-dirty out "ok: e2fsck: errors corrected"
 dumpe2fs -h "$DEV" 2>/dev/null | grep -q 'Filesystem state: *clean$' || fail "e2fsck did not leave $DEV clean"
 

@@ -32,7 +32,7 @@ const char* kUsage =
     "  umount DEVICE DIR\n"
     "  addr-add|addr-del|addr-show IFACE CIDR\n"
     "  probe IFACE CIDR TIMEOUT_MS\n"
-    "  garp IFACE CIDR COUNT INTERVAL_MS REPEAT_COUNT REPEAT_AFTER_MS\n"
+    "  garp IFACE CIDR COUNT INTERVAL_MS REPEAT_COUNT REPEAT_AFTER_MS [REFRESH_MS STOP_AFTER]\n"
     "  unit-start|unit-stop UNIT TIMEOUT_MS | unit-state UNIT\n"
     "  hook EVENT TIMEOUT_MS NODE PEER STATE GENERATION REASON -- ARGV...\n"
     "  fence PEER TIMEOUT_MS -- ARGV...\n";
@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
             if (!c) return 1;
             return report(require_address_free(a[1], *c, ms(a[3])));
         }
-        if (verb == "garp" && a.size() == 7) {
+        if (verb == "garp" && (a.size() == 7 || a.size() == 9)) {
             auto c = cidr_or_report(a[2]);
             if (!c) return 1;
             config::Garp g;
@@ -144,16 +144,25 @@ int main(int argc, char** argv) {
             g.interval = ms(a[4]);
             g.repeat_count = static_cast<unsigned>(std::stoul(a[5]));
             g.repeat_after = ms(a[6]);
+            // With a refresh the schedule never ends by itself: stop after STOP_AFTER sends.
+            unsigned stop_after = 0;
+            if (a.size() == 9) {
+                g.refresh = ms(a[7]);
+                stop_after = static_cast<unsigned>(std::stoul(a[8]));
+            }
             std::string e;
             auto sender = GarpSender::open(a[1], *c, &e);
             if (!sender) return report(ActionResult::failed(e));
             boost::asio::io_context io;
             std::string first_error;
+            GarpAnnouncer* announcer = nullptr;
             GarpAnnouncer ann(io, std::move(*sender), garp_schedule(g), [&](const ActionResult& r) {
                 if (!r && first_error.empty()) first_error = r.message();
+                if (!r || (stop_after && announcer->sent() >= stop_after)) announcer->stop();
             });
+            announcer = &ann;
             ann.start();
-            io.run();  // returns when the schedule is done (no refresh configured here)
+            io.run();  // returns when the schedule is done or stopped
             if (!first_error.empty()) return report(ActionResult::failed(first_error));
             return report(ActionResult::done("sent " + std::to_string(ann.sent()) + " gratuitous ARP"));
         }

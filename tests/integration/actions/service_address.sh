@@ -71,6 +71,11 @@ garps_seen() {
 }
 garps_at_least() { [ "$(garps_seen)" -ge "$1" ]; }
 wait_for 10 garps_at_least 5
+# --- with a refresh the announcements go on after the bursts (stopped here after 5)
+in_b garp-refresh garp vB "$VIP/24" 2 50 0 0 100 5
+expect_rc 0 garp-refresh
+expect_in garp-refresh out "ok: sent 5 gratuitous ARP"
+wait_for 10 garps_at_least 10
 # ... and the peer's neighbour entry for the VIP now points at B
 ip -n "$A" neigh show "$VIP" dev vA | grep -q "lladdr $MAC_B " ||
     fail "peer's neighbour entry: '$(ip -n "$A" neigh show "$VIP" dev vA)', expected $MAC_B"
