@@ -91,6 +91,11 @@ bool claims_address(const ArpFrame& f, const Ipv4Bytes& ip, const MacAddress& ou
     return (f.operation == kArpReply || f.operation == kArpRequest) && f.sender_ip == ip && f.sender_mac != our_mac;
 }
 
+bool probes_for_address(const ArpFrame& f, const Ipv4Bytes& ip, const MacAddress& our_mac) {
+    return f.operation == kArpRequest && f.sender_ip == Ipv4Bytes{0, 0, 0, 0} && f.target_ip == ip &&
+           f.sender_mac != our_mac;
+}
+
 std::string format_mac(const MacAddress& m) {
     char buf[18];
     std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);

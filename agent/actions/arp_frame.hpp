@@ -48,6 +48,10 @@ ArpFrame make_gratuitous_arp(const MacAddress& our_mac, const Ipv4Bytes& ip);
 // MAC that is not ours.
 bool claims_address(const ArpFrame& f, const Ipv4Bytes& ip, const MacAddress& our_mac);
 
+// True when `f` is another host's probe for `ip` (sender IP 0.0.0.0, target `ip`, not our MAC):
+// RFC 5227 §2.1.1 treats that as a conflict too — two hosts trying to take the address at once.
+bool probes_for_address(const ArpFrame& f, const Ipv4Bytes& ip, const MacAddress& our_mac);
+
 std::string format_mac(const MacAddress& m);  // "02:00:5e:10:00:01"
 
 }  // namespace haspool::actions

@@ -23,9 +23,11 @@ ArpProbeOutcome probe_address(const std::string& interface, const Ipv4Cidr& addr
         ++out.probes_sent;
         const auto next = i + 1 < probes ? start + timeout * (i + 1) / probes : end;
         while (auto f = sock->receive_until(next, &out.error)) {
-            if (claims_address(*f, address.address, sock->mac())) {
+            bool probing = probes_for_address(*f, address.address, sock->mac());
+            if (probing || claims_address(*f, address.address, sock->mac())) {
                 out.verdict = ArpProbeOutcome::Verdict::in_use;
                 out.holder_mac = format_mac(f->sender_mac);
+                out.holder_was_probing = probing;
                 return out;
             }
         }
@@ -45,8 +47,9 @@ ActionResult require_address_free(const std::string& interface, const Ipv4Cidr& 
                                   std::to_string(timeout.count()) + " ms");
     case ArpProbeOutcome::Verdict::in_use:
         return ActionResult::failed("service address " + address.address_text() + " is in use: " + r.holder_mac +
-                                    " answered the duplicate-address probe on " + interface +
-                                    "; refusing to take it");
+                                    (r.holder_was_probing ? " is probing for it at the same time on "
+                                                          : " answered the duplicate-address probe on ") +
+                                    interface + "; refusing to take it");
     case ArpProbeOutcome::Verdict::error:
         break;
     }

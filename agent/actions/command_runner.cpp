@@ -137,6 +137,7 @@ std::string CommandResult::describe() const {
         break;
     case End::timed_out:
         s += " timed out after " + std::to_string(timeout.count()) + " ms and was killed (SIGKILL to its process group)";
+        if (still_running) s += ", but it had not exited 2 s later (uninterruptible sleep?)";
         break;
     case End::not_started:
         return s + " could not be started: " + start_error;
@@ -172,6 +173,7 @@ CommandResult run_command(const CommandSpec& spec) {
     TailReader out(io, spec.tail_bytes), err(io, spec.tail_bytes);
     asio::steady_timer deadline(io), tick(io), grace(io);
     bool exited = false;
+    bool unreaped = false;
     bool timed_out = false;
 
     auto maybe_finish = [&] {
@@ -223,6 +225,12 @@ CommandResult run_command(const CommandSpec& spec) {
             if (gec) return;
             out.close();
             err.close();
+            if (!exited) {
+                // Still not gone after SIGKILL: stuck in uninterruptible sleep (I/O on a dead
+                // device, say). Do not hang with it; leave it behind and say so.
+                unreaped = true;
+                io.stop();
+            }
         });
     });
 
@@ -242,6 +250,13 @@ CommandResult run_command(const CommandSpec& spec) {
     r.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     r.stdout_tail = std::move(out.text());
     r.stderr_tail = std::move(err.text());
+    if (unreaped) {
+        child->detach();  // its destructor would otherwise wait for it
+        r.end = CommandResult::End::timed_out;
+        r.signal = SIGKILL;
+        r.still_running = true;
+        return r;
+    }
     const int raw_status = child->native_exit_code();
     if (timed_out) {
         r.end = CommandResult::End::timed_out;

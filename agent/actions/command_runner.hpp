@@ -44,6 +44,9 @@ struct CommandResult {
     std::string stderr_tail;
     std::chrono::milliseconds elapsed{0};
     std::chrono::milliseconds timeout{0};
+    // End::timed_out only: the process had not exited 2 s after SIGKILL (stuck in the kernel,
+    // e.g. on a dead device); it was left behind rather than waited for.
+    bool still_running = false;
 
     bool exited_with(int status) const { return end == End::exited && exit_status == status; }
     bool succeeded() const { return exited_with(0); }

@@ -36,6 +36,19 @@ expect_rc 1 probe-taken
 expect_in probe-taken err "service address $VIP is in use: $MAC_A answered the duplicate-address probe on vB; refusing to take it"
 ip -n "$A" addr del "$VIP/32" dev vA
 
+# --- the peer probing for the VIP at the same time (arping -D, as a second contender would) is a
+#     conflict too (RFC 5227 2.1.1)
+if command -v arping >/dev/null; then
+    start_bg arping ip netns exec "$A" arping -D -I vA -c 100 "$VIP"  # one probe a second
+    arping_pid=$last_pid
+    in_b probe-contended probe vB "$VIP/24" 2500
+    expect_rc 1 probe-contended
+    expect_in probe-contended err "service address $VIP is in use: $MAC_A is probing for it at the same time on vB"
+    stop_pid "$arping_pid"
+else
+    log "arping missing: the simultaneous-probe case is skipped"
+fi
+
 # --- the peer remembers the VIP at an old MAC (the failed primary's), as after a real failure
 ip -n "$A" neigh replace "$VIP" lladdr 02:00:00:00:00:99 dev vA nud stale
 before=$(state_b)

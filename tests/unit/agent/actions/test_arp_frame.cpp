@@ -65,6 +65,14 @@ TEST_CASE("a frame claims the VIP when another MAC sends from it, not our own or
     CHECK(format_mac(other) == "02:00:00:00:00:99");
 }
 
+TEST_CASE("another host's probe for the VIP is a conflict, our own probe and other targets are not") {
+    const MacAddress other{0x02, 0, 0, 0, 0, 0x99};
+    CHECK(probes_for_address(make_arp_probe(other, kVip), kVip, kOurs));
+    CHECK_FALSE(probes_for_address(make_arp_probe(kOurs, kVip), kVip, kOurs));
+    CHECK_FALSE(probes_for_address(make_arp_probe(other, {192, 0, 2, 11}), kVip, kOurs));
+    CHECK_FALSE(probes_for_address(make_gratuitous_arp(other, kVip), kVip, kOurs));  // that one claims it
+}
+
 TEST_CASE("service addresses parse as IPv4 CIDR with broadcast; IPv6 and junk are refused") {
     std::string err;
     auto a = parse_ipv4_cidr("192.0.2.10/24", &err);
