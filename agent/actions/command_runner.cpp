@@ -30,6 +30,10 @@ namespace {
 // After the SIGKILL that ends a timed-out command, how long we still wait for its pipes to
 // close (a grandchild that left the process group with setsid() may hold them).
 constexpr auto kAfterKillGrace = 2s;
+// After the command exited, how long we still read output that its background children (which
+// inherited stdout/stderr) may write; then we stop reading and leave them alone. A hook that
+// starts a daemon in the background must not hold the step until the timeout.
+constexpr auto kDrainAfterExit = 500ms;
 
 constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -171,7 +175,7 @@ CommandResult run_command(const CommandSpec& spec) {
 
     asio::io_context io;
     TailReader out(io, spec.tail_bytes), err(io, spec.tail_bytes);
-    asio::steady_timer deadline(io), tick(io), grace(io);
+    asio::steady_timer deadline(io), tick(io), grace(io), drain(io);
     bool exited = false;
     bool unreaped = false;
     bool timed_out = false;
@@ -181,6 +185,7 @@ CommandResult run_command(const CommandSpec& spec) {
             deadline.cancel();
             tick.cancel();
             grace.cancel();
+            drain.cancel();
         }
     };
 
@@ -194,6 +199,14 @@ CommandResult run_command(const CommandSpec& spec) {
                 // The handler's argument is already decoded (exit status or signal number,
                 // indistinguishable); the child object keeps the raw wait status.
                 exited = true;
+                if (!out.finished() || !err.finished()) {
+                    drain.expires_after(kDrainAfterExit);
+                    drain.async_wait([&](const boost::system::error_code& ec) {
+                        if (ec) return;
+                        out.close();
+                        err.close();
+                    });
+                }
                 maybe_finish();
             },
             bp::extend::on_exec_setup = [](auto&) {

@@ -8,6 +8,8 @@
 // (hooks and fence add HASPOOL_*). docs/actions.md lists them all.
 //
 // The call blocks until the command ended (or was killed): a daemon runs it on a worker thread.
+// Output that background children of the command (which inherit its stdout/stderr) write more
+// than 0.5 s after the command exited is not read; those children are left alone.
 #include <chrono>
 #include <functional>
 #include <map>

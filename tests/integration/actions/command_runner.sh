@@ -48,4 +48,12 @@ wait_for 10 process_dead "$gc"
 action closed run 500 -- sh -c 'exec >&- 2>&-; sleep 300'
 expect_rc 1 closed
 expect_in closed err "timed out after 500 ms"
+# --- a command that leaves a background child holding its output returns with its own status
+#     (the child is left alone; we stop it here by the PID it wrote)
+action background run 60000 -- sh -c 'sleep 300 & echo $! > "$0"; echo started' "$T_DIR/bg.pid"
+bg=$(cat "$T_DIR/bg.pid")
+defer kill "$bg"
+expect_rc 0 background
+expect_in background out "ok: 'sh -c 'sleep 300 & echo \$! > \"\$0\"; echo started' $T_DIR/bg.pid' exited with status 0; stdout: started"
+kill -0 "$bg" 2>/dev/null || fail "the background child was killed"
 log "ok"
