@@ -9,14 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "arp_probe.hpp"
-#include "command_runner.hpp"
-#include "fence.hpp"
-#include "gratuitous_arp.hpp"
-#include "hooks.hpp"
-#include "service_address.hpp"
-#include "spool_filesystem.hpp"
-#include "systemd_units.hpp"
+#include "actions.hpp"
 
 using namespace haspool::actions;
 namespace config = haspool::config;
