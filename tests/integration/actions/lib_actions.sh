@@ -7,15 +7,19 @@ action() {
     run_capture "$name" "$HASPOOL_ACTION" "$@"
 }
 
-# new_loop VAR SIZE: a sparse image attached to a free loop device, detached again on exit;
-# the device goes into VAR (not printed: a $(...) subshell would lose the deferred detach).
+# new_loop VAR SIZE [IMAGE]: a sparse image (or IMAGE) attached to a free loop device, detached
+# again on exit; the device goes into VAR and the image file into VAR_IMG (not printed: a $(...)
+# subshell would lose the deferred detach).
 new_loop() {
-    local img dev
-    img=$(mktemp "$T_DIR/disk-XXXXXX.img")
-    truncate -s "$2" "$img"
+    local img=${3:-} dev
+    if [ -z "$img" ]; then
+        img=$(mktemp "$T_DIR/disk-XXXXXX.img")
+        truncate -s "$2" "$img"
+    fi
     dev=$(losetup -f --show "$img") || fail "losetup -f --show $img failed"
     defer losetup -d "$dev"
     printf -v "$1" '%s' "$dev"
+    printf -v "$1_IMG" '%s' "$img"
 }
 
 # mounted_at DIR: prints the "source fstype" of what /proc/self/mountinfo shows at DIR (topmost).
