@@ -1,0 +1,37 @@
+// The command runner's periodic tick (used to extend systemd's timeout during a long fsck):
+// called while the command runs, and not once the command has ended.
+#include <catch2/catch.hpp>
+
+#include "command_runner.hpp"
+
+using namespace haspool::actions;
+using namespace std::chrono_literals;
+
+TEST_CASE("on_tick is called while a command runs") {
+    CommandSpec cmd;
+    cmd.argv = {"sleep", "1"};
+    cmd.timeout = 10s;
+    cmd.tick_interval = 100ms;
+    int ticks = 0;
+    cmd.on_tick = [&] { ++ticks; };
+    auto r = run_command(cmd);
+    CHECK(r.succeeded());
+    CHECK(ticks >= 2);                           // 1 s at 100 ms: about 9, at least 2 even when loaded
+    CHECK(ticks <= r.elapsed / 100ms + 1);       // never more often than the interval
+}
+
+TEST_CASE("no tick for a command that ends before the first interval") {
+    CommandSpec cmd;
+    cmd.argv = {"true"};
+    cmd.tick_interval = 60s;
+    int ticks = 0;
+    cmd.on_tick = [&] { ++ticks; };
+    CHECK(run_command(cmd).succeeded());
+    CHECK(ticks == 0);
+}
+
+TEST_CASE("an empty argv is refused without running anything") {
+    auto r = run_command(CommandSpec{});
+    CHECK(r.end == CommandResult::End::not_started);
+    CHECK(r.describe() == "'' could not be started: empty command");
+}
