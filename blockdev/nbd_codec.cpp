@@ -106,7 +106,7 @@ bool advertised(uint16_t type, uint16_t tf) {
         case NBD_CMD_TRIM: return tf & NBD_FLAG_SEND_TRIM;
         case NBD_CMD_CACHE: return tf & NBD_FLAG_SEND_CACHE;
         case NBD_CMD_WRITE_ZEROES: return tf & NBD_FLAG_SEND_WRITE_ZEROES;
-        case NBD_CMD_BLOCK_STATUS: return true;  // gated on a negotiated meta context by the session
+        // NBD_CMD_BLOCK_STATUS needs a negotiated meta context, which this server does not offer.
         default: return false;
     }
 }
@@ -134,13 +134,15 @@ Validation validate_request(const Request& r, const ExportLimits& lim) {
                                       " bytes exceeds the maximum request size " + std::to_string(lim.max_request));
     if (r.length == 0)
         return reject(NBD_EINVAL, std::string(command_name(r.type)) + " with length 0");
-    const std::string where = "offset=" + std::to_string(r.offset) + " length=" + std::to_string(r.length) +
-                              " export size=" + std::to_string(lim.size);
+    auto where = [&] {  // built only on rejection: the hot path allocates nothing
+        return "offset=" + std::to_string(r.offset) + " length=" + std::to_string(r.length) +
+               " export size=" + std::to_string(lim.size);
+    };
     if (r.offset > UINT64_MAX - r.length)
-        return reject(NBD_EINVAL, "offset and length overflow: " + where);
+        return reject(NBD_EINVAL, "offset and length overflow: " + where());
     if (r.offset + r.length > lim.size) {
         const bool writes = r.type == NBD_CMD_WRITE || r.type == NBD_CMD_WRITE_ZEROES || r.type == NBD_CMD_TRIM;
-        return reject(writes ? NBD_ENOSPC : NBD_EINVAL, "offset and length are out of range: " + where);
+        return reject(writes ? NBD_ENOSPC : NBD_EINVAL, "offset and length are out of range: " + where());
     }
     return {};
 }

@@ -63,3 +63,33 @@ int write_all(int fd, const void* buf, std::size_t n, Deadline deadline) {
 }
 
 }  // namespace haspool::nbd
+
+namespace haspool::nbd {
+
+int writev_all(int fd, iovec* iov, int iovcnt, Deadline deadline) {
+    while (iovcnt > 0) {
+        msghdr m{};
+        m.msg_iov = iov;
+        m.msg_iovlen = std::size_t(iovcnt);
+        ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
+            if (int e = wait_ready(fd, POLLOUT, deadline)) return e;
+            continue;
+        }
+        auto n = std::size_t(r);
+        while (iovcnt > 0 && n >= iov->iov_len) {
+            n -= iov->iov_len;
+            ++iov;
+            --iovcnt;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = static_cast<char*>(iov->iov_base) + n;
+            iov->iov_len -= n;
+        }
+    }
+    return 0;
+}
+
+}  // namespace haspool::nbd

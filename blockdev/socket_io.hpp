@@ -16,3 +16,10 @@ int read_exact(int fd, void* buf, std::size_t n, Deadline deadline);
 int write_all(int fd, const void* buf, std::size_t n, Deadline deadline);
 
 }  // namespace haspool::nbd
+
+#include <sys/uio.h>
+
+namespace haspool::nbd {
+// Writes every byte of the iovec array (which it may modify) with sendmsg(MSG_NOSIGNAL).
+int writev_all(int fd, iovec* iov, int iovcnt, Deadline deadline);
+}  // namespace haspool::nbd
