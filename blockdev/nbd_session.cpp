@@ -32,6 +32,42 @@ Session::Session(int fd, ExportDevice& dev, ExportLimits limits, NegotiatedSessi
                  Params p)
     : fd_(fd), dev_(dev), limits_(limits), neg_(neg), counters_(counters), params_(p) {
     if (params_.workers == 0) params_.workers = 1;
+    rbuf_.resize(64 * 1024);
+}
+
+// Reads n bytes of the request stream into dst, read-ahead buffer first. Between requests the
+// wait for the first byte is unbounded (an idle client is fine); everything after it must arrive
+// within the stall timeout. Returns 0, EPIPE (clean EOF between requests), ECONNRESET (EOF
+// mid-request), ETIMEDOUT, or errno.
+int Session::read_stream(uint8_t* dst, std::size_t n, bool between_requests) {
+    std::size_t done = 0;
+    Deadline deadline;
+    while (done < n) {
+        if (std::size_t avail = rend_ - rpos_) {
+            std::size_t k = std::min(avail, n - done);
+            std::memcpy(dst + done, rbuf_.data() + rpos_, k);
+            rpos_ += k;
+            done += k;
+            continue;
+        }
+        rpos_ = rend_ = 0;
+        const bool idle = between_requests && done == 0;
+        if (!idle && !deadline) deadline = std::chrono::steady_clock::now() + params_.stall_timeout;
+        if (n - done >= rbuf_.size()) {  // a big payload goes straight to its destination
+            int e = read_exact(fd_, dst + done, n - done, deadline);
+            return e == EPIPE ? ECONNRESET : e;
+        }
+        ssize_t r = ::recv(fd_, rbuf_.data(), rbuf_.size(), idle ? 0 : MSG_DONTWAIT);
+        if (r > 0) {
+            rend_ = std::size_t(r);
+            continue;
+        }
+        if (r == 0) return idle ? EPIPE : ECONNRESET;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
+        if (int e = wait_readable(fd_, deadline)) return e;
+    }
+    return 0;
 }
 
 void Session::close_with(std::string why) {
@@ -57,7 +93,6 @@ std::string Session::run() {
 }
 
 void Session::worker(Buffer& buf) {
-    const auto stall = params_.stall_timeout;
     for (;;) {
         Request r;
         Validation v;
@@ -65,21 +100,12 @@ void Session::worker(Buffer& buf) {
             std::unique_lock lock(read_mu_);
             if (closing_) return;
             uint8_t hdr[kRequestHeaderSize];
-            // Idle between requests is fine; once a request has begun it must finish in time.
-            ssize_t got = ::recv(fd_, hdr, sizeof hdr, 0);
-            if (got <= 0) {
-                if (got < 0 && errno == EINTR) continue;
-                close_with(got == 0 ? "client disconnected" : std::string("socket error: ") + std::strerror(errno));
+            if (int e = read_stream(hdr, sizeof hdr, true)) {
+                close_with(e == EPIPE        ? "client disconnected"
+                           : e == ETIMEDOUT  ? "client stalled in the middle of a request header"
+                           : e == ECONNRESET ? "client disconnected in the middle of a request header"
+                                             : std::string("socket error: ") + std::strerror(e));
                 return;
-            }
-            if (std::size_t(got) < sizeof hdr) {
-                int e = read_exact(fd_, hdr + got, sizeof hdr - std::size_t(got),
-                                   std::chrono::steady_clock::now() + stall);
-                if (e) {
-                    close_with(e == ETIMEDOUT ? "client stalled in the middle of a request header"
-                                              : "client disconnected in the middle of a request header");
-                    return;
-                }
             }
             auto now = std::chrono::steady_clock::now().time_since_epoch();
             counters_.last_activity_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
@@ -96,8 +122,7 @@ void Session::worker(Buffer& buf) {
                     close_with("out of memory for a " + std::to_string(n) + "-byte write");
                     return;
                 }
-                int e = read_exact(fd_, buf.data, n, std::chrono::steady_clock::now() + stall);
-                if (e) {
+                if (int e = read_stream(static_cast<uint8_t*>(buf.data), n, false)) {
                     close_with(e == ETIMEDOUT ? "client stalled in the middle of a write payload"
                                               : "client disconnected in the middle of a write payload");
                     return;

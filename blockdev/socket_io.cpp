@@ -29,6 +29,8 @@ int wait_ready(int fd, short events, Deadline deadline) {
 
 }  // namespace
 
+int wait_readable(int fd, Deadline deadline) { return wait_ready(fd, POLLIN, deadline); }
+
 int read_exact(int fd, void* buf, std::size_t n, Deadline deadline) {
     auto* p = static_cast<char*>(buf);
     std::size_t got = 0;

@@ -12,6 +12,8 @@ using Deadline = std::optional<std::chrono::steady_clock::time_point>;  // nullo
 
 // Reads exactly n bytes. A clean EOF before the first byte returns EPIPE; after it, ECONNRESET.
 int read_exact(int fd, void* buf, std::size_t n, Deadline deadline);
+// Waits until fd is readable (or has an error or EOF to report); 0, ETIMEDOUT or errno.
+int wait_readable(int fd, Deadline deadline);
 // Writes all n bytes (MSG_NOSIGNAL).
 int write_all(int fd, const void* buf, std::size_t n, Deadline deadline);
 
