@@ -139,6 +139,27 @@ int ExportDevice::write_zeroes(uint64_t offset, uint32_t length, bool may_punch,
     return rc;
 }
 
+int64_t ExportDevice::next_change(uint64_t offset, bool* is_hole) const {
+    *is_hole = false;
+    if (block_device_) return int64_t(size_);
+    off_t data = ::lseek(fd_, off_t(offset), SEEK_DATA);
+    if (data < 0) {
+        if (errno == ENXIO) {  // only a hole from here to the end
+            *is_hole = true;
+            return int64_t(size_);
+        }
+        if (errno == EINVAL || errno == EOPNOTSUPP) return int64_t(size_);  // no SEEK_DATA: all data
+        return -1;
+    }
+    if (uint64_t(data) > offset) {
+        *is_hole = true;
+        return data;
+    }
+    off_t hole = ::lseek(fd_, off_t(offset), SEEK_HOLE);
+    if (hole < 0) return errno == ENXIO ? int64_t(size_) : -1;
+    return hole;
+}
+
 int ExportDevice::cache(uint64_t offset, uint32_t length) {
     int rc = ::posix_fadvise(fd_, off_t(offset), off_t(length), POSIX_FADV_WILLNEED);
     return rc == 0 || rc == ESPIPE ? 0 : rc;

@@ -3,6 +3,8 @@
 // every session (so a flush on any connection covers writes completed on all of them, which is
 // what NBD_FLAG_CAN_MULTI_CONN promises). Every method returns 0 or an errno value; nothing here
 // logs or maps errors (nbd_codec's errno_to_nbd_error does that, once).
+#include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,9 +37,16 @@ public:
     // rather than write zeros by hand (NBD_CMD_FLAG_FAST_ZERO).
     int write_zeroes(uint64_t offset, uint32_t length, bool may_punch, bool fast_only, bool fua);
     int cache(uint64_t offset, uint32_t length);
+    // Allocation map from `offset`: calls add(length, is_hole) for consecutive extents covering at
+    // least one byte and at most `length` bytes, until add returns false. Block devices and
+    // filesystems without SEEK_HOLE report one data extent.
+    template <class Add>
+    int extents(uint64_t offset, uint32_t length, Add add) const;
 
 private:
     ExportDevice() = default;
+    // Where the run of data (is_hole=false) or hole starting at `offset` ends; -1 with errno.
+    int64_t next_change(uint64_t offset, bool* is_hole) const;
     int write_zero_buffer(uint64_t offset, uint32_t length);
     int fd_ = -1;
     uint64_t size_ = 0;
@@ -45,5 +54,20 @@ private:
     bool block_device_ = false;
     std::string path_;
 };
+
+template <class Add>
+int ExportDevice::extents(uint64_t offset, uint32_t length, Add add) const {
+    const uint64_t end = offset + length;
+    while (offset < end) {
+        bool hole = false;
+        int64_t next = next_change(offset, &hole);
+        if (next < 0) return errno;
+        uint64_t stop = std::min<uint64_t>(uint64_t(next), end);
+        if (stop <= offset) stop = end;  // defensive: never loop without progress
+        if (!add(uint32_t(stop - offset), hole)) break;
+        offset = stop;
+    }
+    return 0;
+}
 
 }  // namespace haspool::nbd

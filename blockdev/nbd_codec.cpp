@@ -97,7 +97,7 @@ uint16_t allowed_flags(uint16_t type, uint16_t transmission_flags) {
     return f;
 }
 
-bool advertised(uint16_t type, uint16_t tf) {
+bool advertised(uint16_t type, uint16_t tf, bool block_status) {
     switch (type) {
         case NBD_CMD_READ:
         case NBD_CMD_WRITE:
@@ -106,7 +106,7 @@ bool advertised(uint16_t type, uint16_t tf) {
         case NBD_CMD_TRIM: return tf & NBD_FLAG_SEND_TRIM;
         case NBD_CMD_CACHE: return tf & NBD_FLAG_SEND_CACHE;
         case NBD_CMD_WRITE_ZEROES: return tf & NBD_FLAG_SEND_WRITE_ZEROES;
-        // NBD_CMD_BLOCK_STATUS needs a negotiated meta context, which this server does not offer.
+        case NBD_CMD_BLOCK_STATUS: return block_status;  // only after SET_META_CONTEXT base:allocation
         default: return false;
     }
 }
@@ -121,7 +121,7 @@ Validation validate_request(const Request& r, const ExportLimits& lim) {
     if (has_payload && r.length > lim.max_request)
         return drop("write of " + std::to_string(r.length) + " bytes exceeds the maximum request size " +
                     std::to_string(lim.max_request));
-    if (!advertised(r.type, lim.transmission_flags))
+    if (!advertised(r.type, lim.transmission_flags, lim.block_status))
         return reject(NBD_EINVAL, std::string("unknown or unadvertised command ") + std::to_string(r.type));
     if (uint16_t bad = r.flags & ~allowed_flags(r.type, lim.transmission_flags))
         return reject(NBD_EINVAL, "unsupported flags " + hex(bad) + " on " +

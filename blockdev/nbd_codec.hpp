@@ -67,6 +67,7 @@ struct ExportLimits {
     bool read_only = false;
     uint32_t max_request = 32u * 1024 * 1024;  // largest READ/WRITE/CACHE payload accepted
     uint16_t transmission_flags = 0;            // as advertised (decides FAST_ZERO, DF, ...)
+    bool block_status = false;                  // the session negotiated base:allocation
 };
 
 // The verdict on one request header, before any I/O.
@@ -128,6 +129,10 @@ std::vector<uint8_t> encode_info_request(const InfoRequest& r);
 std::vector<uint8_t> encode_info_export(uint64_t size, uint16_t transmission_flags);
 std::vector<uint8_t> encode_info_block_size(uint32_t min_block, uint32_t preferred, uint32_t max_block);
 std::vector<uint8_t> encode_info_string(uint16_t info_type, std::string_view s);  // NAME, DESCRIPTION
+
+// The one metadata context this server offers, and the id it has in NBD_REP_META_CONTEXT.
+inline constexpr std::string_view kBaseAllocation = "base:allocation";
+inline constexpr uint32_t kBaseAllocationId = 1;
 
 // NBD_OPT_{LIST,SET}_META_CONTEXT payload: u32 name length, name, u32 count, count x (u32 len, query).
 struct MetaContextRequest {

@@ -98,19 +98,55 @@ private:
                 reply(option, NBD_REP_ACK);  // best effort: the client may already be gone
                 return fail("client aborted the negotiation");
             case NBD_OPT_STRUCTURED_REPLY:
-                if (!payload_.empty()) {
+                if (session_.structured_replies) {
+                    e = reply_error(option, NBD_REP_ERR_INVALID, "structured replies are already on");
+                } else if (!payload_.empty()) {
                     e = reply_error(option, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
                 } else {
                     session_.structured_replies = true;
                     e = reply(option, NBD_REP_ACK);
                 }
                 break;
+            case NBD_OPT_LIST_META_CONTEXT:
+            case NBD_OPT_SET_META_CONTEXT: return meta_context(option);
             case NBD_OPT_STARTTLS:
                 e = reply_error(option, NBD_REP_ERR_UNSUP, "TLS is not supported by this server");
                 break;
             default:
                 e = reply_error(option, NBD_REP_ERR_UNSUP, "option " + std::to_string(option) + " is not supported");
                 break;
+        }
+        if (e) return fail(io_reason("answering an option", e));
+        return std::nullopt;
+    }
+
+    // base:allocation is the only context: LIST answers it for no query, "base:" or itself; SET
+    // selects it (structured replies first), replacing any earlier selection.
+    std::optional<ServerHandshakeResult> meta_context(uint32_t option) {
+        int e = 0;
+        auto m = parse_meta_context_request(payload_);
+        const bool set = option == NBD_OPT_SET_META_CONTEXT;
+        if (!m) {
+            e = reply_error(option, NBD_REP_ERR_INVALID, "malformed meta context request");
+        } else if (set && !session_.structured_replies) {
+            e = reply_error(option, NBD_REP_ERR_INVALID, "NBD_OPT_SET_META_CONTEXT needs structured replies first");
+        } else if (!name_matches(m->export_name)) {
+            e = reply_error(option, NBD_REP_ERR_UNKNOWN, "no export named '" + m->export_name + "'");
+        } else {
+            bool selected = false;
+            if (!set && m->queries.empty()) selected = true;
+            for (const auto& q : m->queries)
+                if (q == kBaseAllocation || (!set && q == "base:")) selected = true;
+            if (set) session_.base_allocation = selected;
+            out_.clear();
+            if (selected) {
+                std::vector<uint8_t> p(4 + kBaseAllocation.size());
+                put_be32(p.data(), kBaseAllocationId);
+                std::memcpy(p.data() + 4, kBaseAllocation.data(), kBaseAllocation.size());
+                append_option_reply(out_, option, NBD_REP_META_CONTEXT, p);
+            }
+            append_option_reply(out_, option, NBD_REP_ACK, {});
+            e = write_all(fd_, out_.data(), out_.size(), deadline_);
         }
         if (e) return fail(io_reason("answering an option", e));
         return std::nullopt;

@@ -21,6 +21,7 @@ struct ExportInfo {
 
 struct NegotiatedSession {
     bool structured_replies = false;
+    bool base_allocation = false;  // NBD_CMD_BLOCK_STATUS allowed (needs structured replies)
 };
 
 struct ServerHandshakeResult {

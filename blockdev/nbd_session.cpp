@@ -33,6 +33,7 @@ Session::Session(int fd, ExportDevice& dev, ExportLimits limits, NegotiatedSessi
     : fd_(fd), dev_(dev), limits_(limits), neg_(neg), counters_(counters), params_(p) {
     if (params_.workers == 0) params_.workers = 1;
     rbuf_.resize(64 * 1024);
+    limits_.block_status = neg_.base_allocation && neg_.structured_replies;
 }
 
 // Reads n bytes of the request stream into dst, read-ahead buffer first. Between requests the
@@ -143,6 +144,10 @@ void Session::worker(Buffer& buf) {
             send_reply(r, v.error, nullptr, v.reason);
             continue;
         }
+        if (r.type == NBD_CMD_BLOCK_STATUS) {
+            if (uint32_t err = block_status(r, buf)) send_reply(r, err, nullptr, "NBD_CMD_BLOCK_STATUS failed");
+            continue;
+        }
         uint32_t err = execute(r, buf);
         if (err) counters_.io_errors.fetch_add(1, std::memory_order_relaxed);
         send_reply(r, err, r.type == NBD_CMD_READ && !err ? buf.data : nullptr,
@@ -175,13 +180,41 @@ uint32_t Session::execute(const Request& r, Buffer& buf) {
     return errno_to_nbd_error(e);
 }
 
+// Answers with one NBD_REPLY_TYPE_BLOCK_STATUS chunk for base:allocation, descriptors built in
+// the worker's buffer; returns an NBD error instead when the map cannot be read.
+uint32_t Session::block_status(const Request& r, Buffer& buf) {
+    constexpr std::size_t kMaxDescriptors = 1024;
+    const std::size_t max = (r.flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : kMaxDescriptors;
+    if (!buf.reserve(kStructuredReplyHeaderSize + 4 + 8 * kMaxDescriptors)) return NBD_ENOMEM;
+    auto* out = static_cast<uint8_t*>(buf.data);
+    std::size_t n = 0;
+    int e = dev_.extents(r.offset, r.length, [&](uint32_t len, bool hole) {
+        uint8_t* d = out + kStructuredReplyHeaderSize + 4 + 8 * n;
+        put_be32(d, len);
+        put_be32(d + 4, hole ? (NBD_STATE_HOLE | NBD_STATE_ZERO) : 0);
+        return ++n < max;
+    });
+    if (e) return errno_to_nbd_error(e);
+    const uint32_t payload = uint32_t(4 + 8 * n);
+    encode_structured_reply_header({NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, r.cookie, payload}, out);
+    put_be32(out + kStructuredReplyHeaderSize, kBaseAllocationId);
+    iovec iov{out, kStructuredReplyHeaderSize + payload};
+    int w;
+    {
+        std::lock_guard lock(write_mu_);
+        w = writev_all(fd_, &iov, 1, std::chrono::steady_clock::now() + params_.stall_timeout);
+    }
+    if (w) close_with(std::string("cannot send a reply: ") + std::strerror(w));
+    return 0;
+}
+
 void Session::send_reply(const Request& r, uint32_t error, const void* data, const std::string& reason) {
     uint8_t hdr[kStructuredReplyHeaderSize + 8];
     uint8_t err_payload[6];
     iovec iov[3];
     int n = 0;
-    if (neg_.structured_replies && r.type == NBD_CMD_READ) {
-        if (error == 0) {
+    if (neg_.structured_replies && (r.type == NBD_CMD_READ || r.type == NBD_CMD_BLOCK_STATUS)) {
+        if (error == 0 && r.type == NBD_CMD_READ) {
             encode_structured_reply_header({NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_OFFSET_DATA, r.cookie, 8 + r.length}, hdr);
             put_be64(hdr + kStructuredReplyHeaderSize, r.offset);
             iov[n++] = {hdr, sizeof hdr};

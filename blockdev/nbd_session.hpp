@@ -50,6 +50,7 @@ private:
     struct Buffer;
     void worker(Buffer& buf);
     uint32_t execute(const Request& r, Buffer& buf);
+    uint32_t block_status(const Request& r, Buffer& buf);
     void send_reply(const Request& r, uint32_t error, const void* data, const std::string& reason);
     void close_with(std::string why);
     int read_stream(uint8_t* dst, std::size_t n, bool between_requests);

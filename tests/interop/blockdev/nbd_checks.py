@@ -41,7 +41,9 @@ h.opt_abort()
 for structured in (True, False):
     h = nbd.NBD()
     h.set_request_structured_replies(structured)
+    h.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)
     h.connect_uri(uri)
+    check(h.can_meta_context(nbd.CONTEXT_BASE_ALLOCATION) == structured, "base:allocation negotiated wrongly")
     check(h.get_structured_replies_negotiated() == structured, f"structured replies negotiated != {structured}")
     check(h.get_size() == size, f"size {h.get_size()} != {size}")
     for cap in ("can_flush", "can_fua", "can_multi_conn", "can_trim", "can_zero", "can_cache", "can_fast_zero"):
@@ -67,6 +69,17 @@ for structured in (True, False):
     expect_error(lambda: h.zero(4096, size - 1), errno.ENOSPC, "zero past end")
     expect_error(lambda: h.pread(4096, 2**64 - 1024), errno.EINVAL, "read with offset+length overflow")
     check(h.pread(16, 0) is not None, "connection unusable after errors")
+    if structured:
+        # base:allocation: a punched range reads as hole+zero, a written one as data.
+        h.zero(16 << 20, 16 << 20)
+        h.pwrite(pat, 40 << 20)
+        seen = []
+        h.block_status(16 << 20, 16 << 20, lambda ctx, off, entries, err: seen.append((ctx, list(entries))) or 0)
+        check(seen and seen[0][0] == nbd.CONTEXT_BASE_ALLOCATION, f"block status {seen}")
+        check(seen[0][1][1] & 3 == 3, f"punched range not reported as a hole: {seen}")
+        seen.clear()
+        h.block_status(65536, 40 << 20, lambda ctx, off, entries, err: seen.append(list(entries)) or 0)
+        check(seen and seen[0][1] & 1 == 0, f"written range reported as a hole: {seen}")
     # Pipelined async writes then reads; replies may come back in any order.
     bufs = [nbd.Buffer.from_bytearray(bytearray([i]) * 4096) for i in range(32)]
     cookies = [h.aio_pwrite(b, (8 << 20) + i * 4096) for i, b in enumerate(bufs)]
