@@ -6,6 +6,9 @@
 // stop() ends everything. Each admitted connection gets its own session threads (nbd_session.hpp);
 // the io_context thread only accepts. counters() and last_activity() are the agent's "NBD session
 // traffic = sign of life" and its rejection statistics.
+// Threads: call start() and stop() on the io_context's thread (or while it is not running);
+// disengage(), reengage(), counters() and last_activity() are safe from any thread. Keep the
+// server alive until the io_context has run its pending handlers (stop() cancels the accept).
 //
 // One writer: a writable export is attached to one peer *address* at a time. The kernel's
 // multi-connection client (and nbdcopy) open several sockets from the same host, so every
