@@ -20,7 +20,7 @@ const std::vector<Command>& commands() {
         {"standby", "run the standby node daemon", [](const auto& a) { return cmd_daemon("standby", a); }},
         {"check-config", "validate the configuration (and this host's part of it)", cmd_check_config},
         later("status", "show both nodes' states, generations, sync and heartbeats", "needs the agent core"),
-        later("plan", "print the steps of takeover|failback|switchover without running them", "needs the agent core"),
+        {"plan", "print the steps of takeover|failback|switchover without running them", cmd_plan},
         later("export", "run the NBD server alone", "needs the NBD server"),
         later("switchover", "planned move of the service to the standby", "needs failover/failback"),
         later("failback", "hand the service back to the primary", "needs failover/failback"),
