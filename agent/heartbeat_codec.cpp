@@ -15,11 +15,14 @@ namespace {
 constexpr uint8_t kMagic[4] = {'H', 'S', 'P', 'L'};
 // magic, version, type, two empty names, boot id, seq, ts, role, state, gen, count, 3 health,
 // kind, request id, hmac
-constexpr size_t kMinSize = 4 + 1 + 1 + 1 + 1 + 16 + 8 + 8 + 1 + 1 + 8 + 1 + 3 + 1 + 8 + kHmacSize;
+constexpr size_t kMinSize = 4 + 1 + 1 + 1 + 1 + 16 + 8 + 8 + 1 + 1 + 8 + 1 + 3 + 1 + 8 + 8 + 4 + kHmacSize;
 
 class Writer {
 public:
     void u8(uint8_t v) { b_.push_back(v); }
+    void u32(uint32_t v) {
+        for (int i = 3; i >= 0; --i) b_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    }
     void u64(uint64_t v) {
         for (int i = 7; i >= 0; --i) b_.push_back(static_cast<uint8_t>(v >> (8 * i)));
     }
@@ -41,6 +44,12 @@ public:
     bool u8(uint8_t& v) {
         if (n_ - off_ < 1) return false;
         v = p_[off_++];
+        return true;
+    }
+    bool u32(uint32_t& v) {
+        if (n_ - off_ < 4) return false;
+        v = 0;
+        for (int i = 0; i < 4; ++i) v = (v << 8) | p_[off_++];
         return true;
     }
     bool u64(uint64_t& v) {
@@ -125,6 +134,8 @@ std::vector<uint8_t> encode(const Message& m, std::string_view key) {
     w.u8(static_cast<uint8_t>(m.status.nbd));
     w.u8(m.type == MessageType::heartbeat ? 0 : static_cast<uint8_t>(m.kind));
     w.u64(m.type == MessageType::heartbeat ? 0 : m.request_id);
+    w.u64(m.echo_timestamp_ms);
+    w.u32(m.echo_hold_ms);
     auto mac = hmac_sha256(key, w.buf().data(), w.buf().size());
     w.bytes(mac.data(), mac.size());
     return std::move(w.buf());
@@ -158,7 +169,8 @@ Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
         if (!r.u64(g.value)) return reject(Reject::truncated, "the ancestor list runs past the end");
         m.status.lineage.ancestors.push_back(g);
     }
-    if (!r.u8(md) || !r.u8(m.status.md_percent) || !r.u8(nbd) || !r.u8(kind) || !r.u64(m.request_id))
+    if (!r.u8(md) || !r.u8(m.status.md_percent) || !r.u8(nbd) || !r.u8(kind) || !r.u64(m.request_id) ||
+        !r.u64(m.echo_timestamp_ms) || !r.u32(m.echo_hold_ms))
         return reject(Reject::truncated, "the health fields run past the end");
     if (r.left() != 0) return reject(Reject::malformed, std::to_string(r.left()) + " unexpected bytes after the fields");
     if (type < 1 || type > 3) return reject(Reject::malformed, "unknown message type " + std::to_string(type));

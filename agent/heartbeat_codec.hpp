@@ -10,6 +10,8 @@
 //   | ancestors: count u8 (<= 8) + u64 each, newest first
 //   | md health u8 | md percent u8 | NBD health u8
 //   | message kind u8 (0 in heartbeats) | request id u64 (0 in heartbeats)
+//   | echo timestamp u64 | echo hold u32 (ms): the newest timestamp received from the peer on
+//     this path and how long ago it arrived, so the peer measures the path's round trip
 //   | HMAC-SHA256 of everything before it (32 bytes)
 // decode() checks magic, version and the HMAC before reading any field; PeerGate adds the
 // cluster/node/clock-skew/replay checks. Every rejection has a reason that is counted.
@@ -42,6 +44,8 @@ struct Message {
     PeerStatus status;
     MessageKind kind = MessageKind::handed_back;  // requests and acks only
     uint64_t request_id = 0;                      // requests and acks only
+    uint64_t echo_timestamp_ms = 0;               // 0: nothing to echo yet
+    uint32_t echo_hold_ms = 0;
 };
 
 enum class Reject {

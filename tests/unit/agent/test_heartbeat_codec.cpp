@@ -24,6 +24,8 @@ Message heartbeat(uint64_t seq = 1, BootId boot = BootId{1, 2, 3}) {
     m.status.md = MirrorHealth::resyncing;
     m.status.md_percent = 42;
     m.status.nbd = NbdHealth::connected;
+    m.echo_timestamp_ms = kNow - 400;
+    m.echo_hold_ms = 120;
     return m;
 }
 
@@ -61,6 +63,8 @@ TEST_CASE("codec: heartbeat round trip keeps every field") {
     CHECK(r.status.md == MirrorHealth::resyncing);
     CHECK(r.status.md_percent == 42);
     CHECK(r.status.nbd == NbdHealth::connected);
+    CHECK(r.echo_timestamp_ms == kNow - 400);
+    CHECK(r.echo_hold_ms == 120);
 }
 
 TEST_CASE("codec: request and ack round trip with kind and id") {

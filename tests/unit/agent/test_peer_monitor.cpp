@@ -61,3 +61,32 @@ TEST_CASE("monitor: arrivals on an unknown path are ignored") {
     m.heartbeat("bogus", t0);
     CHECK_FALSE(m.facts(t0).ever_heard());
 }
+
+#include "peer_requests.hpp"
+
+TEST_CASE("outbox: a request is resent every interval until acknowledged") {
+    Outbox o;
+    uint64_t id = o.add(MessageKind::handed_back, t0);
+    CHECK(o.due(t0, 500ms).size() == 1);
+    CHECK(o.due(t0 + 100ms, 500ms).empty());
+    CHECK(o.due(t0 + 500ms, 500ms).size() == 1);
+    CHECK(o.acknowledged(id));
+    CHECK_FALSE(o.acknowledged(id));
+    CHECK(o.due(t0 + 5s, 500ms).empty());
+}
+
+TEST_CASE("outbox: asking the same thing again replaces the pending request") {
+    Outbox o;
+    uint64_t first = o.add(MessageKind::take_over, t0);
+    uint64_t second = o.add(MessageKind::take_over, t0 + 1s);
+    CHECK(o.pending() == 1);
+    CHECK_FALSE(o.acknowledged(first));
+    CHECK(o.acknowledged(second));
+}
+
+TEST_CASE("inbox: a retried request is handled once") {
+    Inbox in;
+    CHECK(in.first_time(BootId{1}, 7));
+    CHECK_FALSE(in.first_time(BootId{1}, 7));
+    CHECK(in.first_time(BootId{2}, 7));  // the peer restarted: a new request
+}
