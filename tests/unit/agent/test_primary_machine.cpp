@@ -188,7 +188,7 @@ TEST_CASE("safety: restart without peer -> WAIT_PEER, X untouched") {
     }
 }
 
-TEST_CASE("--force-solo serves from X alone with a warning and a new generation") {
+TEST_CASE("forced solo start (--force-solo) serves from X alone with a warning and a new generation") {
     PrimaryMachine m(example_config(), base_lineage(), {false, true});
     auto d = m.start(t0);
     CHECK(d.next == P::DEGRADED);
