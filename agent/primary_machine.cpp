@@ -46,9 +46,10 @@ PrimaryMachine::Decision PrimaryMachine::start(TimePoint) {
 }
 
 PrimaryMachine::Decision PrimaryMachine::retry_later(PrimaryState next, std::string why, TimePoint now) {
-    Millis retry = 2 * c_.heartbeat.dead_after;
-    retry_at_ = now + retry;
-    return go(next, why + "; retrying in " + format_duration(retry), {}, Pending::none, false, retry_at_);
+    // Doubling delay, up to a minute: a step that cannot work yet must not flood the log.
+    retry_ = retry_.count() ? std::min(2 * retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+    retry_at_ = now + retry_;
+    return go(next, why + "; retrying in " + format_duration(retry_), {}, Pending::none, false, retry_at_);
 }
 
 PrimaryMachine::Decision PrimaryMachine::halt_serving(std::string why) {
@@ -165,6 +166,7 @@ PrimaryMachine::Decision PrimaryMachine::on_connecting(const Event& e, TimePoint
     if (pending_ != Pending::connect) return stay();
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
         opt_.init = false;
+        retry_ = Millis(0);
         if (connect_resyncs_)
             return go(PrimaryState::RESYNC, "serving; md copies X->" + peer_name_ + "'s Y");
         return go(PrimaryState::MIRRORED, "mirrored with " + peer_name_ + "; serving " + c_.service.address);

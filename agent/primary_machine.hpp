@@ -67,6 +67,7 @@ private:
     bool connect_resyncs_ = false;
     bool failback_retry_ = false;    // a failback failed (its lineage may already be adopted)   // the running connect plan re-adds Y (X newer)
     std::optional<TimePoint> retry_at_;
+    Millis retry_{0};
     std::string last_note_;
 };
 

@@ -78,6 +78,12 @@ std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const Pe
         return Refusal{"the NBD session from " + peer_name_ + " was active " + format_duration(*s) + " ago",
                        *f.last_nbd_activity + dead};
     if (!outdated_.empty()) return Refusal{"Y is outdated: " + outdated_, {}};
+    // Y holds the data of our generation; a newer one on the primary means writes Y never saw
+    // (a blank Y never held the spool at all).
+    if (peer_ && compare(lineage_, peer_->lineage) == Comparison::peer_newer)
+        return Refusal{"Y is outdated: " + peer_name_ + "'s generation " + to_string(peer_->lineage.current) +
+                           " is newer than this node's " + to_string(lineage_.current),
+                       {}};
     if (peer_ && peer_->says(PrimaryState::SPLIT_BRAIN))
         return Refusal{peer_name_ + " last reported SPLIT_BRAIN", {}};
     return std::nullopt;
@@ -111,6 +117,8 @@ std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Even
         pending_ = Pending::none;
         if (was == Pending::export_y) {
             export_up_ = true;
+            export_retry_ = Millis(0);
+            last_export_error_.clear();
             return stay("exporting Y to " + peer_name_);
         }
         return stay("adopted " + peer_name_ + "'s generation " + to_string(lineage_.current) + " (Y is in sync)");
@@ -120,10 +128,13 @@ std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Even
         if (was == Pending::export_y) {
             export_up_ = false;
             // Not a safety problem (B serves nothing); the primary cannot mirror until it works.
-            Millis retry = 2 * c_.heartbeat.dead_after;
-            export_retry_at_ = now + retry;
-            return stay("cannot export Y: " + name_of(f->step) + " failed: " + f->why + "; retrying in " +
-                            format_duration(retry),
+            // Retried with a doubling delay (up to a minute); the same failure is logged once.
+            export_retry_ = export_retry_.count() ? std::min(2 * export_retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+            export_retry_at_ = now + export_retry_;
+            std::string why = "cannot export Y: " + name_of(f->step) + " failed: " + f->why;
+            bool again = why == last_export_error_;
+            last_export_error_ = why;
+            return stay(again ? std::string() : why + "; retrying in " + format_duration(export_retry_) + ", backing off",
                         export_retry_at_);
         }
         return stay("cannot adopt " + peer_name_ + "'s generation: " + f->why + "; retrying on the next heartbeat");
@@ -174,7 +185,7 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
     if (std::holds_alternative<event::TimerFired>(e)) {
         if (!export_up_ && pending_ == Pending::none && export_retry_at_ && now >= *export_retry_at_) {
             pending_ = Pending::export_y;
-            return Decision{state_, {step::StartExport{}}, {}, "retrying the export of Y"};
+            return Decision{state_, {step::StartExport{}}, {}, {}};
         }
         return stay({}, export_up_ ? std::nullopt : export_retry_at_);
     }

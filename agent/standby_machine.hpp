@@ -67,6 +67,8 @@ private:
     bool export_up_ = false;
     Pending pending_ = Pending::none;
     std::optional<TimePoint> export_retry_at_;
+    Millis export_retry_{0};
+    std::string last_export_error_;
 };
 
 }  // namespace haspool::agent

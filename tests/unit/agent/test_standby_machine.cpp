@@ -331,3 +331,18 @@ TEST_CASE("a failed export is retried and is not a safety event") {
     d = m.handle(event::TimerFired{silent(std::nullopt)}, *d.wake_at);
     CHECK(step_names(d.steps) == "StartExport");
 }
+
+TEST_CASE("safety: Y older than the primary's generation (or blank) -> takeover refused") {
+    for (Lineage mine : {Lineage{Generation::blank(), {}}, base_lineage()}) {
+        StandbyMachine m(example_config(), mine);
+        m.start(t0);
+        Lineage newer = base_lineage().bumped(false);
+        m.handle(event::HeartbeatReceived{primary_says(PrimaryState::WAIT_PEER, newer, MirrorHealth::unknown), heard(t0 + 1s, t0)}, t0 + 1s);
+        m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+        REQUIRE(m.state() == S::SUSPECT);
+        auto d = m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+        CHECK(d.next == S::SUSPECT);
+        CHECK(d.steps.empty());
+        CHECK_THAT(d.reason, Catch::Contains("Y is outdated") && Catch::Contains("is newer than this node's"));
+    }
+}
