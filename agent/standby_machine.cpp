@@ -4,9 +4,10 @@ namespace haspool::agent {
 
 namespace {
 
+// States in which the primary has the spool mounted and writes. CONNECTING and FAILBACK are not
+// counted: both need this node's export, which a takeover stopped, so they fail on their own.
 bool primary_serves(const PeerStatus& p) {
-    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC) ||
-           p.says(PrimaryState::CONNECTING) || p.says(PrimaryState::FAILBACK);
+    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC);
 }
 
 std::string path_names(const PeerFacts& f, bool stable) {
@@ -58,7 +59,7 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
                       "); nothing automatic happens: run 'haspool resolve --discard NODE'");
     // During TAKEOVER the plan's probe and fence decide; once ACTIVE, a serving primary is a
     // second writer.
-    if (state_ == StandbyState::ACTIVE && primary_serves(p) && !p.says(PrimaryState::FAILBACK))
+    if (state_ == StandbyState::ACTIVE && primary_serves(p))
         return go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
                                                  to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
     return std::nullopt;

@@ -346,3 +346,11 @@ TEST_CASE("safety: Y older than the primary's generation (or blank) -> takeover 
         CHECK_THAT(d.reason, Catch::Contains("Y is outdated") && Catch::Contains("is newer than this node's"));
     }
 }
+
+TEST_CASE("a primary still CONNECTING while this node took over is not a split brain") {
+    auto r = active();
+    auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::CONNECTING, base_lineage(), MirrorHealth::unknown),
+                                                  heard(r.at + 1s, r.at)},
+                         r.at + 1s);
+    CHECK(d.next == S::ACTIVE);
+}
