@@ -42,6 +42,11 @@ int cmd_daemon(const std::string& role, const std::vector<std::string>& args) {
     opt.config_file = vm["config"].as<std::string>();
     opt.init = vm.count("init") > 0;
     opt.force_solo = vm.count("force-solo") > 0;
+    opt.force = vm.count("force") > 0;
+    if (opt.force && !opt.init) {
+        std::cerr << "haspool primary: --force only applies with --init (creating the array)\n";
+        return kExitUsage;
+    }
     return agent::run_daemon(*cfg, self->name, opt);
 }
 

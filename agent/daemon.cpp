@@ -85,9 +85,12 @@ public:
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
             if (r.ok) log::notice(what + ": ok", {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
             else log::error(what + ": FAILED: " + r.error, {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
+        }, [](const Step& s) {
+            // A long fsck or mount must not make systemd kill a starting/reloading unit.
+            if (const auto* f = std::get_if<step::Fsck>(&s)) notify::extend_timeout(f->timeout + Millis(10000));
         });
         if (standby_) sm_ = std::make_unique<StandbyMachine>(cfg_, state.lineage);
-        else pm_ = std::make_unique<PrimaryMachine>(cfg_, state.lineage, PrimaryMachine::Options{opt.init, opt.force_solo});
+        else pm_ = std::make_unique<PrimaryMachine>(cfg_, state.lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force});
     }
 
     int run() {

@@ -14,6 +14,7 @@ struct DaemonOptions {
     std::string config_file;
     bool init = false;        // create this node's state file first (first start only)
     bool force_solo = false;  // primary: serve from X without hearing the standby
+    bool force = false;       // primary, with init: create the md array even over a filesystem
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit status.

@@ -60,7 +60,7 @@ std::vector<Step> Plans::handback() const {
     return s;
 }
 
-std::vector<Step> Plans::connect(bool x_newer, bool create) const {
+std::vector<Step> Plans::connect(bool x_newer, bool create, bool force) const {
     const config::Node& a = c_.primary();
     std::vector<Step> s;
     s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
@@ -68,7 +68,7 @@ std::vector<Step> Plans::connect(bool x_newer, bool create) const {
         s.push_back(step::AssembleDegraded{c_.spool.md_device, a.spool_device});
         s.push_back(step::ReAddMember{c_.spool.md_device, nbd_device()});
     } else {
-        s.push_back(step::AssembleMirror{c_.spool.md_device, a.spool_device, nbd_device(), create});
+        s.push_back(step::AssembleMirror{c_.spool.md_device, a.spool_device, nbd_device(), create, force});
     }
     serve(s, a, c_.spool.md_device, true);
     return s;

@@ -20,7 +20,7 @@ public:
     std::vector<Step> handback() const;
     // Primary: attach the NBD leg and assemble; when X is newer than Y, assemble from X and
     // re-add the NBD leg (resync X->Y); create the array only with --init.
-    std::vector<Step> connect(bool x_newer, bool create) const;
+    std::vector<Step> connect(bool x_newer, bool create, bool force = false) const;
     // Primary: the standby is gone; fail its leg, mint a generation, tell it (if it hears).
     std::vector<Step> degrade() const;
     // Primary: the standby is back; re-attach and re-add its leg (bitmap resync X->Y).

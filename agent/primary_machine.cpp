@@ -147,7 +147,7 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     return go(PrimaryState::CONNECTING,
               "heard " + peer_name_ + " EXPORTING (" + gens + ", " + to_string(cmp) + "): " +
                   (opt_.init ? "creating the mirror" : connect_resyncs_ ? "assembling from X, resync X->Y" : "assembling the mirror"),
-              plans_.connect(cmp == Comparison::mine_newer, opt_.init), Pending::connect, true);
+              plans_.connect(cmp == Comparison::mine_newer, opt_.init, opt_.force), Pending::connect, true);
 }
 
 // WAIT_PEER: X must not be used until we know the standby's generation.

@@ -17,6 +17,7 @@ public:
     struct Options {
         bool init = false;        // --init: create the md array on first connect
         bool force_solo = false;  // --force-solo: serve from X without hearing the standby
+        bool force = false;       // --init --force: create the array even over a filesystem
     };
 
     PrimaryMachine(const config::Config& c, Lineage lineage, Options o);

@@ -5,6 +5,7 @@ namespace haspool::agent {
 Event StepRunner::run(const std::vector<Step>& steps, bool undo_on_failure) {
     std::vector<const Step*> done;
     for (const Step& s : steps) {
+        if (before_) before_(s);
         StepResult r = perform(sys_, s);
         if (observer_) observer_(s, r, false);
         if (r.ok) {

@@ -16,13 +16,18 @@ public:
     // Called after every step and every undo step (the daemon logs them).
     using Observer = std::function<void(const Step& step, const StepResult& result, bool undo)>;
 
-    explicit StepRunner(System& sys, Observer observer = {}) : sys_(sys), observer_(std::move(observer)) {}
+    // Called before every step (the daemon extends systemd's start timeout around fsck/mount).
+    using Announcer = std::function<void(const Step& step)>;
+
+    explicit StepRunner(System& sys, Observer observer = {}, Announcer before = {})
+        : sys_(sys), observer_(std::move(observer)), before_(std::move(before)) {}
 
     Event run(const std::vector<Step>& steps, bool undo_on_failure);
 
 private:
     System& sys_;
     Observer observer_;
+    Announcer before_;
 };
 
 }  // namespace haspool::agent

@@ -61,7 +61,8 @@ std::string to_string(const Step& s) {
         [](const step::DetachNbd& d) { return "dev=/dev/nbd" + std::to_string(d.index); },
         [](const step::AssembleDegraded& a) { return "md=" + a.md + " dev=" + a.dev; },
         [](const step::AssembleMirror& a) {
-            return "md=" + a.md + " local=" + a.local + " remote=" + a.remote + (a.create ? " create" : "");
+            return "md=" + a.md + " local=" + a.local + " remote=" + a.remote + (a.create ? " create" : "") +
+                   (a.create && a.force ? " force" : "");
         },
         [](const step::StopMirror& m) { return "md=" + m.md; },
         [](const step::FailMember& m) { return "md=" + m.md + " dev=" + m.dev; },

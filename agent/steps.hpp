@@ -21,7 +21,7 @@ struct AdoptGeneration { Lineage lineage; std::string reason; };  // take the so
 struct AttachNbd { std::string address; uint16_t port; std::string export_name; unsigned index; };
 struct DetachNbd { unsigned index; };
 struct AssembleDegraded { std::string md; std::string dev; };  // md from one leg (bitmap records the rest)
-struct AssembleMirror { std::string md; std::string local; std::string remote; bool create; };
+struct AssembleMirror { std::string md; std::string local; std::string remote; bool create; bool force = false; };  // force: create over a filesystem
 struct StopMirror { std::string md; };
 struct FailMember { std::string md; std::string dev; };  // fail + remove a leg we know is gone
 struct ReAddMember { std::string md; std::string dev; }; // --re-add (bitmap resync), writemostly for NBD

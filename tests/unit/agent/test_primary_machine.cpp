@@ -297,3 +297,11 @@ TEST_CASE("switchover only from a healthy mirror with the standby exporting") {
     CHECK(d.next == P::DEGRADED);
     CHECK_THAT(d.reason, Catch::Contains("refused switchover"));
 }
+
+TEST_CASE("the init option creates the array on the first connect and passes force on") {
+    PrimaryMachine m(example_config(), base_lineage(), {true, false, true});
+    m.start(t0);
+    auto d = m.handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING, Lineage{}), heard(t0 + 1s, t0)}, t0 + 1s);
+    REQUIRE(d.next == P::CONNECTING);
+    CHECK(to_string(d.steps[1]) == "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create force");
+}
