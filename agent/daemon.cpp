@@ -153,10 +153,7 @@ private:
             last_reason_ = d.reason;
         }
         if (d.wake_at) arm_wake(*d.wake_at);
-        else if (changed) {
-            wake_at_.reset();
-            wake_.cancel();
-        }
+        else if (changed) wake_.cancel();
         if (!d.steps.empty()) {
             queue_.push_back({d.steps, d.undo, d.state});
             run_next();
@@ -164,11 +161,9 @@ private:
     }
 
     void arm_wake(TimePoint at) {
-        wake_at_ = at;
         wake_.expires_at(at);
         wake_.async_wait([this](boost::system::error_code ec) {
             if (ec || stopping_) return;
-            wake_at_.reset();
             dispatch(event::TimerFired{monitor_.facts(Clock::now())});
         });
     }
@@ -286,7 +281,6 @@ private:
         echo_[path] = {m.timestamp_ms, now};
         monitor_.heartbeat(path, now, rtt);
         peer_ = m.status;
-        peer_heard_wall_ = wall;
         switch (m.type) {
             case MessageType::heartbeat:
                 log::debug(prefix() + "heartbeat from " + peer_name_ + " on " + path + ": " + m.status.state_name());
@@ -519,13 +513,11 @@ private:
     bool running_ = false;
     bool stopping_ = false;
     std::string running_desc_;
-    std::optional<TimePoint> wake_at_;
     std::string state_;
     uint8_t wire_state_ = 0;
     TimePoint since_{};
     std::string last_reason_;
     std::optional<PeerStatus> peer_;
-    uint64_t peer_heard_wall_ = 0;
     std::map<std::string, std::pair<uint64_t, TimePoint>> echo_;
     std::map<std::string, uint64_t> dropped_;
     std::vector<std::string> problems_;
