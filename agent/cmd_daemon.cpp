@@ -1,9 +1,9 @@
-// haspool primary|standby: the node daemons. This build validates the configuration and the
-// host, then says plainly that the daemon itself is not available yet.
+// haspool primary|standby: the node daemons (agent/daemon.cpp).
 #include <iostream>
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "daemon.hpp"
 #include "host_check.hpp"
 
 namespace haspool::cli {
@@ -11,9 +11,11 @@ namespace haspool::cli {
 int cmd_daemon(const std::string& role, const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
+    opts.add_options()("init", role == "primary"
+                                   ? "first start of this node: create its state file (generation 1) and create the md array"
+                                   : "first start of this node: create its state file (blank generation 0)");
     if (role == "primary")
-        opts.add_options()("init", "create the md array (refuses devices holding a filesystem)")
-            ("force", "with --init: create even over an existing filesystem")
+        opts.add_options()("force", "with --init: create even over an existing filesystem")
             ("force-solo", "start serving from the local disk without hearing the standby (DANGER)");
     po::variables_map vm;
     std::string what = role == "primary"
@@ -21,7 +23,11 @@ int cmd_daemon(const std::string& role, const std::vector<std::string>& args) {
           "with md RAID-1, mounts it, takes the service address and starts the mail units."
         : "Runs the standby: exports its disk over NBD to the primary, exchanges heartbeats, and\n"
           "takes the service over when the primary is gone (and every guard agrees).";
-    if (auto rc = parse(role, "--config FILE [--node NAME]", what + "\nRuns in the foreground (systemd Type=notify).", opts, args, vm))
+    if (auto rc = parse(role, "--config FILE [--node NAME] [--init]",
+                        what + "\nRuns in the foreground (systemd Type=notify). SIGHUP reloads the configuration.\n"
+                               "The node's generation lives in cluster.state_dir/node-state; a node's first start\n"
+                               "needs --init, and a missing or damaged state file stops the daemon with the fix.",
+                        opts, args, vm))
         return *rc;
     auto cfg = load_config_or_report(vm);
     if (!cfg) return kExitUsage;
@@ -32,7 +38,16 @@ int cmd_daemon(const std::string& role, const std::vector<std::string>& args) {
                   << config::to_string(self->role) << " in " << cfg->source_file << "\n";
         return kExitUsage;
     }
-    return not_available("the " + role + " daemon", "agent core and mirror work are in progress");
+    agent::DaemonOptions opt;
+    opt.config_file = vm["config"].as<std::string>();
+    opt.init = vm.count("init") > 0;
+    opt.force_solo = vm.count("force-solo") > 0;
+    opt.force = vm.count("force") > 0;
+    if (opt.force && !opt.init) {
+        std::cerr << "haspool primary: --force only applies with --init (creating the array)\n";
+        return kExitUsage;
+    }
+    return agent::run_daemon(*cfg, self->name, opt);
 }
 
 }  // namespace haspool::cli

@@ -8,5 +8,9 @@ namespace haspool::cli {
 int cmd_check_config(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_daemon(const std::string& role, const std::vector<std::string>& args);
+int cmd_plan(const std::vector<std::string>& args);
+int cmd_status(const std::vector<std::string>& args);
+int cmd_switchover(const std::vector<std::string>& args);
+int cmd_failback(const std::vector<std::string>& args);
 
 }  // namespace haspool::cli

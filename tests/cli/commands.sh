@@ -38,9 +38,17 @@ run_capture wrongrole "$HASPOOL" standby --config "$EX" --node alpha
 expect_rc 2 wrongrole
 expect_in wrongrole err "node alpha has role primary"
 
+# status/switchover/failback talk to the local daemon; with none running they say so (exit 1).
+sed "s|/run/haspool/control.sock|$T_DIR/none.sock|" "$EX" >"$T_DIR/nodaemon.yaml"
+for c in status switchover failback; do
+    run_capture "nodaemon-$c" "$HASPOOL" "$c" --config "$T_DIR/nodaemon.yaml"
+    expect_rc 1 "nodaemon-$c"
+    expect_in "nodaemon-$c" err "cannot reach the daemon at $T_DIR/none.sock"
+done
+
 # Every command this build does not implement yet must say so and exit 3. Remove a command
 # from this list in the change that implements it.
-for c in status plan switchover failback resolve drill; do
+for c in resolve drill; do
     run_capture "later-$c" "$HASPOOL" "$c"
     expect_rc 3 "later-$c"
     expect_in "later-$c" err "not available yet"

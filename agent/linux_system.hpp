@@ -1,0 +1,58 @@
+#pragma once
+// The System of this build. Real: data generations (node_state), fence commands and hooks
+// (run_command), peer messages (handed to the daemon's outbox). Everything that needs the NBD
+// export/client, md, the spool mount, the service address or systemd units FAILS LOUDLY with
+// "not available in this build": those components are built separately and wired in here later.
+#include <functional>
+#include <mutex>
+
+#include "node_state.hpp"
+#include "system.hpp"
+
+namespace haspool::agent {
+
+class LinuxSystem : public System {
+public:
+    // `notify` queues a peer message (it must be thread-safe: steps run on a worker thread).
+    LinuxSystem(NodeStateStore store, bool standby, std::function<void(MessageKind)> notify);
+
+    // The persisted state after the last step that changed it (thread-safe).
+    NodeState state() const;
+    void set_state(NodeState s);
+
+    StepResult stop_export(const step::StopExport& s) override { return unavailable(s, "the NBD export"); }
+    StepResult start_export(const step::StartExport& s) override { return unavailable(s, "the NBD export"); }
+    StepResult run_fence(const step::RunFence& s) override;
+    StepResult bump_generation(const step::BumpGeneration& s) override;
+    StepResult adopt_generation(const step::AdoptGeneration& s) override;
+    StepResult attach_nbd(const step::AttachNbd& s) override { return unavailable(s, "the kernel NBD client"); }
+    StepResult detach_nbd(const step::DetachNbd& s) override { return unavailable(s, "the kernel NBD client"); }
+    StepResult assemble_degraded(const step::AssembleDegraded& s) override { return unavailable(s, "md"); }
+    StepResult assemble_mirror(const step::AssembleMirror& s) override { return unavailable(s, "md"); }
+    StepResult stop_mirror(const step::StopMirror& s) override { return unavailable(s, "md"); }
+    StepResult fail_member(const step::FailMember& s) override { return unavailable(s, "md"); }
+    StepResult re_add_member(const step::ReAddMember& s) override { return unavailable(s, "md"); }
+    StepResult merge_bitmap(const step::MergeBitmap& s) override { return unavailable(s, "md"); }
+    StepResult fsck(const step::Fsck& s) override { return unavailable(s, "the spool filesystem actions"); }
+    StepResult mount(const step::Mount& s) override { return unavailable(s, "the spool filesystem actions"); }
+    StepResult unmount(const step::Unmount& s) override { return unavailable(s, "the spool filesystem actions"); }
+    StepResult probe_address(const step::ProbeAddress& s) override { return unavailable(s, "the service address actions"); }
+    StepResult add_address(const step::AddAddress& s) override { return unavailable(s, "the service address actions"); }
+    StepResult send_garp(const step::SendGarp& s) override { return unavailable(s, "the service address actions"); }
+    StepResult remove_address(const step::RemoveAddress& s) override { return unavailable(s, "the service address actions"); }
+    StepResult start_unit(const step::StartUnit& s) override { return unavailable(s, "systemd unit control"); }
+    StepResult stop_unit(const step::StopUnit& s) override { return unavailable(s, "systemd unit control"); }
+    StepResult run_hook(const step::RunHook& s) override;
+    StepResult notify_peer(const step::NotifyPeer& s) override;
+
+private:
+    static StepResult unavailable(const Step& s, const char* component);
+
+    NodeStateStore store_;
+    bool standby_;
+    std::function<void(MessageKind)> notify_;
+    mutable std::mutex mutex_;
+    NodeState state_;
+};
+
+}  // namespace haspool::agent

@@ -1,0 +1,327 @@
+#include "primary_machine.hpp"
+
+namespace haspool::agent {
+
+namespace {
+
+std::string failure(const event::StepFailed& f) {
+    std::string undone;
+    for (const auto& u : f.undone) undone += (undone.empty() ? "" : ", ") + name_of(u);
+    std::string s = name_of(f.step) + " failed: " + f.why + "; undone: " + (undone.empty() ? "nothing to undo" : undone);
+    for (const auto& ue : f.undo_errors) s += "; UNDO FAILED: " + ue;
+    return s;
+}
+
+}  // namespace
+
+PrimaryMachine::PrimaryMachine(const config::Config& c, Lineage lineage, Options o)
+    : c_(c), plans_(c), opt_(o), peer_name_(c.standby().name),
+      nbd_dev_("/dev/nbd" + std::to_string(c.nbd.device_index)), lineage_(std::move(lineage)) {}
+
+PrimaryMachine::Decision PrimaryMachine::stay(std::string reason, std::optional<TimePoint> wake) {
+    if (!reason.empty()) {
+        // A lasting condition is logged once, not on every heartbeat.
+        if (reason == last_note_) reason.clear();
+        else last_note_ = reason;
+    }
+    return Decision{state_, {}, wake, std::move(reason)};
+}
+
+PrimaryMachine::Decision PrimaryMachine::go(PrimaryState next, std::string reason, std::vector<Step> steps,
+                                            Pending p, bool undo, std::optional<TimePoint> wake) {
+    state_ = next;
+    pending_ = steps.empty() ? Pending::none : p;
+    last_note_.clear();
+    return Decision{next, std::move(steps), wake, std::move(reason), undo};
+}
+
+PrimaryMachine::Decision PrimaryMachine::start(TimePoint) {
+    if (opt_.force_solo)
+        return go(PrimaryState::DEGRADED,
+                  "forced solo start (--force-solo): serving from X without hearing " + peer_name_ +
+                      " — if it served meanwhile, its writes will conflict (split brain)",
+                  plans_.solo(), Pending::solo, true);
+    return go(PrimaryState::WAIT_PEER, "waiting to learn " + peer_name_ + "'s generation before using X (generation " +
+                                           to_string(lineage_.current) + ")");
+}
+
+PrimaryMachine::Decision PrimaryMachine::retry_later(PrimaryState next, std::string why, TimePoint now) {
+    // Doubling delay, up to a minute: a step that cannot work yet must not flood the log.
+    retry_ = retry_.count() ? std::min(2 * retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+    retry_at_ = now + retry_;
+    return go(next, why + "; retrying in " + format_duration(retry_), {}, Pending::none, false, retry_at_);
+}
+
+PrimaryMachine::Decision PrimaryMachine::halt_serving(std::string why) {
+    return go(PrimaryState::HALTED, why + "; stopping the service (units, address, mount)",
+              plans_.stop_serving(c_.primary()), Pending::stop);
+}
+
+std::optional<TimePoint> PrimaryMachine::dead_at(const PeerFacts& f) const {
+    if (!f.last_heartbeat && !f.last_nbd_activity) return std::nullopt;
+    TimePoint last = f.last_heartbeat.value_or(TimePoint::min());
+    if (f.last_nbd_activity && *f.last_nbd_activity > last) last = *f.last_nbd_activity;
+    return last + c_.heartbeat.dead_after;
+}
+
+bool PrimaryMachine::peer_dead(const PeerFacts& f, TimePoint now) const {
+    if (f.paths_alive() > 0) return false;
+    auto at = dead_at(f);
+    return !at || now >= *at;
+}
+
+std::optional<PrimaryMachine::Decision> PrimaryMachine::note_peer(const PeerStatus& p) {
+    peer_ = p;
+    if (state_ == PrimaryState::SPLIT_BRAIN || state_ == PrimaryState::HALTED) return std::nullopt;
+    Comparison cmp = compare(lineage_, p.lineage);
+    const char* resolve = "; nothing automatic happens: run 'haspool resolve --discard NODE'";
+    if (cmp == Comparison::diverged)
+        return go(PrimaryState::SPLIT_BRAIN, "generations diverged: mine " + to_string(lineage_.current) + ", " +
+                                                 peer_name_ + "'s " + to_string(p.lineage.current) + resolve);
+    bool i_serve = state_ == PrimaryState::MIRRORED || state_ == PrimaryState::DEGRADED || state_ == PrimaryState::RESYNC;
+    if (i_serve && (p.says(StandbyState::ACTIVE) || p.says(StandbyState::TAKEOVER)))
+        return go(PrimaryState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
+                                                 to_string(state_) + ": both may have written" + resolve);
+    return std::nullopt;
+}
+
+PrimaryMachine::Decision PrimaryMachine::handle(const Event& e, TimePoint now) {
+    if (const auto* f = facts_of(e)) facts_ = *f;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
+        if (auto split = note_peer(h->peer)) return *split;
+    switch (state_) {
+        case PrimaryState::WAIT_PEER: return on_wait_peer(e, now);
+        case PrimaryState::CONNECTING: return on_connecting(e, now);
+        case PrimaryState::MIRRORED: return on_mirrored(e, now);
+        case PrimaryState::DEGRADED: return on_degraded(e, now);
+        case PrimaryState::RESYNC: return on_resync(e, now);
+        case PrimaryState::STANDING_BY: return on_standing_by(e, now);
+        case PrimaryState::HANDOVER: return on_handover(e, now);
+        case PrimaryState::FAILBACK: return on_failback(e, now);
+        case PrimaryState::HALTED:
+        case PrimaryState::SPLIT_BRAIN:
+            if (pending_ == Pending::stop) {
+                if (std::holds_alternative<event::StepsSucceeded>(e)) {
+                    pending_ = Pending::none;
+                    return stay("service stopped");
+                }
+                if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+                    pending_ = Pending::none;
+                    return stay("stopping the service failed: " + failure(*f) + "; the operator must stop it");
+                }
+            }
+            if (std::holds_alternative<event::OperatorCommand>(e))
+                return stay(std::string("refused: this node is ") + to_string(state_) +
+                            "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            return stay();
+    }
+    return stay();
+}
+
+PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
+    if (!peer_) return stay();
+    const PeerStatus& p = *peer_;
+    if (p.primary) return stay("ignoring heartbeats from another primary");
+    if (retry_at_ && now < *retry_at_) return stay({}, retry_at_);
+    Comparison cmp = compare(lineage_, p.lineage);
+    std::string gens = "mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " + to_string(p.lineage.current);
+    if (cmp == Comparison::peer_newer) {
+        if (p.says(StandbyState::EXPORTING))
+            return go(PrimaryState::FAILBACK, peer_name_ + " exports newer data (" + gens + "): failing back from Y",
+                      plans_.failback(p.lineage), Pending::failback, true);
+        if (state_ == PrimaryState::STANDING_BY) return stay();
+        return go(PrimaryState::STANDING_BY, peer_name_ + " holds newer data and is " + p.state_name() + " (" + gens +
+                                                 "): standing by for failback");
+    }
+    if (state_ == PrimaryState::STANDING_BY) {
+        // Same generation: only when a failback already adopted Y's lineage and must be retried
+        // (right after a switchover the standby still says EXPORTING with our generation).
+        if (cmp == Comparison::same && failback_retry_ && p.says(StandbyState::EXPORTING))
+            return go(PrimaryState::FAILBACK, "retrying the failback from " + peer_name_ + "'s Y",
+                      plans_.failback(p.lineage), Pending::failback, true);
+        return stay();
+    }
+    if (!p.says(StandbyState::EXPORTING))
+        return stay(peer_name_ + " is " + p.state_name() + ", not EXPORTING (" + gens + "); waiting");
+    connect_resyncs_ = cmp == Comparison::mine_newer && !opt_.init;
+    return go(PrimaryState::CONNECTING,
+              "heard " + peer_name_ + " EXPORTING (" + gens + ", " + to_string(cmp) + "): " +
+                  (opt_.init ? "creating the mirror" : connect_resyncs_ ? "assembling from X, resync X->Y" : "assembling the mirror"),
+              plans_.connect(cmp == Comparison::mine_newer, opt_.init, opt_.force), Pending::connect, true);
+}
+
+// WAIT_PEER: X must not be used until we know the standby's generation.
+PrimaryMachine::Decision PrimaryMachine::on_wait_peer(const Event& e, TimePoint now) {
+    if (std::holds_alternative<event::HeartbeatReceived>(e) || std::holds_alternative<event::TimerFired>(e)) {
+        if (std::holds_alternative<event::TimerFired>(e) && facts_.paths_alive() == 0) return stay();
+        return consider_peer(now);
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e))
+        return stay(std::string("refused ") + to_string(o->command) + ": waiting for " + peer_name_);
+    return stay();
+}
+
+// CONNECTING: the connect plan runs.
+PrimaryMachine::Decision PrimaryMachine::on_connecting(const Event& e, TimePoint now) {
+    if (pending_ != Pending::connect) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        opt_.init = false;
+        retry_ = Millis(0);
+        if (connect_resyncs_)
+            return go(PrimaryState::RESYNC, "serving; md copies X->" + peer_name_ + "'s Y");
+        return go(PrimaryState::MIRRORED, "mirrored with " + peer_name_ + "; serving " + c_.service.address);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        if (!f->undo_errors.empty()) return halt_serving("connecting failed: " + failure(*f));
+        return retry_later(PrimaryState::WAIT_PEER, "connecting failed: " + failure(*f), now);
+    }
+    return stay();
+}
+
+// MIRRORED: both legs; lose the standby -> DEGRADED (fail its leg ourselves, DESIGN §7).
+PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint now) {
+    if (const auto* m = std::get_if<event::MdMemberFailed>(&e))
+        return go(PrimaryState::DEGRADED, "md failed " + m->dev + ": serving from X alone", plans_.degrade(), Pending::degrade);
+    if (std::holds_alternative<event::PeerSilent>(e) || std::holds_alternative<event::TimerFired>(e)) {
+        if (peer_dead(facts_, now))
+            return go(PrimaryState::DEGRADED, peer_name_ + " silent on every path for " +
+                                                  format_duration(facts_.silent_for(now).value_or(Millis(0))) +
+                                                  ": failing its leg, serving from X alone",
+                      plans_.degrade(), Pending::degrade);
+        return stay({}, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
+    }
+    if (const auto* l = std::get_if<event::NbdLinkLost>(&e))
+        return stay("NBD link lost (" + l->why + "); the kernel may reconnect within " +
+                    format_duration(c_.nbd.dead_conn_timeout) + ", otherwise md fails the leg");
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
+        if (!peer_ || !peer_->says(StandbyState::EXPORTING) || facts_.paths_stable() == 0)
+            return stay("refused switchover: " + peer_name_ + " must be EXPORTING and heard on a stable path");
+        return go(PrimaryState::HANDOVER, "switchover: stopping here, then " + peer_name_ + " takes over",
+                  plans_.handover(), Pending::handover);
+    }
+    return stay();
+}
+
+// DEGRADED: serving from X alone; bring Y back when the standby is back and stable.
+PrimaryMachine::Decision PrimaryMachine::on_degraded(const Event& e, TimePoint now) {
+    bool step_result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
+    if (step_result && pending_ == Pending::none) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        Pending was = pending_;
+        pending_ = Pending::none;
+        if (was == Pending::solo) return stay("serving from X alone (forced), generation " + to_string(lineage_.current));
+        if (was == Pending::degrade) return stay("generation " + to_string(lineage_.current) + " marks the writes Y misses");
+        return stay();
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        Pending was = pending_;
+        pending_ = Pending::none;
+        if (was == Pending::degrade && std::holds_alternative<step::NotifyPeer>(f->step)) return stay();
+        if (was == Pending::solo) return go(PrimaryState::HALTED, "forced solo start failed: " + failure(*f));
+        // Writing on without a persisted generation would let a stale Y win a later takeover.
+        return halt_serving("cannot record the degraded period: " + failure(*f));
+    }
+    if (pending_ != Pending::none) return stay();
+    bool peer_ready = peer_ && peer_->says(StandbyState::EXPORTING) && facts_.paths_stable() > 0;
+    if (std::holds_alternative<event::HeartbeatReceived>(e) || std::holds_alternative<event::TimerFired>(e)) {
+        if (!peer_ready) return stay();
+        if (retry_at_ && now < *retry_at_) return stay({}, retry_at_);
+        return go(PrimaryState::RESYNC, peer_name_ + " is back and stable: re-adding its leg (bitmap resync X->Y)",
+                  plans_.resync(), Pending::resync);
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e))
+        return stay(std::string("refused ") + to_string(o->command) + ": the mirror is degraded");
+    return stay();
+}
+
+// RESYNC: md copies; finished -> MIRRORED.
+PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now) {
+    bool step_result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
+    if (step_result && pending_ == Pending::none) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        return stay();
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        if (resync_from_peer_) return halt_serving("failback resync could not start: " + failure(*f));
+        return retry_later(PrimaryState::DEGRADED, "re-adding " + peer_name_ + "'s leg failed: " + failure(*f), now);
+    }
+    if (std::holds_alternative<event::ResyncFinished>(e)) {
+        bool from_peer = resync_from_peer_;
+        resync_from_peer_ = false;
+        return go(PrimaryState::MIRRORED, std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored");
+    }
+    if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
+        // During failback X is the half-copied leg: losing Y leaves no complete copy to serve.
+        if (resync_from_peer_ || m->dev != nbd_dev_)
+            return halt_serving("md failed " + m->dev + " during resync; the surviving leg is incomplete");
+        return go(PrimaryState::DEGRADED, "md failed " + m->dev + " during resync: serving from X alone");
+    }
+    if (std::holds_alternative<event::PeerSilent>(e) || std::holds_alternative<event::TimerFired>(e)) {
+        if (!peer_dead(facts_, now)) return stay({}, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
+        if (resync_from_peer_)
+            return stay(peer_name_ + " is silent during the Y->X resync; Y is the only complete copy, so its leg stays (md fails it on I/O timeout)");
+        return go(PrimaryState::DEGRADED, peer_name_ + " silent during resync: failing its leg",
+                  {step::FailMember{c_.spool.md_device, nbd_dev_}}, Pending::degrade);
+    }
+    return stay();
+}
+
+// STANDING_BY: the standby serves; fail back when it hands back (or on request).
+PrimaryMachine::Decision PrimaryMachine::on_standing_by(const Event& e, TimePoint now) {
+    if (std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e)) {
+        pending_ = Pending::none;
+        return stay();
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
+        if (r->message == MessageKind::handed_back) {
+            if (!peer_) return stay("handed-back from " + peer_name_ + " before any heartbeat; waiting for one");
+            retry_at_.reset();
+            PeerStatus p = *peer_;
+            p.state = static_cast<uint8_t>(StandbyState::EXPORTING);  // what the message says
+            peer_ = p;
+            return consider_peer(now);
+        }
+        return stay();
+    }
+    if (std::holds_alternative<event::HeartbeatReceived>(e) || std::holds_alternative<event::TimerFired>(e))
+        return consider_peer(now);
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::switchover) return stay("refused switchover: " + peer_name_ + " serves");
+        return Decision{state_, {step::NotifyPeer{MessageKind::failback_request}}, {},
+                        "asked " + peer_name_ + " to hand the service back"};
+    }
+    return stay();
+}
+
+// HANDOVER: the switchover's stop plan runs.
+PrimaryMachine::Decision PrimaryMachine::on_handover(const Event& e, TimePoint) {
+    if (pending_ != Pending::handover) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e))
+        return go(PrimaryState::STANDING_BY, "stopped and told " + peer_name_ + " to take over (switchover)");
+    if (const auto* f = std::get_if<event::StepFailed>(&e))
+        return go(PrimaryState::HALTED, "switchover failed: " + failure(*f) + "; " + peer_name_ +
+                                            " was not told to take over; the operator decides");
+    return stay();
+}
+
+// FAILBACK: the failback plan runs.
+PrimaryMachine::Decision PrimaryMachine::on_failback(const Event& e, TimePoint now) {
+    if (pending_ != Pending::failback) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        resync_from_peer_ = true;
+        failback_retry_ = false;
+        return go(PrimaryState::RESYNC, "failed back: serving " + c_.service.address + "; md copies Y->X");
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        if (!f->undo_errors.empty()) return halt_serving("failback failed: " + failure(*f));
+        failback_retry_ = true;
+        return retry_later(PrimaryState::STANDING_BY, "failback failed: " + failure(*f) + "; nobody serves until it works",
+                           now);
+    }
+    return stay();
+}
+
+}  // namespace haspool::agent

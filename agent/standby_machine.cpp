@@ -1,0 +1,308 @@
+#include "standby_machine.hpp"
+
+namespace haspool::agent {
+
+namespace {
+
+// States in which the primary has the spool mounted and writes. CONNECTING and FAILBACK are not
+// counted: both need this node's export, which a takeover stopped, so they fail on their own.
+bool primary_serves(const PeerStatus& p) {
+    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC);
+}
+
+std::string path_names(const PeerFacts& f, bool stable) {
+    std::string s;
+    for (const auto& p : f.paths)
+        if (stable ? p.stable : p.alive) s += (s.empty() ? "" : ", ") + p.name;
+    return s;
+}
+
+}  // namespace
+
+StandbyMachine::StandbyMachine(const config::Config& c, Lineage lineage)
+    : c_(c), plans_(c), peer_name_(c.primary().name), lineage_(std::move(lineage)) {}
+
+StandbyMachine::Decision StandbyMachine::stay(std::string reason, std::optional<TimePoint> wake) {
+    return Decision{state_, {}, wake, std::move(reason)};
+}
+
+StandbyMachine::Decision StandbyMachine::go(StandbyState next, std::string reason, std::vector<Step> steps,
+                                            Pending p, bool undo, std::optional<TimePoint> wake) {
+    state_ = next;
+    if (!steps.empty()) pending_ = p;
+    last_refusal_.clear();
+    return Decision{next, std::move(steps), wake, std::move(reason), undo};
+}
+
+StandbyMachine::Decision StandbyMachine::start(TimePoint) {
+    state_ = StandbyState::EXPORTING;
+    pending_ = Pending::export_y;
+    return Decision{state_, {step::StartExport{}}, std::nullopt,
+                    "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current)};
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStatus& p) {
+    peer_ = p;
+    // DESIGN §7: B must not take over from an outdated Y.
+    if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded)
+        outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
+    else if (p.says(PrimaryState::RESYNC) || p.md == MirrorHealth::resyncing)
+        outdated_ = peer_name_ + "'s last heartbeat said RESYNC (Y is half-copied, " + std::to_string(p.md_percent) + "%)";
+    else if (p.says(PrimaryState::MIRRORED))
+        outdated_.clear();
+    if (state_ == StandbyState::SPLIT_BRAIN || state_ == StandbyState::HALTED) return std::nullopt;
+    Comparison cmp = compare(lineage_, p.lineage);
+    if (cmp == Comparison::diverged)
+        return go(StandbyState::SPLIT_BRAIN,
+                  "generations diverged: mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " +
+                      to_string(p.lineage.current) + " (" + to_string(cmp) +
+                      "); nothing automatic happens: run 'haspool resolve --discard NODE'");
+    // During TAKEOVER the plan's probe and fence decide; once ACTIVE, a serving primary is a
+    // second writer.
+    if (state_ == StandbyState::ACTIVE && primary_serves(p))
+        return go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
+                                                 to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
+    return std::nullopt;
+}
+
+std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const PeerFacts& f, TimePoint now) const {
+    const Millis dead = c_.heartbeat.dead_after;
+    if (!f.ever_heard())
+        return Refusal{"never heard " + peer_name_ + " since this daemon started: cannot tell whether Y is current", {}};
+    if (f.paths_alive() > 0)
+        return Refusal{"heartbeats arrive on " + path_names(f, false), {}};
+    if (auto s = f.heartbeat_silent_for(now); s && *s < dead)
+        return Refusal{"no heartbeat on " + std::to_string(f.paths_total()) + "/" + std::to_string(f.paths_total()) +
+                           " paths for " + format_duration(*s) + " (dead after " + format_duration(dead) + ")",
+                       *f.last_heartbeat + dead};
+    if (auto s = f.nbd_silent_for(now); s && *s < dead)
+        return Refusal{"the NBD session from " + peer_name_ + " was active " + format_duration(*s) + " ago",
+                       *f.last_nbd_activity + dead};
+    if (!outdated_.empty()) return Refusal{"Y is outdated: " + outdated_, {}};
+    // Y holds the data of our generation; a newer one on the primary means writes Y never saw
+    // (a blank Y never held the spool at all).
+    if (peer_ && compare(lineage_, peer_->lineage) == Comparison::peer_newer)
+        return Refusal{"Y is outdated: " + peer_name_ + "'s generation " + to_string(peer_->lineage.current) +
+                           " is newer than this node's " + to_string(lineage_.current),
+                       {}};
+    if (peer_ && peer_->says(PrimaryState::SPLIT_BRAIN))
+        return Refusal{peer_name_ + " last reported SPLIT_BRAIN", {}};
+    return std::nullopt;
+}
+
+StandbyMachine::Decision StandbyMachine::takeover_now(bool planned, std::string reason) {
+    return go(StandbyState::TAKEOVER, std::move(reason), plans_.takeover(planned), Pending::takeover, true);
+}
+
+StandbyMachine::Decision StandbyMachine::consider_takeover(const PeerFacts& f, TimePoint now) {
+    auto refusal = takeover_refusal(f, now);
+    if (!refusal) {
+        auto s = f.silent_for(now);
+        return takeover_now(false, "taking over: " + peer_name_ + " silent on " + std::to_string(f.paths_total()) + "/" +
+                                       std::to_string(f.paths_total()) + " paths and NBD for " +
+                                       format_duration(s.value_or(Millis(0))) + " (dead after " +
+                                       format_duration(c_.heartbeat.dead_after) + ")");
+    }
+    if (refusal->wait_until) return stay({}, refusal->wait_until);
+    // A lasting refusal is logged once, not on every tick.
+    std::string why = "no takeover: " + refusal->why;
+    if (why == last_refusal_) return stay();
+    last_refusal_ = why;
+    return stay(why);
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Event& e, TimePoint now) {
+    if (pending_ != Pending::export_y && pending_ != Pending::adopt) return std::nullopt;
+    Pending was = pending_;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        if (was == Pending::export_y) {
+            export_up_ = true;
+            export_retry_ = Millis(0);
+            last_export_error_.clear();
+            return stay("exporting Y to " + peer_name_);
+        }
+        return stay("adopted " + peer_name_ + "'s generation " + to_string(lineage_.current) + " (Y is in sync)");
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        if (was == Pending::export_y) {
+            export_up_ = false;
+            // Not a safety problem (B serves nothing); the primary cannot mirror until it works.
+            // Retried with a doubling delay (up to a minute); the same failure is logged once.
+            export_retry_ = export_retry_.count() ? std::min(2 * export_retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+            export_retry_at_ = now + export_retry_;
+            std::string why = "cannot export Y: " + name_of(f->step) + " failed: " + f->why;
+            bool again = why == last_export_error_;
+            last_export_error_ = why;
+            return stay(again ? std::string() : why + "; retrying in " + format_duration(export_retry_) + ", backing off",
+                        export_retry_at_);
+        }
+        return stay("cannot adopt " + peer_name_ + "'s generation: " + f->why + "; retrying on the next heartbeat");
+    }
+    return std::nullopt;
+}
+
+StandbyMachine::Decision StandbyMachine::handle(const Event& e, TimePoint now) {
+    if (const auto* f = facts_of(e)) facts_ = *f;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
+        if (auto split = note_peer(h->peer)) return *split;
+    switch (state_) {
+        case StandbyState::EXPORTING: return on_exporting(e, now);
+        case StandbyState::SUSPECT: return on_suspect(e, now);
+        case StandbyState::TAKEOVER: return on_takeover(e, now);
+        case StandbyState::ACTIVE: return on_active(e, now);
+        case StandbyState::HANDBACK: return on_handback(e, now);
+        case StandbyState::HALTED:
+        case StandbyState::SPLIT_BRAIN:
+            if (std::holds_alternative<event::OperatorCommand>(e))
+                return stay(std::string("refused: this node is ") + to_string(state_) +
+                            "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            return stay();
+    }
+    return stay();
+}
+
+// EXPORTING: serving Y, watching heartbeats.
+StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint now) {
+    if (auto d = export_result(e, now)) return *d;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
+        // A mirrored primary with a newer generation means Y holds exactly its data: adopt it.
+        if (h->peer.says(PrimaryState::MIRRORED) && compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
+            pending_ == Pending::none) {
+            pending_ = Pending::adopt;
+            return Decision{state_, {step::AdoptGeneration{h->peer.lineage, peer_name_ + " reports the mirror in sync"}}, {}, {}};
+        }
+        return stay();
+    }
+    if (const auto* s = std::get_if<event::PeerSilent>(&e)) {
+        if (!s->facts.ever_heard() || s->facts.paths_alive() > 0) return stay();
+        auto silent = s->facts.heartbeat_silent_for(now).value_or(Millis(0));
+        return go(StandbyState::SUSPECT,
+                  "no heartbeat on " + std::to_string(s->facts.paths_total()) + "/" + std::to_string(s->facts.paths_total()) +
+                      " paths for " + format_duration(silent),
+                  {}, Pending::none, false, *s->facts.last_heartbeat + c_.heartbeat.dead_after);
+    }
+    if (std::holds_alternative<event::TimerFired>(e)) {
+        if (!export_up_ && pending_ == Pending::none && export_retry_at_ && now >= *export_retry_at_) {
+            pending_ = Pending::export_y;
+            return Decision{state_, {step::StartExport{}}, {}, {}};
+        }
+        return stay({}, export_up_ ? std::nullopt : export_retry_at_);
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
+        if (r->message == MessageKind::take_over)
+            return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
+        if (r->message == MessageKind::you_are_outdated) {
+            outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
+            return stay("Y is outdated: " + outdated_);
+        }
+        return stay();
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e))
+        return stay(std::string("refused ") + to_string(o->command) + ": this node is EXPORTING; " +
+                    (o->command == event::Command::switchover ? "start a switchover on the primary"
+                                                                 : "there is nothing to hand back"));
+    return stay();
+}
+
+// SUSPECT: silent on every path, counting towards dead_after.
+StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint now) {
+    if (auto d = export_result(e, now)) return *d;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
+        // Hysteresis: a path counts as back only once it has been good for stable_after; until
+        // then each arrival still postpones any takeover (the silence restarts).
+        if (h->facts.paths_stable() > 0)
+            return go(StandbyState::EXPORTING, "heard " + peer_name_ + " again on " + path_names(h->facts, true));
+        return stay({}, std::nullopt);
+    }
+    if (const auto* s = std::get_if<event::PeerSilent>(&e)) return consider_takeover(s->facts, now);
+    if (const auto* t = std::get_if<event::TimerFired>(&e)) {
+        if (t->facts.paths_stable() > 0)
+            return go(StandbyState::EXPORTING, peer_name_ + " is back on " + path_names(t->facts, true));
+        if (t->facts.paths_alive() > 0) {
+            // Heard, not yet stable: wake again when the path would count as back or dead.
+            return stay({}, now + c_.heartbeat.interval);
+        }
+        return consider_takeover(t->facts, now);
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
+        if (r->message == MessageKind::take_over)
+            return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
+        if (r->message == MessageKind::you_are_outdated) outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
+    }
+    return stay();
+}
+
+// TAKEOVER: the plan runs; its outcome decides.
+StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
+    if (pending_ != Pending::takeover) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        export_up_ = false;
+        return go(StandbyState::ACTIVE, "took over: spool mounted from Y, " + c_.service.address + " held, generation " +
+                                            to_string(lineage_.current));
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        export_up_ = false;
+        std::string undone;
+        for (const auto& u : f->undone) undone += (undone.empty() ? "" : ", ") + name_of(u);
+        std::string why = "takeover failed at " + name_of(f->step) + ": " + f->why + "; undone: " +
+                          (undone.empty() ? "nothing to undo" : undone);
+        for (const auto& ue : f->undo_errors) why += "; UNDO FAILED: " + ue;
+        why += "; Y is not exported; the operator decides (haspool status)";
+        return go(StandbyState::HALTED, why);
+    }
+    return stay();
+}
+
+StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked) {
+    if (!peer_ || !peer_->says(PrimaryState::STANDING_BY) || f.paths_stable() == 0) {
+        if (!operator_asked) return stay();
+        return stay("failback refused: " + peer_name_ + " is " + (peer_ ? peer_->state_name() : std::string("unheard")) +
+                    (f.paths_stable() == 0 ? " and not heard on a stable path" : "") + " (it must be STANDING_BY)");
+    }
+    if (operator_asked)
+        return go(StandbyState::HANDBACK, "failback asked: handing the service back to " + peer_name_,
+                  plans_.handback(), Pending::handback);
+    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since) return stay();
+    TimePoint due = *f.stable_since + c_.failback.hold_off;
+    if (now < due) return stay({}, due);
+    return go(StandbyState::HANDBACK,
+              "automatic failback: " + peer_name_ + " stable for " +
+                  format_duration(std::chrono::duration_cast<Millis>(now - *f.stable_since)) + " (hold-off " +
+                  format_duration(c_.failback.hold_off) + ")",
+              plans_.handback(), Pending::handback);
+}
+
+// ACTIVE: serving from Y; fail back when the primary is back, stable and it is asked/allowed.
+StandbyMachine::Decision StandbyMachine::on_active(const Event& e, TimePoint now) {
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) return consider_failback(h->facts, now, false);
+    if (const auto* t = std::get_if<event::TimerFired>(&e)) return consider_failback(t->facts, now, false);
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::failback) return consider_failback(facts_, now, true);
+        return stay("refused switchover: this node is already ACTIVE");
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (r->message == MessageKind::failback_request) return consider_failback(facts_, now, true);
+    return stay();
+}
+
+// HANDBACK: the handback plan runs.
+StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) {
+    if (pending_ != Pending::handback) return stay();
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        export_up_ = true;
+        return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y");
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        return go(StandbyState::HALTED, "handback failed at " + name_of(f->step) + ": " + f->why +
+                                            "; " + peer_name_ + " was not told to fail back; the operator decides");
+    }
+    return stay();
+}
+
+}  // namespace haspool::agent

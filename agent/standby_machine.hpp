@@ -1,0 +1,74 @@
+#pragma once
+// The standby's policy (DESIGN §2, §3, §4): a pure function of (event, now) that returns a
+// Decision. It never reads a clock, a socket or a file; the daemon feeds it facts.
+#include <optional>
+#include <string>
+
+#include "config.hpp"
+#include "events.hpp"
+#include "plans.hpp"
+
+namespace haspool::agent {
+
+class StandbyMachine {
+public:
+    using Decision = agent::Decision<StandbyState>;
+
+    StandbyMachine(const config::Config& c, Lineage lineage);
+
+    // The first decision: export Y and watch the primary.
+    Decision start(TimePoint now);
+    Decision handle(const Event& e, TimePoint now);
+
+    StandbyState state() const { return state_; }
+    const Lineage& lineage() const { return lineage_; }
+    // The persisted lineage after steps changed it (BumpGeneration/AdoptGeneration ran).
+    void lineage_changed(const Lineage& l) { lineage_ = l; }
+    const std::optional<PeerStatus>& peer() const { return peer_; }
+    // Why Y must not be served (empty when it may): what the primary last told us.
+    const std::string& outdated_because() const { return outdated_; }
+
+    // Why a takeover may not happen now, or nullopt when every guard of DESIGN §3 rule 1 and
+    // §7 holds; `wait_until` is set when the answer changes by itself at that time.
+    struct Refusal {
+        std::string why;
+        std::optional<TimePoint> wait_until;
+    };
+    std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
+
+private:
+    enum class Pending { none, export_y, adopt, takeover, handback };
+
+    Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
+    Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
+                bool undo = false, std::optional<TimePoint> wake = {});
+    // Records what the primary said; returns a SPLIT_BRAIN decision when lineages diverged or
+    // both sides serve.
+    std::optional<Decision> note_peer(const PeerStatus& p);
+    Decision on_exporting(const Event& e, TimePoint now);
+    Decision on_suspect(const Event& e, TimePoint now);
+    Decision on_takeover(const Event& e, TimePoint now);
+    Decision on_active(const Event& e, TimePoint now);
+    Decision on_handback(const Event& e, TimePoint now);
+    Decision consider_takeover(const PeerFacts& f, TimePoint now);
+    Decision consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked);
+    std::optional<Decision> export_result(const Event& e, TimePoint now);
+    Decision takeover_now(bool planned, std::string reason);
+
+    const config::Config& c_;
+    Plans plans_;
+    std::string peer_name_;
+    StandbyState state_ = StandbyState::EXPORTING;
+    Lineage lineage_;
+    std::optional<PeerStatus> peer_;
+    PeerFacts facts_;  // the newest facts any event carried (operator commands carry none)
+    std::string outdated_;
+    std::string last_refusal_;
+    bool export_up_ = false;
+    Pending pending_ = Pending::none;
+    std::optional<TimePoint> export_retry_at_;
+    Millis export_retry_{0};
+    std::string last_export_error_;
+};
+
+}  // namespace haspool::agent

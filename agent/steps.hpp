@@ -1,0 +1,59 @@
+#pragma once
+// Steps are data: what a Decision asks the System to do, in order. Each is idempotent when
+// performed (check, then act), prints as one transcript line (`haspool plan`, logs, golden
+// tests), and may have an undo that the step runner performs when a later step fails.
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config.hpp"
+#include "types.hpp"
+
+namespace haspool::agent {
+
+namespace step {
+struct StopExport {};                                  // close NBD sessions, refuse new ones
+struct StartExport {};                                 // export Y to the primary
+struct RunFence { std::vector<std::string> argv; Millis timeout; };  // exit 0 = peer fenced
+struct BumpGeneration { std::string reason; };         // mint and persist a new data generation
+struct AdoptGeneration { Lineage lineage; std::string reason; };  // take the source's after a resync
+struct AttachNbd { std::string address; uint16_t port; std::string export_name; unsigned index; };
+struct DetachNbd { unsigned index; };
+struct AssembleDegraded { std::string md; std::string dev; };  // md from one leg (bitmap records the rest)
+struct AssembleMirror { std::string md; std::string local; std::string remote; bool create; bool force = false; };  // force: create over a filesystem
+struct StopMirror { std::string md; };
+struct FailMember { std::string md; std::string dev; };  // fail + remove a leg we know is gone
+struct ReAddMember { std::string md; std::string dev; }; // --re-add (bitmap resync), writemostly for NBD
+struct MergeBitmap { std::string md; std::string from; };  // OR a returning leg's dirty bits into the array (DESIGN §7)
+struct Fsck { std::string dev; config::Filesystem fs; Millis timeout; };
+struct Mount { std::string dev; std::string dir; config::Filesystem fs; std::vector<std::string> options; };
+struct Unmount { std::string dir; };
+struct ProbeAddress { std::string interface; std::string cidr; Millis timeout; };  // fails when answered
+struct AddAddress { std::string interface; std::string cidr; };
+struct SendGarp { std::string interface; std::string cidr; unsigned count; Millis interval; };
+struct RemoveAddress { std::string interface; std::string cidr; };
+struct StartUnit { std::string name; Millis timeout; };
+struct StopUnit { std::string name; Millis timeout; };
+struct RunHook { std::string name; std::vector<std::string> argv; Millis timeout; };
+struct NotifyPeer { MessageKind message; };            // queued, retried until acknowledged
+}  // namespace step
+
+using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, step::BumpGeneration,
+                          step::AdoptGeneration, step::AttachNbd, step::DetachNbd, step::AssembleDegraded,
+                          step::AssembleMirror, step::StopMirror, step::FailMember, step::ReAddMember, step::MergeBitmap,
+                          step::Fsck, step::Mount, step::Unmount, step::ProbeAddress, step::AddAddress,
+                          step::SendGarp, step::RemoveAddress, step::StartUnit, step::StopUnit,
+                          step::RunHook, step::NotifyPeer>;
+
+std::string name_of(const Step& s);    // "Mount"
+std::string to_string(const Step& s);  // "Mount dev=/dev/md/haspool dir=/var/spool/mail fs=ext4"
+// The step that takes back what `s` acquired (Mount -> Unmount, AddAddress -> RemoveAddress,
+// StartUnit -> StopUnit, Assemble* -> StopMirror, AttachNbd -> DetachNbd); none for steps that
+// acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence, ...).
+std::optional<Step> undo_of(const Step& s);
+
+// One line per step, numbered ("1. StopExport"), as `haspool plan` prints them.
+std::string transcript(const std::vector<Step>& steps);
+
+}  // namespace haspool::agent

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `haspool plan` for config/haspool.example.yaml, compared with the pinned transcripts
+# tests/golden/plan-*.txt: the order of every flow's steps is part of the design (DESIGN §4).
+# After an intended change, regenerate with:
+#   for f in takeover failback switchover; do haspool plan $f --config config/haspool.example.yaml \
+#       > tests/golden/plan-$f.txt; done
+source "$(dirname "$0")/../lib.sh"
+EX="$HASPOOL_SOURCE_DIR/config/haspool.example.yaml"
+GOLD="$HASPOOL_SOURCE_DIR/tests/golden"
+
+for flow in takeover failback switchover; do
+    run_capture "$flow" "$HASPOOL" plan "$flow" --config "$EX"
+    expect_rc 0 "$flow"
+    diff -u "$GOLD/plan-$flow.txt" "$T_DIR/$flow.out" >"$T_DIR/$flow.diff" ||
+        fail "plan $flow differs from $GOLD/plan-$flow.txt:
+$(cat "$T_DIR/$flow.diff")"
+done
+
+# --node prints only that node's part.
+run_capture only_b "$HASPOOL" plan failback --config "$EX" --node beta
+expect_rc 0 only_b
+expect_in only_b out "on beta (standby), handback:"
+grep -q "on alpha" "$T_DIR/only_b.out" && fail "--node beta printed alpha's part"
+
+run_capture badflow "$HASPOOL" plan sideways --config "$EX"
+expect_rc 2 badflow
+expect_in badflow err "unknown flow 'sideways'"
+log "ok"

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Two real haspool daemons, primary alpha and standby beta, each in its own network namespace,
+# joined by two veth pairs (heartbeat paths "replication" and "service", TEST-NET addresses).
+# This build cannot mirror (NBD, md, mount, VIP are not wired in), so the test checks what the
+# daemons can honestly show:
+#   - both reach their steady states: beta EXPORTING (its export step fails loudly and is
+#     retried), hearing alpha on both paths; alpha hears beta, tries to connect and backs off
+#     to WAIT_PEER because AttachNbd is "not available in this build";
+#   - forged, truncated, wrong-version and replayed datagrams are dropped, counted, change nothing;
+#   - SIGHUP with a broken config file keeps the running configuration;
+#   - one veth down changes nothing;
+#   - both veths down: beta decides TAKEOVER within dead_after + one interval, the takeover's
+#     first step fails as not available, and beta ends HALTED (the safe state), saying why.
+source "$(dirname "$0")/../lib.sh"
+requires_root
+requires ip python3
+
+# HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there for a post-mortem.
+[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
+INTERVAL_MS=200
+DEAD_MS=1000
+NA=hpa$$; NB=hpb$$
+ip netns add "$NA" || skip "cannot create network namespaces"
+defer ip netns del "$NA"
+ip netns add "$NB"
+defer ip netns del "$NB"
+# replication path: 192.0.2.0/24, service path: 198.51.100.0/24 (RFC 5737)
+ip link add vr-a netns "$NA" type veth peer name vr-b netns "$NB"
+ip link add vs-a netns "$NA" type veth peer name vs-b netns "$NB"
+ip -n "$NA" addr add 192.0.2.1/24 dev vr-a
+ip -n "$NB" addr add 192.0.2.2/24 dev vr-b
+ip -n "$NA" addr add 198.51.100.11/24 dev vs-a
+ip -n "$NB" addr add 198.51.100.12/24 dev vs-b
+for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
+ip -n "$NA" link set vr-a up; ip -n "$NA" link set vs-a up
+ip -n "$NB" link set vr-b up; ip -n "$NB" link set vs-b up
+
+head -c 32 /dev/urandom >"$T_DIR/secret"; chmod 600 "$T_DIR/secret"
+# One cluster file; each node's copy differs only in where its state and socket live (both
+# "hosts" share this test's filesystem).
+config() {  # config NODE
+    cat <<YAML
+cluster:
+  name: mailspool
+  secret_file: $T_DIR/secret
+  state_dir: $T_DIR/state-$1
+  control_socket: $T_DIR/$1.sock
+nodes:
+  - name: alpha
+    role: primary
+    spool_device: /dev/vdb
+    service_interface: vs-a
+    addresses: {replication: 192.0.2.1, service: 198.51.100.11}
+  - name: beta
+    role: standby
+    spool_device: /dev/vdb
+    service_interface: vs-b
+    addresses: {replication: 192.0.2.2, service: 198.51.100.12}
+heartbeat:
+  interval_ms: $INTERVAL_MS
+  dead_after_ms: $DEAD_MS
+  stable_after_ms: 400
+nbd:
+  dead_conn_timeout_ms: 1000
+service:
+  address: 198.51.100.25/24
+  units: [postfix.service]
+YAML
+}
+config alpha >"$T_DIR/alpha.yaml"
+config beta >"$T_DIR/beta.yaml"
+"$HASPOOL" check-config --config "$T_DIR/beta.yaml" >/dev/null || fail "generated config is invalid"
+
+# A node never initialised refuses to start, and says how to fix it.
+run_capture noinit ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+expect_rc 1 noinit
+expect_in noinit err "haspool standby --init"
+
+# beta starts as the standby of a pair that has mirrored before: its state file holds alpha's
+# first generation (1/primary), as it would after adopting it. (A blank beta would refuse any
+# takeover: its Y never held the spool; the unit tests cover that refusal.)
+mkdir -m 700 "$T_DIR/state-beta"
+python3 - "$T_DIR/state-beta/node-state" <<'PY'
+import hashlib, sys
+body = "haspool-node-state 1\nnode beta\ngeneration 2\nancestors 0\nhistory 2 beta 0 adopted: mirrored with alpha\n"
+open(sys.argv[1], "w").write(body + "sha256 " + hashlib.sha256(body.encode()).hexdigest() + "\n")
+PY
+start_bg beta ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+BETA=$last_pid
+start_bg alpha ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha --init
+ALPHA=$last_pid
+
+status() { "$HASPOOL" status --config "$T_DIR/$1.yaml" 2>&1; }
+status_has() { status "$1" | grep -qF -- "$2"; }
+log_has() { grep -qF -- "$2" "$T_DIR/$1.log"; }
+
+# Steady states.
+wait_for 15 status_has beta "standby beta: EXPORTING"
+wait_for 15 status_has beta "path replication: up,"
+wait_for 15 status_has beta "path service: up,"
+wait_for 15 log_has alpha "WAIT_PEER -> CONNECTING"
+wait_for 15 log_has alpha "same generation): creating the mirror"
+wait_for 15 log_has alpha "connecting failed: AttachNbd failed"
+log_has alpha "not available in this build" || fail "alpha's failed step does not say it is unavailable"
+log_has beta "cannot export Y: StartExport failed" || fail "beta did not report its failed export: $(cat "$T_DIR/beta.log")"
+status_has alpha "peer beta: EXPORTING" || fail "alpha does not see beta EXPORTING: $(status alpha)"
+status_has beta "generation 1/primary" || fail "beta's generation: $(status beta)"
+status_has alpha "generation 1/primary" || fail "alpha's generation: $(status alpha)"
+"$HASPOOL" status --config "$T_DIR/beta.yaml" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["state"] == "EXPORTING", s
+assert s["peer"]["node"] == "alpha" and s["peer"]["generation"] == "1/primary", s
+assert all(p["alive"] for p in s["peer"]["paths"]), s
+' || fail "status --json: $(status beta)"
+log "steady: $(status beta | head -1); $(status alpha | head -1)"
+
+# Forged and replayed datagrams change nothing.
+ip netns exec "$NA" python3 "$HASPOOL_SOURCE_DIR/tests/integration/forge_datagrams.py" \
+    192.0.2.1 192.0.2.2 5410 vr-a >"$T_DIR/forge.out" 2>&1 || fail "forger: $(cat "$T_DIR/forge.out")"
+for why in bad-magic truncated bad-hmac wrong-version replayed; do
+    wait_for 5 status_has beta "$why=1"
+done
+status_has beta "standby beta: EXPORTING" || fail "forged datagrams moved beta: $(status beta)"
+log_has beta "SUSPECT" && fail "forged datagrams made beta suspect: $(cat "$T_DIR/beta.log")"
+
+# SIGHUP with a broken file: the running configuration stays.
+cp "$T_DIR/beta.yaml" "$T_DIR/beta.yaml.good"
+sed -i "s/interval_ms: $INTERVAL_MS/interval_ms: nonsense/" "$T_DIR/beta.yaml"
+kill -HUP "$BETA"
+wait_for 5 log_has beta "reload refused, keeping the running configuration"
+cp "$T_DIR/beta.yaml.good" "$T_DIR/beta.yaml"
+kill -HUP "$BETA"
+wait_for 5 log_has beta "reloaded $T_DIR/beta.yaml"
+grep -qF "heartbeat.interval_ms" "$T_DIR/beta.log" || fail "the refused reload does not name the bad key"
+kill -0 "$BETA" || fail "beta died on SIGHUP"
+
+# One path down changes nothing.
+ip -n "$NA" link set vs-a down
+sleep $((3 * DEAD_MS / 1000 + 1))
+status_has beta "standby beta: EXPORTING" || fail "one path down moved beta: $(status beta)"
+status_has beta "path service: down" || fail "beta does not see the service path down: $(status beta)"
+status_has beta "path replication: up," || fail "replication path: $(status beta)"
+log_has beta "SUSPECT" && fail "one path down made beta suspect"
+
+# Both paths down: takeover decided within dead_after + one interval, then a safe state.
+down_at=$(date +%s.%N)
+ip -n "$NA" link set vr-a down
+wait_for 10 log_has beta "SUSPECT -> TAKEOVER"
+decided=$(grep -F "SUSPECT -> TAKEOVER" "$T_DIR/beta.log" | head -1 | cut -d' ' -f1)
+delay_ms=$(python3 -c "
+import datetime, sys
+t = datetime.datetime.strptime('$decided', '%Y-%m-%dT%H:%M:%S.%fZ').replace(tzinfo=datetime.timezone.utc)
+print(int((t.timestamp() - $down_at) * 1000))")
+log "takeover decided ${delay_ms} ms after the last path went down (dead_after ${DEAD_MS} ms, interval ${INTERVAL_MS} ms)"
+[ "$delay_ms" -le $((DEAD_MS + INTERVAL_MS)) ] || fail "takeover decided after ${delay_ms} ms"
+[ "$delay_ms" -ge 0 ] || fail "takeover decided before the paths went down"
+log_has beta "EXPORTING -> SUSPECT (no heartbeat on 2/2 paths" || fail "no SUSPECT line: $(cat "$T_DIR/beta.log")"
+wait_for 10 log_has beta "TAKEOVER -> HALTED (takeover failed at StopExport"
+log_has beta "StopExport: not available in this build" || fail "the failed step does not say why"
+status_has beta "standby beta: HALTED" || fail "beta: $(status beta)"
+kill -0 "$ALPHA" || fail "alpha died"
+
+# SIGTERM: a clean stop.
+kill -TERM "$BETA"
+wait "$BETA"; rc=$?
+[ "$rc" = 0 ] || fail "beta exited $rc on SIGTERM"
+log_has beta "stopping on signal 15" || fail "no stopping line"
+[ -e "$T_DIR/beta.sock" ] && fail "beta left its control socket behind"
+log "ok"

@@ -1,0 +1,307 @@
+// The primary's transition table (every state × event) and its safety rules as named cases.
+// Time is explicit (t0 + N ms); nothing sleeps.
+#include <catch2/catch.hpp>
+
+#include <functional>
+
+#include "agent_test_support.hpp"
+#include "primary_machine.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+using namespace haspool::agent::test;
+using P = PrimaryState;
+
+namespace {
+
+const Millis kDead = example_config().heartbeat.dead_after;
+const Lineage kStandbyNewer = base_lineage().bumped(true);
+
+struct Reached {
+    std::unique_ptr<PrimaryMachine> m;
+    TimePoint at;
+};
+
+Reached wait_peer() {
+    auto m = std::make_unique<PrimaryMachine>(example_config(), base_lineage(), PrimaryMachine::Options{});
+    m->start(t0);
+    REQUIRE(m->state() == P::WAIT_PEER);
+    return {std::move(m), t0};
+}
+
+Reached connecting() {
+    auto r = wait_peer();
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 500ms, t0)}, t0 + 500ms);
+    REQUIRE(r.m->state() == P::CONNECTING);
+    return {std::move(r.m), t0 + 500ms};
+}
+
+Reached mirrored() {
+    auto r = connecting();
+    r.m->handle(event::StepsSucceeded{}, t0 + 1000ms);
+    // Heard stably since t0.
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 3000ms, t0)}, t0 + 3000ms);
+    REQUIRE(r.m->state() == P::MIRRORED);
+    return {std::move(r.m), t0 + 3000ms};
+}
+
+Reached degraded() {
+    auto r = mirrored();
+    r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 100ms);
+    r.m->lineage_changed(base_lineage().bumped(false));  // what BumpGeneration persisted
+    r.m->handle(event::StepsSucceeded{}, r.at + 200ms);
+    REQUIRE(r.m->state() == P::DEGRADED);
+    return {std::move(r.m), r.at + 200ms};
+}
+
+Reached resync() {
+    auto r = degraded();
+    TimePoint at = r.at + 10s;
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(at, at - 5s)}, at);
+    REQUIRE(r.m->state() == P::RESYNC);
+    r.m->handle(event::StepsSucceeded{}, at + 100ms);
+    return {std::move(r.m), at + 100ms};
+}
+
+Reached standing_by() {
+    auto r = wait_peer();
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::ACTIVE, kStandbyNewer), heard(t0 + 500ms, t0)}, t0 + 500ms);
+    REQUIRE(r.m->state() == P::STANDING_BY);
+    return {std::move(r.m), t0 + 500ms};
+}
+
+Reached failback() {
+    auto r = standing_by();
+    r.m->handle(event::PeerRequest{MessageKind::handed_back}, r.at + 100ms);
+    REQUIRE(r.m->state() == P::FAILBACK);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached handover() {
+    auto r = mirrored();
+    r.m->handle(event::OperatorCommand{event::Command::switchover}, r.at + 100ms);
+    REQUIRE(r.m->state() == P::HANDOVER);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached halted() {
+    auto r = handover();
+    r.m->handle(failed(step::Unmount{"/var/spool/mail"}, "target is busy"), r.at + 100ms);
+    REQUIRE(r.m->state() == P::HALTED);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain() {
+    auto r = wait_peer();
+    Lineage other{Generation{5}, {Generation{4}}};
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::ACTIVE, other), heard(t0 + 500ms, t0)}, t0 + 500ms);
+    REQUIRE(r.m->state() == P::SPLIT_BRAIN);
+    return {std::move(r.m), t0 + 500ms};
+}
+
+std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
+    return {
+        {"HeartbeatReceived", [](TimePoint t) -> Event { return event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t, t - 10s)}; }},
+        {"PeerSilent", [](TimePoint t) -> Event { return event::PeerSilent{silent(t - kDead - 1ms)}; }},
+        {"TimerFired", [](TimePoint t) -> Event { return event::TimerFired{silent(t - kDead - 1ms)}; }},
+        {"NbdLinkLost", [](TimePoint) -> Event { return event::NbdLinkLost{"reset by peer"}; }},
+        {"MdMemberFailed", [](TimePoint) -> Event { return event::MdMemberFailed{"/dev/nbd0"}; }},
+        {"ResyncFinished", [](TimePoint) -> Event { return event::ResyncFinished{}; }},
+        {"OperatorCommand(switchover)", [](TimePoint) -> Event { return event::OperatorCommand{event::Command::switchover}; }},
+        {"OperatorCommand(failback)", [](TimePoint) -> Event { return event::OperatorCommand{event::Command::failback}; }},
+        {"PeerRequest(take-over)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::take_over}; }},
+        {"PeerRequest(handed-back)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::handed_back}; }},
+        {"PeerRequest(you-are-outdated)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::you_are_outdated}; }},
+        {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
+        {"StepsSucceeded", [](TimePoint) -> Event { return event::StepsSucceeded{}; }},
+        {"StepFailed", [](TimePoint) -> Event { return failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}); }},
+    };
+}
+
+const char* kConnect = "AttachNbd,AssembleMirror,Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+const char* kDegrade = "FailMember,BumpGeneration,NotifyPeer";
+const char* kResync = "AttachNbd,ReAddMember";
+const char* kHandover = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DetachNbd,NotifyPeer";
+const char* kFailback = "AdoptGeneration,AttachNbd,AssembleDegraded,MergeBitmap,ReAddMember,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+
+struct Row {
+    const char* event;
+    P next;
+    const char* steps;
+};
+
+std::map<std::string, std::vector<Row>> table() {
+    return {
+        {"WAIT_PEER", {{"HeartbeatReceived", P::CONNECTING, kConnect}}},
+        {"CONNECTING", {{"StepsSucceeded", P::MIRRORED, ""}, {"StepFailed", P::WAIT_PEER, ""}}},
+        {"MIRRORED", {{"PeerSilent", P::DEGRADED, kDegrade}, {"TimerFired", P::DEGRADED, kDegrade},
+                      {"MdMemberFailed", P::DEGRADED, kDegrade}, {"OperatorCommand(switchover)", P::HANDOVER, kHandover}}},
+        {"DEGRADED", {{"HeartbeatReceived", P::RESYNC, kResync}}},
+        {"RESYNC", {{"PeerSilent", P::DEGRADED, "FailMember"}, {"TimerFired", P::DEGRADED, "FailMember"},
+                    {"MdMemberFailed", P::DEGRADED, ""}, {"ResyncFinished", P::MIRRORED, ""}}},
+        {"STANDING_BY", {{"OperatorCommand(failback)", P::STANDING_BY, "NotifyPeer"},
+                         {"PeerRequest(handed-back)", P::FAILBACK, kFailback}}},
+        {"FAILBACK", {{"StepsSucceeded", P::RESYNC, ""}, {"StepFailed", P::STANDING_BY, ""}}},
+        {"HANDOVER", {{"StepsSucceeded", P::STANDING_BY, ""}, {"StepFailed", P::HALTED, ""}}},
+        {"HALTED", {}},
+        {"SPLIT_BRAIN", {}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("primary transition table: every state x event") {
+    std::vector<std::pair<std::string, std::function<Reached()>>> states = {
+        {"WAIT_PEER", wait_peer}, {"CONNECTING", connecting}, {"MIRRORED", mirrored}, {"DEGRADED", degraded},
+        {"RESYNC", resync}, {"STANDING_BY", standing_by}, {"FAILBACK", failback}, {"HANDOVER", handover},
+        {"HALTED", halted}, {"SPLIT_BRAIN", split_brain}};
+    auto expected = table();
+    REQUIRE(states.size() == 10);
+    for (const auto& [state_name, reach] : states) {
+        for (const auto& [event_name, make] : events()) {
+            Reached r = reach();
+            Row want{event_name.c_str(), r.m->state(), ""};
+            for (const auto& row : expected[state_name])
+                if (event_name == row.event) want = row;
+            TimePoint now = r.at + 100ms;
+            auto d = r.m->handle(make(now), now);
+            INFO("row: primary " << state_name << " x " << event_name);
+            CHECK(to_string(d.next) == std::string(to_string(want.next)));
+            CHECK(step_names(d.steps) == want.steps);
+            CHECK(r.m->state() == d.next);
+        }
+    }
+}
+
+TEST_CASE("safety: restart without peer -> WAIT_PEER, X untouched") {
+    PrimaryMachine m(example_config(), base_lineage(), {});
+    auto d = m.start(t0);
+    CHECK(d.next == P::WAIT_PEER);
+    CHECK(d.steps.empty());
+    // Silence for an hour changes nothing: X is never assembled alone.
+    for (auto t : {1s, 60s, 3600s}) {
+        auto e = m.handle(event::TimerFired{silent(std::nullopt)}, t0 + t);
+        CHECK(e.next == P::WAIT_PEER);
+        CHECK(e.steps.empty());
+        e = m.handle(event::PeerSilent{silent(std::nullopt)}, t0 + t);
+        CHECK(e.steps.empty());
+    }
+}
+
+TEST_CASE("forced solo start (--force-solo) serves from X alone with a warning and a new generation") {
+    PrimaryMachine m(example_config(), base_lineage(), {false, true});
+    auto d = m.start(t0);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(step_names(d.steps).rfind("BumpGeneration,AssembleDegraded", 0) == 0);
+    CHECK_THAT(d.reason, Catch::Contains("--force-solo"));
+}
+
+TEST_CASE("generation compare on reconnect picks the resync direction") {
+    SECTION("same generation: assemble both legs") {
+        auto r = wait_peer();
+        auto d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 1s, t0)}, t0 + 1s);
+        CHECK(step_names(d.steps) == kConnect);
+    }
+    SECTION("X newer (degraded before the restart): assemble from X, re-add Y, then RESYNC") {
+        PrimaryMachine m(example_config(), base_lineage().bumped(false), {});
+        m.start(t0);
+        auto d = m.handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 1s, t0)}, t0 + 1s);
+        CHECK(step_names(d.steps).rfind("AttachNbd,AssembleDegraded,ReAddMember", 0) == 0);
+        d = m.handle(event::StepsSucceeded{}, t0 + 2s);
+        CHECK(d.next == P::RESYNC);
+    }
+    SECTION("Y newer and exported (handed back): fail back from Y") {
+        auto r = wait_peer();
+        auto d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING, kStandbyNewer), heard(t0 + 1s, t0)}, t0 + 1s);
+        CHECK(d.next == P::FAILBACK);
+        CHECK(step_names(d.steps) == kFailback);
+    }
+    SECTION("Y newer and served: stand by") {
+        auto r = standing_by();
+        CHECK(r.m->state() == P::STANDING_BY);
+    }
+}
+
+TEST_CASE("safety: both generations advanced -> SPLIT_BRAIN") {
+    PrimaryMachine m(example_config(), base_lineage().bumped(false), {});  // degraded period on A
+    m.start(t0);
+    auto d = m.handle(event::HeartbeatReceived{standby_says(StandbyState::ACTIVE, kStandbyNewer), heard(t0 + 1s, t0)}, t0 + 1s);
+    CHECK(d.next == P::SPLIT_BRAIN);
+    CHECK(d.steps.empty());
+    CHECK_THAT(d.reason, Catch::Contains("diverged") && Catch::Contains("haspool resolve --discard"));
+}
+
+TEST_CASE("safety: standby ACTIVE while this primary serves -> SPLIT_BRAIN") {
+    auto r = mirrored();
+    auto d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::ACTIVE), heard(r.at + 1s, t0)}, r.at + 1s);
+    CHECK(d.next == P::SPLIT_BRAIN);
+}
+
+TEST_CASE("safety: failed connect step -> undo requested, back to WAIT_PEER, retried later") {
+    auto r = wait_peer();
+    auto d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 1s, t0)}, t0 + 1s);
+    CHECK(d.undo_on_failure);
+    event::StepFailed f = failed(step::AddAddress{"eth0", "198.51.100.25/24"}, "not available in this build");
+    f.undone = {step::Unmount{"/var/spool/mail"}, step::StopMirror{"/dev/md/haspool"}, step::DetachNbd{0}};
+    d = r.m->handle(f, t0 + 2s);
+    CHECK(d.next == P::WAIT_PEER);
+    REQUIRE(d.wake_at);
+    CHECK_THAT(d.reason, Catch::Contains("AddAddress failed") && Catch::Contains("undone: Unmount, StopMirror, DetachNbd"));
+    // Heartbeats before the retry time do not reconnect.
+    d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 3s, t0)}, t0 + 3s);
+    CHECK(d.next == P::WAIT_PEER);
+    d = r.m->handle(event::TimerFired{heard(*d.wake_at, t0)}, *d.wake_at);
+    CHECK(d.next == P::CONNECTING);
+}
+
+TEST_CASE("safety: failed undo -> HALTED and stop serving") {
+    auto r = connecting();
+    event::StepFailed f = failed(step::StartUnit{"postfix.service", 1s}, "job failed");
+    f.undo_errors = {"RemoveAddress: permission denied"};
+    auto d = r.m->handle(f, r.at + 1s);
+    CHECK(d.next == P::HALTED);
+    CHECK(step_names(d.steps) == "StopUnit,StopUnit,RemoveAddress,Unmount");
+}
+
+TEST_CASE("safety: degraded period cannot be recorded -> stop serving") {
+    auto r = mirrored();
+    r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 100ms);
+    auto d = r.m->handle(failed(step::BumpGeneration{"x"}, "No space left on device"), r.at + 200ms);
+    CHECK(d.next == P::HALTED);
+    CHECK(step_names(d.steps) == "StopUnit,StopUnit,RemoveAddress,Unmount");
+}
+
+TEST_CASE("primary degrades only after dead_after of silence on every path") {
+    auto r = mirrored();
+    TimePoint last = r.at;
+    auto d = r.m->handle(event::PeerSilent{silent(last)}, last + 1100ms);
+    CHECK(d.next == P::MIRRORED);
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == last + kDead);
+    d = r.m->handle(event::TimerFired{silent(last)}, *d.wake_at);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(step_names(d.steps) == kDegrade);
+}
+
+TEST_CASE("re-adding Y waits until the standby's path is stable (hysteresis)") {
+    auto r = degraded();
+    auto d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(r.at + 1s, r.at + 1s, false)}, r.at + 1s);
+    CHECK(d.next == P::DEGRADED);
+    d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(r.at + 4s, r.at + 1s)}, r.at + 4s);
+    CHECK(d.next == P::RESYNC);
+}
+
+TEST_CASE("switchover only from a healthy mirror with the standby exporting") {
+    auto r = degraded();
+    auto d = r.m->handle(event::OperatorCommand{event::Command::switchover}, r.at + 1s);
+    CHECK(d.next == P::DEGRADED);
+    CHECK_THAT(d.reason, Catch::Contains("refused switchover"));
+}
+
+TEST_CASE("the init option creates the array on the first connect and passes force on") {
+    PrimaryMachine m(example_config(), base_lineage(), {true, false, true});
+    m.start(t0);
+    auto d = m.handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING, Lineage{}), heard(t0 + 1s, t0)}, t0 + 1s);
+    REQUIRE(d.next == P::CONNECTING);
+    CHECK(to_string(d.steps[1]) == "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create force");
+}

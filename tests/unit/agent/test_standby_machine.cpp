@@ -1,0 +1,356 @@
+// The standby's transition table (every state × event) and the safety rules of DESIGN §3/§7
+// as named cases. Time is explicit (t0 + N ms); nothing sleeps.
+#include <catch2/catch.hpp>
+
+#include <functional>
+
+#include "agent_test_support.hpp"
+#include "standby_machine.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+using namespace haspool::agent::test;
+using S = StandbyState;
+
+namespace {
+
+const Millis kDead = example_config().heartbeat.dead_after;
+
+// Machines brought into each state by the events that lead there; `at` is the time reached.
+struct Reached {
+    std::unique_ptr<StandbyMachine> m;
+    TimePoint at;
+};
+
+Reached exporting() {
+    auto m = std::make_unique<StandbyMachine>(example_config(), base_lineage());
+    m->start(t0);
+    m->handle(event::StepsSucceeded{}, t0 + 10ms);
+    m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1000ms, t0)}, t0 + 1000ms);
+    REQUIRE(m->state() == S::EXPORTING);
+    return {std::move(m), t0 + 1000ms};
+}
+
+Reached suspect() {
+    auto r = exporting();
+    r.m->handle(event::PeerSilent{silent(t0 + 1000ms)}, t0 + 2100ms);
+    REQUIRE(r.m->state() == S::SUSPECT);
+    return {std::move(r.m), t0 + 2100ms};
+}
+
+Reached takeover() {
+    auto r = suspect();
+    TimePoint at = t0 + 1000ms + kDead;
+    r.m->handle(event::TimerFired{silent(t0 + 1000ms)}, at);
+    REQUIRE(r.m->state() == S::TAKEOVER);
+    return {std::move(r.m), at};
+}
+
+Reached active() {
+    auto r = takeover();
+    r.m->handle(event::StepsSucceeded{}, r.at + 500ms);
+    REQUIRE(r.m->state() == S::ACTIVE);
+    return {std::move(r.m), r.at + 500ms};
+}
+
+Reached handback() {
+    auto r = active();
+    TimePoint at = r.at + 5000ms;
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(at, r.at + 1000ms)}, at);
+    r.m->handle(event::OperatorCommand{event::Command::failback}, at + 10ms);
+    REQUIRE(r.m->state() == S::HANDBACK);
+    return {std::move(r.m), at + 10ms};
+}
+
+Reached halted() {
+    auto r = takeover();
+    r.m->handle(failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}), r.at + 100ms);
+    REQUIRE(r.m->state() == S::HALTED);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain() {
+    auto r = exporting();
+    Lineage other{Generation{5}, {Generation{4}}};  // 2/standby's sibling: diverged from base
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::DEGRADED, other), heard(r.at + 100ms, t0)}, r.at + 100ms);
+    REQUIRE(r.m->state() == S::SPLIT_BRAIN);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+// The table's events, all observed 100 ms after the state was reached. "silent" facts put the
+// last heartbeat dead_after + 1 ms in the past.
+std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
+    return {
+        {"HeartbeatReceived", [](TimePoint t) -> Event { return event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t, t - 10s)}; }},
+        {"PeerSilent", [](TimePoint t) -> Event { return event::PeerSilent{silent(t - kDead - 1ms)}; }},
+        {"TimerFired", [](TimePoint t) -> Event { return event::TimerFired{silent(t - kDead - 1ms)}; }},
+        {"NbdLinkLost", [](TimePoint) -> Event { return event::NbdLinkLost{"reset by peer"}; }},
+        {"MdMemberFailed", [](TimePoint) -> Event { return event::MdMemberFailed{"/dev/nbd0"}; }},
+        {"ResyncFinished", [](TimePoint) -> Event { return event::ResyncFinished{}; }},
+        {"OperatorCommand(switchover)", [](TimePoint) -> Event { return event::OperatorCommand{event::Command::switchover}; }},
+        {"OperatorCommand(failback)", [](TimePoint) -> Event { return event::OperatorCommand{event::Command::failback}; }},
+        {"PeerRequest(take-over)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::take_over}; }},
+        {"PeerRequest(handed-back)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::handed_back}; }},
+        {"PeerRequest(you-are-outdated)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::you_are_outdated}; }},
+        {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
+        {"StepsSucceeded", [](TimePoint) -> Event { return event::StepsSucceeded{}; }},
+        {"StepFailed", [](TimePoint) -> Event { return failed(step::Unmount{"/var/spool/mail"}); }},
+    };
+}
+
+const char* kTakeover = "StopExport,ProbeAddress,BumpGeneration,AssembleDegraded,Fsck,Mount,AddAddress,SendGarp,StartUnit,StartUnit";
+const char* kHandback = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,StartExport,NotifyPeer";
+
+struct Row {
+    const char* event;
+    S next;
+    const char* steps;
+};
+
+// Expected outcome per state; an event not listed keeps the state and runs nothing.
+std::map<std::string, std::vector<Row>> table() {
+    return {
+        {"EXPORTING", {{"PeerSilent", S::SUSPECT, ""}, {"PeerRequest(take-over)", S::TAKEOVER, kTakeover}}},
+        {"SUSPECT", {{"HeartbeatReceived", S::EXPORTING, ""}, {"PeerSilent", S::TAKEOVER, kTakeover},
+                     {"TimerFired", S::TAKEOVER, kTakeover}, {"PeerRequest(take-over)", S::TAKEOVER, kTakeover}}},
+        {"TAKEOVER", {{"StepsSucceeded", S::ACTIVE, ""}, {"StepFailed", S::HALTED, ""}}},
+        {"ACTIVE", {{"HeartbeatReceived", S::SPLIT_BRAIN, ""}}},
+        {"HANDBACK", {{"StepsSucceeded", S::EXPORTING, ""}, {"StepFailed", S::HALTED, ""}}},
+        {"HALTED", {}},
+        {"SPLIT_BRAIN", {}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("standby transition table: every state x event") {
+    std::vector<std::pair<std::string, std::function<Reached()>>> states = {
+        {"EXPORTING", exporting}, {"SUSPECT", suspect}, {"TAKEOVER", takeover}, {"ACTIVE", active},
+        {"HANDBACK", handback}, {"HALTED", halted}, {"SPLIT_BRAIN", split_brain}};
+    auto expected = table();
+    REQUIRE(states.size() == 7);
+    for (const auto& [state_name, reach] : states) {
+        for (const auto& [event_name, make] : events()) {
+            Reached r = reach();
+            S from = r.m->state();
+            Row want{event_name.c_str(), from, ""};
+            for (const auto& row : expected[state_name])
+                if (event_name == row.event) want = row;
+            TimePoint now = r.at + 100ms;
+            auto d = r.m->handle(make(now), now);
+            INFO("row: standby " << state_name << " x " << event_name);
+            CHECK(to_string(d.next) == std::string(to_string(want.next)));
+            CHECK(step_names(d.steps) == want.steps);
+            CHECK(r.m->state() == d.next);
+        }
+    }
+}
+
+TEST_CASE("safety: partition on one path only -> no takeover") {
+    auto r = exporting();
+    // The replication path went quiet long ago; the service path still carries heartbeats.
+    PeerFacts f = heard(r.at + 10s, t0);
+    f.paths[0].alive = f.paths[0].stable = false;
+    auto d = r.m->handle(event::PeerSilent{f}, r.at + 10s);
+    CHECK(d.next == S::EXPORTING);
+    CHECK(d.steps.empty());
+    CHECK(r.m->takeover_refusal(f, r.at + 10s).has_value());
+}
+
+TEST_CASE("safety: NBD session still active -> no takeover") {
+    auto r = suspect();
+    TimePoint now = t0 + 1000ms + kDead + 1ms;
+    PeerFacts f = silent(t0 + 1000ms);
+    f.last_nbd_activity = now - 200ms;
+    auto d = r.m->handle(event::TimerFired{f}, now);
+    CHECK(d.next == S::SUSPECT);
+    CHECK(d.steps.empty());
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == now - 200ms + kDead);
+    // Once the NBD session has been silent as long too, the takeover goes ahead.
+    d = r.m->handle(event::TimerFired{f}, *d.wake_at);
+    CHECK(d.next == S::TAKEOVER);
+}
+
+TEST_CASE("safety: Y outdated (primary said DEGRADED) -> takeover refused with the reason") {
+    auto r = exporting();
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::DEGRADED, base_lineage(), MirrorHealth::degraded),
+                                         heard(r.at + 500ms, t0)},
+                r.at + 500ms);
+    r.m->handle(event::PeerSilent{silent(r.at + 500ms)}, r.at + 1600ms);
+    REQUIRE(r.m->state() == S::SUSPECT);
+    auto d = r.m->handle(event::TimerFired{silent(r.at + 500ms)}, r.at + 500ms + kDead);
+    CHECK(d.next == S::SUSPECT);
+    CHECK(d.steps.empty());
+    CHECK_THAT(d.reason, Catch::Contains("Y is outdated") && Catch::Contains("DEGRADED"));
+    // Logged once: the same refusal on the next tick says nothing new.
+    CHECK(r.m->handle(event::TimerFired{silent(r.at + 500ms)}, r.at + 600ms + kDead).reason.empty());
+}
+
+TEST_CASE("safety: Y outdated (primary said RESYNC) -> takeover refused") {
+    auto r = exporting();
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::RESYNC, base_lineage(), MirrorHealth::resyncing),
+                                         heard(r.at + 500ms, t0)},
+                r.at + 500ms);
+    r.m->handle(event::PeerSilent{silent(r.at + 500ms)}, r.at + 1600ms);
+    auto d = r.m->handle(event::TimerFired{silent(r.at + 500ms)}, r.at + 500ms + kDead);
+    CHECK(d.next == S::SUSPECT);
+    CHECK_THAT(d.reason, Catch::Contains("RESYNC"));
+}
+
+TEST_CASE("safety: you-are-outdated notice -> takeover refused") {
+    auto r = exporting();
+    r.m->handle(event::PeerRequest{MessageKind::you_are_outdated}, r.at + 10ms);
+    r.m->handle(event::PeerSilent{silent(r.at)}, r.at + 1100ms);
+    auto d = r.m->handle(event::TimerFired{silent(r.at)}, r.at + kDead);
+    CHECK(d.next == S::SUSPECT);
+    CHECK_THAT(d.reason, Catch::Contains("you-are-outdated"));
+}
+
+TEST_CASE("safety: never heard the primary since start -> no takeover") {
+    StandbyMachine m(example_config(), base_lineage());
+    m.start(t0);
+    auto d = m.handle(event::PeerSilent{silent(std::nullopt)}, t0 + 1h);
+    CHECK(d.next == S::EXPORTING);
+    CHECK(m.takeover_refusal(silent(std::nullopt), t0 + 1h)->why.find("never heard") != std::string::npos);
+}
+
+TEST_CASE("safety: flapping path -> no takeover, SUSPECT ends only once a path is stable") {
+    auto r = suspect();
+    TimePoint now = r.at;
+    // The path comes back for a moment every 2 s (shorter than dead_after): never stable.
+    for (int i = 0; i < 10; ++i) {
+        now += 2000ms;
+        auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(now, now, false)}, now);
+        CHECK(d.next == S::SUSPECT);
+        d = r.m->handle(event::TimerFired{silent(now)}, now + 1500ms);
+        CHECK(d.next == S::SUSPECT);
+        CHECK(d.steps.empty());
+    }
+    auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(now + 2100ms, now)}, now + 2100ms);
+    CHECK(d.next == S::EXPORTING);
+}
+
+TEST_CASE("safety: takeover happens only after dead_after of silence") {
+    auto r = suspect();
+    auto d = r.m->handle(event::TimerFired{silent(t0 + 1000ms)}, t0 + 1000ms + kDead - 1ms);
+    CHECK(d.next == S::SUSPECT);
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == t0 + 1000ms + kDead);
+    d = r.m->handle(event::TimerFired{silent(t0 + 1000ms)}, *d.wake_at);
+    CHECK(d.next == S::TAKEOVER);
+    CHECK(d.undo_on_failure);
+    CHECK_THAT(d.reason, Catch::Contains("silent on 2/2 paths"));
+}
+
+TEST_CASE("safety: failed takeover step -> HALTED, reason names the step and what was undone") {
+    auto r = takeover();
+    event::StepFailed f = failed(step::AddAddress{"eth0", "198.51.100.25/24"}, "RTNETLINK answers: File exists");
+    f.undone = {step::Unmount{"/var/spool/mail"}, step::StopMirror{"/dev/md/haspool"}};
+    auto d = r.m->handle(f, r.at + 1s);
+    CHECK(d.next == S::HALTED);
+    CHECK(d.steps.empty());
+    CHECK_THAT(d.reason, Catch::Contains("takeover failed at AddAddress") && Catch::Contains("undone: Unmount, StopMirror"));
+    // Nothing moves it on automatically: a returning primary is only noted.
+    d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(r.at + 5s, r.at)}, r.at + 5s);
+    CHECK(d.next == S::HALTED);
+}
+
+TEST_CASE("safety: both generations advanced -> SPLIT_BRAIN, never guessed") {
+    auto r = active();  // took over: the standby minted a generation
+    r.m->lineage_changed(base_lineage().bumped(true));
+    Lineage primary_degraded = base_lineage().bumped(false);
+    auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY, primary_degraded), heard(r.at + 1s, r.at)},
+                         r.at + 1s);
+    CHECK(d.next == S::SPLIT_BRAIN);
+    CHECK_THAT(d.reason, Catch::Contains("haspool resolve"));
+}
+
+TEST_CASE("switchover request: planned takeover without dead_after and without fencing") {
+    config::Config c = example_config();
+    c.fence.command = {"/usr/local/sbin/fence-peer"};
+    StandbyMachine m(c, base_lineage());
+    m.start(t0);
+    auto d = m.handle(event::PeerRequest{MessageKind::take_over}, t0 + 1s);
+    CHECK(d.next == S::TAKEOVER);
+    CHECK(step_names(d.steps).find("RunFence") == std::string::npos);
+    // An unplanned takeover with a fence configured fences after the probe.
+    StandbyMachine u(c, base_lineage());
+    u.start(t0);
+    u.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
+    u.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+    d = u.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+    CHECK(step_names(d.steps).rfind("StopExport,ProbeAddress,RunFence,BumpGeneration", 0) == 0);
+}
+
+TEST_CASE("automatic failback waits for the primary to be stable for hold_off") {
+    config::Config c = example_config();
+    c.failback.policy = config::FailbackPolicy::automatic;
+    StandbyMachine m(c, base_lineage());
+    m.start(t0);
+    m.handle(event::StepsSucceeded{}, t0);
+    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
+    m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+    m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+    m.handle(event::StepsSucceeded{}, t0 + 5s);
+    REQUIRE(m.state() == S::ACTIVE);
+    TimePoint back = t0 + 100s;
+    auto d = m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(back + 3s, back)}, back + 3s);
+    CHECK(d.next == S::ACTIVE);
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == back + c.failback.hold_off);
+    d = m.handle(event::TimerFired{heard(back + c.failback.hold_off, back)}, back + c.failback.hold_off);
+    CHECK(d.next == S::HANDBACK);
+    CHECK(step_names(d.steps) == kHandback);
+}
+
+TEST_CASE("standby adopts the primary's generation once the mirror is in sync") {
+    Lineage mine = base_lineage();
+    StandbyMachine m(example_config(), mine);
+    m.start(t0);
+    m.handle(event::StepsSucceeded{}, t0);
+    Lineage newer = mine.bumped(false);
+    auto d = m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED, newer), heard(t0 + 1s, t0)}, t0 + 1s);
+    CHECK(step_names(d.steps) == "AdoptGeneration");
+    // Not while the primary is still copying.
+    StandbyMachine m2(example_config(), mine);
+    m2.start(t0);
+    m2.handle(event::StepsSucceeded{}, t0);
+    d = m2.handle(event::HeartbeatReceived{primary_says(PrimaryState::RESYNC, newer, MirrorHealth::resyncing), heard(t0 + 1s, t0)}, t0 + 1s);
+    CHECK(d.steps.empty());
+}
+
+TEST_CASE("a failed export is retried and is not a safety event") {
+    StandbyMachine m(example_config(), base_lineage());
+    auto d = m.start(t0);
+    CHECK(step_names(d.steps) == "StartExport");
+    d = m.handle(failed(step::StartExport{}, "not available in this build"), t0 + 1ms);
+    CHECK(d.next == S::EXPORTING);
+    REQUIRE(d.wake_at);
+    CHECK_THAT(d.reason, Catch::Contains("cannot export Y") && Catch::Contains("not available in this build"));
+    d = m.handle(event::TimerFired{silent(std::nullopt)}, *d.wake_at);
+    CHECK(step_names(d.steps) == "StartExport");
+}
+
+TEST_CASE("safety: Y older than the primary's generation (or blank) -> takeover refused") {
+    for (Lineage mine : {Lineage{Generation::blank(), {}}, base_lineage()}) {
+        StandbyMachine m(example_config(), mine);
+        m.start(t0);
+        Lineage newer = base_lineage().bumped(false);
+        m.handle(event::HeartbeatReceived{primary_says(PrimaryState::WAIT_PEER, newer, MirrorHealth::unknown), heard(t0 + 1s, t0)}, t0 + 1s);
+        m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+        REQUIRE(m.state() == S::SUSPECT);
+        auto d = m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+        CHECK(d.next == S::SUSPECT);
+        CHECK(d.steps.empty());
+        CHECK_THAT(d.reason, Catch::Contains("Y is outdated") && Catch::Contains("is newer than this node's"));
+    }
+}
+
+TEST_CASE("a primary still CONNECTING while this node took over is not a split brain") {
+    auto r = active();
+    auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::CONNECTING, base_lineage(), MirrorHealth::unknown),
+                                                  heard(r.at + 1s, r.at)},
+                         r.at + 1s);
+    CHECK(d.next == S::ACTIVE);
+}
