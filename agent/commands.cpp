@@ -25,6 +25,7 @@ const std::vector<Command>& commands() {
         later("switchover", "planned move of the service to the standby", "needs failover/failback"),
         later("failback", "hand the service back to the primary", "needs failover/failback"),
         later("resolve", "settle a split brain: --discard NODE", "needs failover/failback"),
+        {"debug", "single low-level mirror steps: kernel NBD over netlink, md RAID-1", cmd_debug},
         later("drill", "run a mail-spool failover drill", "needs the VM lab"),
     };
     return table;

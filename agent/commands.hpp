@@ -7,5 +7,6 @@ namespace haspool::cli {
 
 int cmd_check_config(const std::vector<std::string>& args);
 int cmd_daemon(const std::string& role, const std::vector<std::string>& args);
+int cmd_debug(const std::vector<std::string>& args);
 
 }  // namespace haspool::cli
