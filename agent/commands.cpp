@@ -21,7 +21,7 @@ const std::vector<Command>& commands() {
         {"check-config", "validate the configuration (and this host's part of it)", cmd_check_config},
         later("status", "show both nodes' states, generations, sync and heartbeats", "needs the agent core"),
         later("plan", "print the steps of takeover|failback|switchover without running them", "needs the agent core"),
-        later("export", "run the NBD server alone", "needs the NBD server"),
+        {"export", "run the NBD server alone", cmd_export},
         later("switchover", "planned move of the service to the standby", "needs failover/failback"),
         later("failback", "hand the service back to the primary", "needs failover/failback"),
         later("resolve", "settle a split brain: --discard NODE", "needs failover/failback"),

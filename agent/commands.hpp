@@ -6,6 +6,7 @@
 namespace haspool::cli {
 
 int cmd_check_config(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 int cmd_daemon(const std::string& role, const std::vector<std::string>& args);
 int cmd_debug(const std::vector<std::string>& args);
 

@@ -1,9 +1,5 @@
 #include "nbd_attach.hpp"
 
-#if __has_include("nbd_client_handshake.hpp")
-#define HASPOOL_HAVE_NBD_CLIENT 1
-#include "nbd_client_handshake.hpp"
-#endif
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -20,12 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "nbd_client_handshake.hpp"
 #include "nbd_netlink.hpp"
 #include "nbd_protocol.hpp"
 
 namespace haspool::nbd {
 
-#ifdef HASPOOL_HAVE_NBD_CLIENT
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -158,7 +154,6 @@ uint64_t pick_block_size(const AttachRequest& r, const NegotiatedExport& e) {
 }
 
 }  // namespace
-#endif
 
 std::string parse_host_port(const std::string& s, std::string& host, uint16_t& port) {
     size_t colon = s.rfind(':');
@@ -174,7 +169,6 @@ std::string parse_host_port(const std::string& s, std::string& host, uint16_t& p
     return {};
 }
 
-#ifdef HASPOOL_HAVE_NBD_CLIENT
 AttachResult attach(const AttachRequest& r) {
     AttachResult out;
     Session s = open_sessions(r);
@@ -216,16 +210,6 @@ std::string reconnect(uint32_t index, const AttachRequest& r) {
     return kernel_reconfigure(index, fds);
 }
 
-#else
-// Built without the NBD client handshake (wip/nbd not merged yet): say so, change nothing.
-static const char* const kNoClient = "not available in this build: the NBD client handshake is not merged yet";
-AttachResult attach(const AttachRequest&) {
-    AttachResult out;
-    out.error = kNoClient;
-    return out;
-}
-std::string reconnect(uint32_t, const AttachRequest&) { return kNoClient; }
-#endif
 
 std::string detach(uint32_t index) { return kernel_disconnect(index); }
 

@@ -81,3 +81,11 @@ wait_for() {
         sleep 0.1
     done
 }
+
+# free_port: prints a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# listening PORT: true when something listens on TCP PORT (without connecting to it).
+listening() { ss -ltnH "sport = :$1" | grep -q .; }

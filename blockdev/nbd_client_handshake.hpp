@@ -1,0 +1,30 @@
+#pragma once
+// The NBD client side of the fixed-newstyle handshake, for the primary: it negotiates an export
+// over a connected socket and then hands the socket to the kernel (which speaks simple replies
+// only, so structured replies are never requested).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace haspool::nbd {
+
+struct NegotiatedExport {
+    uint64_t size;
+    uint16_t transmission_flags;
+    uint32_t min_block = 1, preferred_block = 4096, max_block = 32 * 1024 * 1024;
+};
+
+struct HandshakeResult {
+    std::optional<NegotiatedExport> export_info;
+    std::string error;  // a sentence with context when export_info is empty
+};
+
+// Fixed-newstyle handshake over an already-connected blocking socket `fd`, using NBD_OPT_GO
+// (falling back to NBD_OPT_EXPORT_NAME only if the server answers NBD_REP_ERR_UNSUP), NO
+// structured replies, requesting NBD_INFO_BLOCK_SIZE. `timeout` bounds the whole exchange. When
+// require_flush_fua is true, an export lacking SEND_FLUSH or SEND_FUA is refused (DESIGN §7).
+HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
+                                 bool require_flush_fua = true);
+
+}  // namespace haspool::nbd

@@ -1,0 +1,170 @@
+#include "nbd_server_handshake.hpp"
+
+#include <cstring>
+#include <vector>
+
+#include "nbd_codec.hpp"
+
+namespace haspool::nbd {
+
+namespace {
+
+std::string io_reason(const char* what, int err) {
+    if (err == ETIMEDOUT) return std::string("handshake timed out ") + what;
+    if (err == EPIPE || err == ECONNRESET) return std::string("client closed the connection ") + what;
+    return std::string("socket error ") + what + ": " + std::strerror(err);
+}
+
+class Negotiation {
+public:
+    Negotiation(int fd, const ExportInfo& exp, const std::function<std::string()>& admit, Deadline d)
+        : fd_(fd), exp_(exp), admit_(admit), deadline_(d) {}
+
+    ServerHandshakeResult run() {
+        uint8_t greet[18];
+        put_be64(greet, NBDMAGIC);
+        put_be64(greet + 8, IHAVEOPT);
+        put_be16(greet + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+        if (int e = write_all(fd_, greet, sizeof greet, deadline_)) return fail(io_reason("sending the greeting", e));
+        uint8_t cf[4];
+        if (int e = read_exact(fd_, cf, 4, deadline_)) return fail(io_reason("before sending client flags", e));
+        uint32_t cflags = get_be32(cf);
+        if (!(cflags & NBD_FLAG_C_FIXED_NEWSTYLE)) return fail("client does not speak fixed newstyle negotiation");
+        if (cflags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES))
+            return fail("client sent unknown client flags " + std::to_string(cflags));
+        no_zeroes_ = cflags & NBD_FLAG_C_NO_ZEROES;
+
+        for (;;) {
+            uint8_t h[kOptionHeaderSize];
+            if (int e = read_exact(fd_, h, sizeof h, deadline_)) return fail(io_reason("waiting for an option", e));
+            OptionHeader oh = *parse_option_header(h);
+            if (oh.magic != IHAVEOPT) return fail("bad option magic from the client");
+            if (oh.length > kMaxOptionLength)
+                return fail("option " + std::to_string(oh.option) + " carries " + std::to_string(oh.length) +
+                            " bytes, more than the limit " + std::to_string(kMaxOptionLength));
+            payload_.resize(oh.length);
+            if (oh.length)
+                if (int e = read_exact(fd_, payload_.data(), oh.length, deadline_))
+                    return fail(io_reason("reading an option payload", e));
+            std::optional<ServerHandshakeResult> done = handle(oh.option);
+            if (done) return *done;
+        }
+    }
+
+private:
+    static ServerHandshakeResult fail(std::string why) { return {std::nullopt, std::move(why)}; }
+
+    bool name_matches(const std::string& n) const { return n.empty() || n == exp_.name; }
+
+    int reply(uint32_t option, uint32_t type, std::span<const uint8_t> payload = {}) {
+        out_.clear();
+        append_option_reply(out_, option, type, payload);
+        return write_all(fd_, out_.data(), out_.size(), deadline_);
+    }
+    int reply_error(uint32_t option, uint32_t type, const std::string& msg) {
+        return reply(option, type, std::span(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+    }
+
+    // nullopt: carry on negotiating.
+    std::optional<ServerHandshakeResult> handle(uint32_t option) {
+        int e = 0;
+        switch (option) {
+            case NBD_OPT_EXPORT_NAME: {
+                std::string name(payload_.begin(), payload_.end());
+                if (!name_matches(name)) return fail("client asked for unknown export '" + name + "'");
+                if (std::string why = admit_(); !why.empty()) return fail(why);
+                uint8_t buf[10 + 124] = {};
+                put_be64(buf, exp_.size);
+                put_be16(buf + 8, exp_.transmission_flags);
+                if ((e = write_all(fd_, buf, no_zeroes_ ? 10 : sizeof buf, deadline_)))
+                    return fail(io_reason("sending the export", e));
+                return ServerHandshakeResult{session_, {}};
+            }
+            case NBD_OPT_INFO:
+            case NBD_OPT_GO: return info_or_go(option);
+            case NBD_OPT_LIST: {
+                if (!payload_.empty()) {
+                    e = reply_error(option, NBD_REP_ERR_INVALID, "NBD_OPT_LIST takes no data");
+                    break;
+                }
+                std::vector<uint8_t> p(4 + exp_.name.size() + exp_.description.size());
+                put_be32(p.data(), uint32_t(exp_.name.size()));
+                std::memcpy(p.data() + 4, exp_.name.data(), exp_.name.size());
+                std::memcpy(p.data() + 4 + exp_.name.size(), exp_.description.data(), exp_.description.size());
+                if (!(e = reply(option, NBD_REP_SERVER, p))) e = reply(option, NBD_REP_ACK);
+                break;
+            }
+            case NBD_OPT_ABORT:
+                reply(option, NBD_REP_ACK);  // best effort: the client may already be gone
+                return fail("client aborted the negotiation");
+            case NBD_OPT_STRUCTURED_REPLY:
+                if (!payload_.empty()) {
+                    e = reply_error(option, NBD_REP_ERR_INVALID, "NBD_OPT_STRUCTURED_REPLY takes no data");
+                } else {
+                    session_.structured_replies = true;
+                    e = reply(option, NBD_REP_ACK);
+                }
+                break;
+            case NBD_OPT_STARTTLS:
+                e = reply_error(option, NBD_REP_ERR_UNSUP, "TLS is not supported by this server");
+                break;
+            default:
+                e = reply_error(option, NBD_REP_ERR_UNSUP, "option " + std::to_string(option) + " is not supported");
+                break;
+        }
+        if (e) return fail(io_reason("answering an option", e));
+        return std::nullopt;
+    }
+
+    std::optional<ServerHandshakeResult> info_or_go(uint32_t option) {
+        int e = 0;
+        auto ir = parse_info_request(payload_);
+        if (!ir) {
+            e = reply_error(option, NBD_REP_ERR_INVALID, "malformed NBD_OPT_INFO/NBD_OPT_GO data");
+        } else if (!name_matches(ir->name)) {
+            e = reply_error(option, NBD_REP_ERR_UNKNOWN, "no export named '" + ir->name + "'");
+        } else {
+            std::string why = option == NBD_OPT_GO ? admit_() : std::string();
+            if (!why.empty()) {
+                reply_error(option, NBD_REP_ERR_POLICY, why);
+                return fail(why);
+            }
+            bool name = false, desc = false, block = false;
+            for (uint16_t r : ir->requests) {
+                name |= r == NBD_INFO_NAME;
+                desc |= r == NBD_INFO_DESCRIPTION;
+                block |= r == NBD_INFO_BLOCK_SIZE;
+            }
+            out_.clear();
+            append_option_reply(out_, option, NBD_REP_INFO, encode_info_export(exp_.size, exp_.transmission_flags));
+            if (block)
+                append_option_reply(out_, option, NBD_REP_INFO,
+                                    encode_info_block_size(exp_.min_block, exp_.preferred_block, exp_.max_block));
+            if (name) append_option_reply(out_, option, NBD_REP_INFO, encode_info_string(NBD_INFO_NAME, exp_.name));
+            if (desc && !exp_.description.empty())
+                append_option_reply(out_, option, NBD_REP_INFO, encode_info_string(NBD_INFO_DESCRIPTION, exp_.description));
+            append_option_reply(out_, option, NBD_REP_ACK, {});
+            e = write_all(fd_, out_.data(), out_.size(), deadline_);
+            if (!e && option == NBD_OPT_GO) return ServerHandshakeResult{session_, {}};
+        }
+        if (e) return fail(io_reason("answering an option", e));
+        return std::nullopt;
+    }
+
+    int fd_;
+    const ExportInfo& exp_;
+    const std::function<std::string()>& admit_;
+    Deadline deadline_;
+    bool no_zeroes_ = false;
+    NegotiatedSession session_;
+    std::vector<uint8_t> payload_, out_;
+};
+
+}  // namespace
+
+ServerHandshakeResult server_handshake(int fd, const ExportInfo& exp, const std::function<std::string()>& admit,
+                                       Deadline deadline) {
+    return Negotiation(fd, exp, admit, deadline).run();
+}
+
+}  // namespace haspool::nbd

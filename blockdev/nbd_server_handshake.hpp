@@ -1,0 +1,36 @@
+#pragma once
+// The server side of the fixed-newstyle handshake: greeting, client flags, then options until
+// the client picks the export (NBD_OPT_GO / NBD_OPT_EXPORT_NAME), aborts, or misbehaves.
+// Blocking I/O on the connected socket, bounded by one deadline for the whole negotiation.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "socket_io.hpp"
+
+namespace haspool::nbd {
+
+struct ExportInfo {
+    std::string name;         // "" (the default export) is accepted as well
+    std::string description;
+    uint64_t size = 0;
+    uint16_t transmission_flags = 0;
+    uint32_t min_block = 1, preferred_block = 4096, max_block = 32 * 1024 * 1024;
+};
+
+struct NegotiatedSession {
+    bool structured_replies = false;
+};
+
+struct ServerHandshakeResult {
+    std::optional<NegotiatedSession> session;  // set: enter transmission
+    std::string reason;                        // why not (client aborted, bad frame, timeout, refused)
+};
+
+// admit() is asked when the client selects the export; it returns "" to admit the session or a
+// sentence saying why not (sent to the client as NBD_REP_ERR_POLICY where the protocol allows).
+ServerHandshakeResult server_handshake(int fd, const ExportInfo& exp, const std::function<std::string()>& admit,
+                                       Deadline deadline);
+
+}  // namespace haspool::nbd

@@ -1,0 +1,38 @@
+// Test helper: connects to HOST PORT, runs haspool's client handshake for EXPORT and prints what
+// was negotiated (exit 0) or the error (exit 1). `--no-require-flush` skips the flush/FUA check.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "nbd_client_handshake.hpp"
+
+int main(int argc, char** argv) {
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: nbd_handshake_probe HOST PORT EXPORT [--no-require-flush]\n");
+        return 2;
+    }
+    bool require = !(argc > 4 && std::string(argv[4]) == "--no-require-flush");
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(std::stoi(argv[2])));
+    if (::inet_pton(AF_INET, argv[1], &a.sin_addr) != 1 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        std::fprintf(stderr, "connect %s:%s: %s\n", argv[1], argv[2], std::strerror(errno));
+        return 1;
+    }
+    auto r = haspool::nbd::client_handshake(fd, argv[3], std::chrono::seconds(10), require);
+    if (!r.export_info) {
+        std::fprintf(stderr, "%s\n", r.error.c_str());
+        return 1;
+    }
+    std::printf("size=%llu flags=0x%x min_block=%u preferred_block=%u max_block=%u\n",
+                (unsigned long long)r.export_info->size, r.export_info->transmission_flags, r.export_info->min_block,
+                r.export_info->preferred_block, r.export_info->max_block);
+    ::close(fd);
+    return 0;
+}
