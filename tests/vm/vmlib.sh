@@ -5,7 +5,8 @@
 #
 #   vm_build_image                  build/refresh the boot files (cached) into $VM_IMG
 #   vm_start NAME IP/PREFIX DISK [listen|connect PORT]
-#                                   boot a guest (its QEMU stopped by PID on exit)
+#                                   start a guest's QEMU (killed by PID on exit); no waiting
+#   vm_wait NAME                    wait until the guest answers (logs the boot time)
 #   vm_run NAME [-t SECONDS] SCRIPT run SCRIPT in the guest; prints its output, returns its status
 #   vm_kill NAME                    crash the guest: SIGKILL its QEMU
 #   vm_free_port                    a free 127.0.0.1 TCP port
@@ -16,7 +17,7 @@ requires qemu-system-x86_64
 requires_root
 
 VM_IMG=$T_DIR/img
-declare -A VM_PID VM_FD VM_CTL_PORT
+declare -A VM_PID VM_FD VM_CTL_PORT VM_T0
 _vm_seq=0
 
 # Prints the tail of every guest console when the test fails: the kernel's view of what went wrong.
@@ -64,6 +65,7 @@ vm_start() {
         -device virtio-serial-pci -device virtserialport,chardev=ctl,name=haspool.ctl \
         "${net[@]}" >"$T_DIR/$name.qemu.log" 2>&1 &
     pid=$!
+    disown "$pid"  # no job-control chatter when the test kills it
     VM_PID[$name]=$pid
     defer kill -KILL "$pid"
     for ((i = 0; i < 100; i++)); do
@@ -74,13 +76,19 @@ vm_start() {
     [ -n "$fd" ] || fail "cannot reach $name's control port 127.0.0.1:$cport"
     VM_FD[$name]=$fd
     VM_CTL_PORT[$name]=$cport
-    local t0=$SECONDS
-    vm_run "$name" -t 120 'true' >/dev/null || fail "$name did not come up; console: $(tail -20 "$T_DIR/$name.console")"
-    log "$name booted in $((SECONDS - t0))s (QEMU pid $pid)"
+    VM_T0[$name]=$(date +%s.%N)
+}
+
+# vm_wait NAME: until the guest's init answers on its control port.
+vm_wait() {
+    local name=$1
+    vm_run "$name" -t 180 'true' >/dev/null || fail "$name did not come up"
+    log "$name booted in $(awk -v a="${VM_T0[$name]}" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s (QEMU pid ${VM_PID[$name]})"
 }
 
 # vm_run NAME [-t SECONDS] SCRIPT: runs SCRIPT with /bin/sh in the guest; its output on stdout,
-# its exit status as ours. A guest that does not answer within the limit (default 300 s) fails
+# its exit status as ours. Capture the output (out=$(vm_run ...)) rather than piping it into a
+# reader that may stop early (grep -q): the rest of the answer would be left in the channel. A guest that does not answer within the limit (default 300 s) fails
 # the test.
 vm_run() {
     local name=$1; shift
@@ -116,7 +124,67 @@ vm_kill() {
     local name=$1 pid=${VM_PID[$1]:-}
     [ -n "$pid" ] || return 0
     kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
     [ -n "${VM_FD[$name]:-}" ] && exec {VM_FD[$name]}>&- 2>/dev/null || true
     unset "VM_PID[$name]" "VM_FD[$name]"
+}
+
+# vm_time_run NAME VAR SCRIPT: vm_run, storing the wall time in seconds (one decimal) in VAR.
+vm_time_run() {
+    local name=$1 var=$2 script=$3 t0 rc=0
+    t0=$(date +%s.%N)
+    vm_run "$name" "$script" || rc=$?
+    printf -v "$var" '%s' "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+    return "$rc"
+}
+
+# ---- the mirror of DESIGN §1 in two guests ------------------------------------------------
+# alpha (primary, 192.0.2.1) holds X on its /dev/vda; beta (standby, 192.0.2.2) exports Y (its
+# /dev/vda) with `haspool export`; alpha attaches it as /dev/nbd0 over netlink and mirrors
+# X + nbd0 in /dev/md/haspool. QEMU's socket netdev joins them; alpha's end listens.
+VM_DISK_MB=${VM_DISK_MB:-128}
+MD=/dev/md/haspool
+EXPORT_ADDR=192.0.2.2:10809
+
+# vm_start_export: (re)starts haspool export of Y on beta, in the background (pid in /tmp/export.pid).
+vm_start_export() {
+    vm_run beta "haspool export --device /dev/vda --listen $EXPORT_ADDR --name haspool --allow 192.0.2.1 \
+        >>/tmp/export.log 2>&1 & echo \$! >/tmp/export.pid" || fail "starting the export on beta"
+}
+
+# vm_attach_nbd IO_TIMEOUT DEAD_TIMEOUT: attaches beta's export on alpha; sets $NBD (/dev/nbdN).
+vm_attach_nbd() {
+    local out
+    out=$(vm_run alpha "haspool debug nbd-attach --connect $EXPORT_ADDR --name haspool --io-timeout $1 --dead-timeout $2") ||
+        fail "nbd-attach on alpha: $out"
+    NBD=${out%% *}
+    case $NBD in /dev/nbd*) ;; *) fail "nbd-attach printed '$out'" ;; esac
+    log "attached $out"
+}
+
+# vm_mirror_up IO_TIMEOUT DEAD_TIMEOUT: both guests up, export attached, md created and in sync,
+# ext4 made and mounted on alpha's /mnt/spool. Measures boot and initial sync.
+vm_mirror_up() {
+    local io=$1 dead=$2 port t_sync
+    truncate -s "${VM_DISK_MB}M" "$T_DIR/x.img" "$T_DIR/y.img"
+    port=$(vm_free_port)
+    vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" listen "$port"
+    vm_start beta 192.0.2.2/24 "$T_DIR/y.img" connect "$port"
+    VM_LAN_PORT=$port
+    vm_wait alpha
+    vm_wait beta
+    vm_start_export
+    vm_attach_nbd "$io" "$dead"
+    vm_run alpha "haspool debug md-create --md $MD --local /dev/vda --remote $NBD --bitmap-chunk 1M" ||
+        fail "md-create on alpha"
+    vm_time_run alpha t_sync "haspool debug md-wait --md $MD --until clean --timeout 600 >/dev/null" ||
+        fail "initial sync did not finish: $(vm_run alpha "haspool debug md-status --md $MD")"
+    log "initial sync of ${VM_DISK_MB} MiB over NBD: ${t_sync}s"
+    vm_run alpha "mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 $MD && mount -t ext4 $MD /mnt/spool" ||
+        fail "mkfs/mount on alpha"
+}
+
+# md_field NAME: one field of `haspool debug md-status` on alpha.
+md_field() {
+    vm_run alpha "haspool debug md-status --md $MD" | awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2) }'
 }
