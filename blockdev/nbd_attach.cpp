@@ -155,6 +155,10 @@ uint64_t pick_block_size(const AttachRequest& r, const NegotiatedExport& e) {
 
 }  // namespace
 
+std::string backend_identifier(const AttachRequest& r) {
+    return r.host + ":" + std::to_string(r.port) + "/" + r.export_name;
+}
+
 std::string parse_host_port(const std::string& s, std::string& host, uint16_t& port) {
     size_t colon = s.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
@@ -183,7 +187,7 @@ AttachResult attach(const AttachRequest& r) {
     k.server_flags = s.info.transmission_flags;
     k.io_timeout = r.io_timeout;
     k.dead_conn_timeout = r.dead_conn_timeout;
-    k.backend_identifier = r.host + ":" + std::to_string(r.port) + "/" + r.export_name;
+    k.backend_identifier = backend_identifier(r);
     for (const auto& fd : s.sockets) k.socket_fds.push_back(fd.fd);
     KernelConnectResult kr = kernel_connect(k);
     if (!kr.error.empty()) {
@@ -207,7 +211,7 @@ std::string reconnect(uint32_t index, const AttachRequest& r) {
                std::to_string(sectors * 512);
     std::vector<int> fds;
     for (const auto& fd : s.sockets) fds.push_back(fd.fd);
-    return kernel_reconfigure(index, fds);
+    return kernel_reconfigure(index, backend_identifier(r), fds);
 }
 
 

@@ -38,6 +38,11 @@ AttachResult attach(const AttachRequest& r);
 // NBD_CMD_RECONFIGURE. Refuses an export whose size differs from the device's.
 std::string reconnect(uint32_t index, const AttachRequest& r);
 
+// "ADDR:PORT/NAME": the NBD_ATTR_BACKEND_IDENTIFIER attach gives the device (shown in
+// /sys/block/nbdN/backend); reconnect must present the same one, so the kernel itself refuses
+// to splice a different export into a running device.
+std::string backend_identifier(const AttachRequest& r);
+
 // NBD_CMD_DISCONNECT.
 std::string detach(uint32_t index);
 

@@ -170,7 +170,7 @@ KernelConnectResult kernel_connect(const KernelConnectRequest& r) {
     return result;
 }
 
-std::string kernel_reconfigure(uint32_t index, const std::vector<int>& fds,
+std::string kernel_reconfigure(uint32_t index, const std::string& backend_identifier, const std::vector<int>& fds,
                                std::optional<std::chrono::seconds> io_timeout,
                                std::optional<std::chrono::seconds> dead_conn_timeout) {
     const std::string what = "NBD_CMD_RECONFIGURE for " + describe_device(index);
@@ -183,15 +183,14 @@ std::string kernel_reconfigure(uint32_t index, const std::vector<int>& fds,
     MsgPtr msg = new_command(f, NBD_CMD_RECONFIGURE);
     if (!msg) return what + ": cannot build the message";
     int rc = nla_put_u32(msg.get(), NBD_ATTR_INDEX, index);
+    if (!backend_identifier.empty())
+        rc = rc < 0 ? rc : nla_put_string(msg.get(), NBD_ATTR_BACKEND_IDENTIFIER, backend_identifier.c_str());
     if (io_timeout) rc = rc < 0 ? rc : nla_put_u64(msg.get(), NBD_ATTR_TIMEOUT, static_cast<uint64_t>(io_timeout->count()));
     if (dead_conn_timeout)
         rc = rc < 0 ? rc : nla_put_u64(msg.get(), NBD_ATTR_DEAD_CONN_TIMEOUT, static_cast<uint64_t>(dead_conn_timeout->count()));
     if (!fds.empty()) rc = rc < 0 ? rc : put_sockets(msg.get(), fds);
     if (rc < 0) return nl_error(what + ": cannot build the message", rc);
-    std::string e = transact(f, std::move(msg), what);
-    if (!e.empty() && e.find("No space") != std::string::npos)
-        e += " (the kernel replaces only socket slots it has marked dead)";
-    return e;
+    return transact(f, std::move(msg), what);
 }
 
 std::string kernel_disconnect(uint32_t index) {

@@ -38,9 +38,13 @@ std::string validate(const KernelConnectRequest& request);
 KernelConnectResult kernel_connect(const KernelConnectRequest& request);
 
 // NBD_CMD_RECONFIGURE: hands fresh sockets to /dev/nbd<index>. The kernel only replaces socket
-// slots it has marked dead (else ENOSPC), so call it after NBD_CMD_LINK_DEAD or an I/O timeout,
-// within the dead-connection timeout. Timeouts are changed only when given.
-std::string kernel_reconfigure(uint32_t index, const std::vector<int>& socket_fds,
+// slots it has marked dead, and when none is dead it drops the socket and still answers success
+// (drivers/block/nbd.c turns ENOSPC into 0): call it after NBD_CMD_LINK_DEAD or an I/O timeout,
+// within the dead-connection timeout. A device connected with a backend identifier must be
+// given the same one (else the kernel says EINVAL, "must specify backend"). Timeouts are changed
+// only when given.
+std::string kernel_reconfigure(uint32_t index, const std::string& backend_identifier,
+                               const std::vector<int>& socket_fds,
                                std::optional<std::chrono::seconds> io_timeout = std::nullopt,
                                std::optional<std::chrono::seconds> dead_conn_timeout = std::nullopt);
 

@@ -17,17 +17,19 @@ requires qemu-system-x86_64
 requires_root
 
 VM_IMG=$T_DIR/img
+exec {VM_STDERR}>&2  # cleanup runs with stderr silenced; the console dump must still be seen
 declare -A VM_PID VM_FD VM_CTL_PORT VM_T0
 _vm_seq=0
 
 # Prints the tail of every guest console when the test fails: the kernel's view of what went wrong.
 _vm_dump_consoles() {
-    local rc=$? f
-    if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+    local f
+    # `rc` is _run_deferred's local (bash scoping is dynamic): the test's exit status
+    if [ "${rc:-0}" != 0 ] && [ "${rc:-0}" != 77 ]; then
         for f in "$T_DIR"/*.console; do
             [ -f "$f" ] || continue
-            printf '[%s] --- last lines of %s ---\n' "$T_NAME" "$(basename "$f")" >&2
-            tail -40 "$f" >&2
+            printf '[%s] --- last lines of %s ---\n' "$T_NAME" "$(basename "$f")" >&"$VM_STDERR"
+            tail -40 "$f" >&"$VM_STDERR"
         done
     fi
 }
@@ -57,7 +59,7 @@ vm_start() {
     cport=$(vm_free_port)
     qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 -nodefaults -display none -no-reboot \
         -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initramfs.gz" \
-        -append "console=ttyS0 panic=-1 quiet haspool.name=$name haspool.ip=$ip" \
+        -append "console=ttyS0 panic=-1 loglevel=6 haspool.name=$name haspool.ip=$ip" \
         -serial "file:$T_DIR/$name.console" \
         -device virtio-rng-pci \
         -drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
@@ -180,6 +182,7 @@ vm_mirror_up() {
     vm_time_run alpha t_sync "haspool debug md-wait --md $MD --until clean --timeout 600 >/dev/null" ||
         fail "initial sync did not finish: $(vm_run alpha "haspool debug md-status --md $MD")"
     log "initial sync of ${VM_DISK_MB} MiB over NBD: ${t_sync}s"
+    VM_T_SYNC=$t_sync
     vm_run alpha "mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 $MD && mount -t ext4 $MD /mnt/spool" ||
         fail "mkfs/mount on alpha"
 }
@@ -187,4 +190,23 @@ vm_mirror_up() {
 # md_field NAME: one field of `haspool debug md-status` on alpha.
 md_field() {
     vm_run alpha "haspool debug md-status --md $MD" | awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2) }'
+}
+
+# vm_compare_legs: stops the array on alpha (unmounted first) and compares X and Y byte for byte
+# over the array's data area (metadata 1.0 keeps the superblocks after it), with caches dropped.
+vm_compare_legs() {
+    local sectors sx sy
+    sectors=$(vm_run alpha "cat /sys/block/\$(basename \$(readlink -f $MD))/size") || fail "array size"
+    vm_run alpha "umount /mnt/spool 2>/dev/null; haspool debug md-stop --md $MD" || fail "stopping the array on alpha"
+    sx=$(vm_run alpha "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading X"
+    sy=$(vm_run beta "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading Y"
+    [ "${sx%% *}" = "${sy%% *}" ] || fail "X and Y differ over the array's $((sectors / 2048)) MiB"
+    log "X and Y identical over the array's $((sectors / 2048)) MiB"
+}
+
+# nbd_written_sectors DEV: sectors written to /dev/nbdN so far (field 7 of its stat).
+nbd_written_sectors() {
+    local out
+    out=$(vm_run alpha "cat /sys/block/${1#/dev/}/stat") || fail "reading ${1}'s stat"
+    awk '{ print $7 }' <<<"$out"
 }

@@ -57,8 +57,16 @@ TEST_CASE("connect on an invalid request returns the reason and never reaches ne
 }
 
 TEST_CASE("reconfigure refuses an empty change and a zero timeout") {
-    CHECK(kernel_reconfigure(0, {}).find("nothing to change") != std::string::npos);
-    CHECK(kernel_reconfigure(0, {}, seconds(0)).find("above 0") != std::string::npos);
+    CHECK(kernel_reconfigure(0, "b", {}).find("nothing to change") != std::string::npos);
+    CHECK(kernel_reconfigure(0, "b", {}, seconds(0)).find("above 0") != std::string::npos);
+}
+
+TEST_CASE("the backend identifier names address, port and export") {
+    AttachRequest r;
+    r.host = "192.0.2.2";
+    r.port = 10809;
+    r.export_name = "haspool";
+    CHECK(backend_identifier(r) == "192.0.2.2:10809/haspool");
 }
 
 TEST_CASE("ADDR:PORT parses, including bracketed IPv6") {
