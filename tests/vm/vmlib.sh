@@ -127,7 +127,8 @@ vm_kill() {
     [ -n "$pid" ] || return 0
     kill -KILL "$pid" 2>/dev/null || true
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-    [ -n "${VM_FD[$name]:-}" ] && exec {VM_FD[$name]}>&- 2>/dev/null || true
+    local fd=${VM_FD[$name]:-}
+    if [ -n "$fd" ]; then { exec {fd}>&-; } 2>/dev/null || true; fi
     unset "VM_PID[$name]" "VM_FD[$name]"
 }
 
