@@ -61,7 +61,7 @@ struct MdSnapshot {
     unsigned degraded = 0;     // md/degraded: how many slots lack a working member
     std::string sync_action;   // idle, resync, recover, check, repair, frozen, reshape
     std::optional<SyncProgress> sync_completed;
-    uint64_t events = 0;       // from the superblock: md/.. has no events file; see md_sysfs
+    uint64_t events = 0;       // sysfs has no event count: 0 unless MdControl::status filled it from mdadm --detail
     std::vector<MdMember> members;
 
     const MdMember* member(const std::string& block_device) const;
