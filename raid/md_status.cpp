@@ -1,0 +1,119 @@
+#include "md_status.hpp"
+
+#include <charconv>
+#include <sstream>
+
+namespace haspool::raid {
+
+std::string trim(const std::string& s) {
+    const char* ws = " \t\r\n";
+    size_t b = s.find_first_not_of(ws);
+    if (b == std::string::npos) return {};
+    size_t e = s.find_last_not_of(ws);
+    return s.substr(b, e - b + 1);
+}
+
+namespace {
+
+std::optional<uint64_t> to_u64(const std::string& s) {
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+struct StateName {
+    ArrayState state;
+    const char* name;
+};
+constexpr StateName kStates[] = {
+    {ArrayState::clear, "clear"},           {ArrayState::inactive, "inactive"},
+    {ArrayState::suspended, "suspended"},   {ArrayState::readonly, "readonly"},
+    {ArrayState::read_auto, "read-auto"},   {ArrayState::clean, "clean"},
+    {ArrayState::active, "active"},         {ArrayState::write_pending, "write-pending"},
+    {ArrayState::active_idle, "active-idle"}, {ArrayState::broken, "broken"},
+};
+
+}  // namespace
+
+ArrayState parse_array_state(const std::string& text) {
+    const std::string t = trim(text);
+    for (const auto& s : kStates)
+        if (t == s.name) return s.state;
+    return ArrayState::unknown;
+}
+
+const char* to_string(ArrayState state) {
+    for (const auto& s : kStates)
+        if (s.state == state) return s.name;
+    return "unknown";
+}
+
+std::optional<SyncProgress> parse_sync_completed(const std::string& text) {
+    const std::string t = trim(text);
+    size_t slash = t.find('/');
+    if (slash == std::string::npos) return std::nullopt;  // "none" or "delayed"
+    auto done = to_u64(trim(t.substr(0, slash)));
+    auto total = to_u64(trim(t.substr(slash + 1)));
+    if (!done || !total) return std::nullopt;
+    return SyncProgress{*done, *total};
+}
+
+MemberState parse_member_state(const std::string& text) {
+    MemberState m;
+    m.text = trim(text);
+    std::stringstream ss(m.text);
+    std::string flag;
+    while (std::getline(ss, flag, ',')) {
+        flag = trim(flag);
+        if (flag == "faulty") m.faulty = true;
+        else if (flag == "in_sync") m.in_sync = true;
+        else if (flag == "write_mostly") m.write_mostly = true;
+        else if (flag == "blocked") m.blocked = true;
+        else if (flag == "spare") m.spare = true;
+        else if (flag == "write_error") m.write_error = true;
+        else if (flag == "want_replacement") m.want_replacement = true;
+        else if (flag == "replacement") m.replacement = true;
+    }
+    return m;
+}
+
+const MdMember* MdSnapshot::member(const std::string& block_device) const {
+    for (const auto& m : members)
+        if (m.block_device == block_device) return &m;
+    return nullptr;
+}
+
+MdHealth health(const MdSnapshot& s) {
+    // mdadm --detail --test: 2 when the array cannot work, 1 when it works with missing legs.
+    if (s.array_state == ArrayState::clear || s.array_state == ArrayState::inactive ||
+        s.array_state == ArrayState::broken || s.array_state == ArrayState::unknown)
+        return MdHealth::error;
+    unsigned working = 0;
+    for (const auto& m : s.members)
+        if (m.state.in_sync && !m.state.faulty) ++working;
+    if (s.raid_disks > 0 && s.degraded >= s.raid_disks) return MdHealth::failed;
+    if (working == 0) return MdHealth::failed;
+    if (s.degraded > 0) return MdHealth::degraded;
+    return MdHealth::ok;
+}
+
+const char* to_string(MdHealth h) {
+    switch (h) {
+        case MdHealth::ok: return "ok";
+        case MdHealth::degraded: return "degraded";
+        case MdHealth::failed: return "failed";
+        case MdHealth::error: return "error";
+    }
+    return "error";
+}
+
+bool is_clean_mirror(const MdSnapshot& s) {
+    if (s.degraded != 0 || s.sync_action != "idle" || s.raid_disks < 2) return false;
+    unsigned working = 0;
+    for (const auto& m : s.members)
+        if (m.state.in_sync && !m.state.faulty) ++working;
+    return working >= s.raid_disks;
+}
+
+}  // namespace haspool::raid

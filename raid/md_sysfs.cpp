@@ -1,0 +1,151 @@
+#include "md_sysfs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace haspool::raid {
+
+namespace {
+
+bool read_file(const std::string& path, std::string& out) {
+    std::ifstream f(path);
+    if (!f) return false;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    out = ss.str();
+    return true;
+}
+
+std::string write_file(const std::string& path, const std::string& value) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return "writing '" + value + "' to " + path + " failed: " + std::strerror(err);
+    if (static_cast<size_t>(n) != value.size()) return "short write of '" + value + "' to " + path;
+    return {};
+}
+
+std::vector<std::string> member_dirs(const std::string& md_dir) {
+    std::vector<std::string> names;
+    if (DIR* d = opendir(md_dir.c_str())) {
+        while (dirent* e = readdir(d)) {
+            std::string n = e->d_name;
+            if (n.rfind("dev-", 0) == 0) names.push_back(n);
+        }
+        closedir(d);
+    }
+    return names;
+}
+
+}  // namespace
+
+SnapshotResult read_md_snapshot(const std::string& md_dir) {
+    SnapshotResult r;
+    MdSnapshot& s = r.snapshot;
+    std::string v;
+    if (!read_file(md_dir + "/array_state", v)) {
+        r.error = "cannot read " + md_dir + "/array_state (is the array running?)";
+        return r;
+    }
+    s.array_state = parse_array_state(v);
+    std::string parent = md_dir.substr(0, md_dir.find_last_of('/'));
+    s.kernel_name = parent.substr(parent.find_last_of('/') + 1);
+    if (read_file(md_dir + "/level", v)) s.level = trim(v);
+    if (read_file(md_dir + "/raid_disks", v)) s.raid_disks = static_cast<unsigned>(std::strtoul(trim(v).c_str(), nullptr, 10));
+    if (read_file(md_dir + "/degraded", v)) s.degraded = static_cast<unsigned>(std::strtoul(trim(v).c_str(), nullptr, 10));
+    if (read_file(md_dir + "/sync_action", v)) s.sync_action = trim(v);
+    if (read_file(md_dir + "/sync_completed", v)) s.sync_completed = parse_sync_completed(v);
+    for (const auto& d : member_dirs(md_dir)) {
+        MdMember m;
+        m.block_device = d.substr(4);
+        if (read_file(md_dir + "/" + d + "/state", v)) m.state = parse_member_state(v);
+        if (read_file(md_dir + "/" + d + "/slot", v)) {
+            std::string t = trim(v);
+            if (!t.empty() && t != "none") m.slot = static_cast<unsigned>(std::strtoul(t.c_str(), nullptr, 10));
+        }
+        s.members.push_back(m);
+    }
+    return r;
+}
+
+MdDirResult md_sysfs_dir(const std::string& md_device, const std::string& sysfs_root) {
+    MdDirResult r;
+    char real[PATH_MAX];
+    if (!realpath(md_device.c_str(), real)) {
+        r.error = "cannot resolve " + md_device + ": " + std::strerror(errno);
+        return r;
+    }
+    std::string name = real;
+    name = name.substr(name.find_last_of('/') + 1);
+    if (name.rfind("md", 0) != 0) {
+        r.error = md_device + " is not an md device (it is " + real + ")";
+        return r;
+    }
+    r.md_dir = sysfs_root + "/block/" + name + "/md";
+    return r;
+}
+
+std::string write_member_state(const std::string& md_dir, const std::string& member, const std::string& value) {
+    return write_file(md_dir + "/dev-" + member + "/state", value);
+}
+
+std::string write_bitmap_set_bits(const std::string& md_dir, const std::string& ranges) {
+    return write_file(md_dir + "/bitmap_set_bits", ranges);
+}
+
+MdWatch::MdWatch(std::string md_dir) : md_dir_(std::move(md_dir)) {}
+
+MdWatch::~MdWatch() {
+    for (int fd : fds_) ::close(fd);
+}
+
+std::string MdWatch::arm() {
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+    std::vector<std::string> files = {"array_state", "degraded", "sync_action"};
+    for (const auto& d : member_dirs(md_dir_)) files.push_back(d + "/state");
+    for (const auto& f : files) {
+        int fd = ::open((md_dir_ + "/" + f).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (f == "array_state") return "cannot open " + md_dir_ + "/array_state: " + std::strerror(errno);
+            continue;  // a member that just left
+        }
+        // sysfs_notify wakes pollers only after they have read the attribute once
+        char buf[256];
+        if (::read(fd, buf, sizeof buf) < 0) {
+            ::close(fd);
+            continue;
+        }
+        fds_.push_back(fd);
+    }
+    return {};
+}
+
+std::string MdWatch::wait(std::chrono::milliseconds timeout) {
+    // Members come and go and a notified attribute must be re-read: arm() again after each wait.
+    if (fds_.empty())
+        if (std::string e = arm(); !e.empty()) return e;
+    std::vector<pollfd> p;
+    for (int fd : fds_) p.push_back(pollfd{fd, POLLPRI | POLLERR, 0});
+    for (;;) {
+        int n = ::poll(p.data(), p.size(), static_cast<int>(timeout.count()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return std::string("poll on ") + md_dir_ + " failed: " + std::strerror(errno);
+        for (int fd : fds_) ::close(fd);
+        fds_.clear();
+        return {};
+    }
+}
+
+}  // namespace haspool::raid
