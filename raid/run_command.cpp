@@ -1,13 +1,8 @@
 #include "run_command.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstring>
+
+#include "command_runner.hpp"
 
 namespace haspool::raid {
 
@@ -52,67 +47,33 @@ std::string describe_failure(const std::vector<std::string>& argv, const Command
 }
 
 CommandResult ProcessRunner::run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+    // One process runner for the whole project (agent/actions/command_runner: Boost.Process,
+    // clean environment, process-group kill on timeout); this adapts it to the seam md control
+    // is tested through.
     CommandResult r;
     if (argv.empty()) {
         r.error = "was not given a program";
         return r;
     }
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
-        r.error = std::string("could not start: pipe: ") + std::strerror(errno);
-        return r;
-    }
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    pid_t pid = fork();
-    if (pid < 0) {
-        r.error = std::string("could not start: fork: ") + std::strerror(errno);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return r;
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) dup2(devnull, 0);
-        dup2(pipefd[1], 1);
-        dup2(pipefd[1], 2);
-        execvp(cargv[0], cargv.data());
-        dprintf(2, "cannot execute %s: %s\n", cargv[0], std::strerror(errno));
-        _exit(127);
-    }
-    close(pipefd[1]);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool timed_out = false;
-    char buf[4096];
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            timed_out = true;
+    actions::CommandSpec spec;
+    spec.argv = argv;
+    spec.timeout = timeout;
+    spec.tail_bytes = 1 << 20;  // parsers read whole outputs (mdadm -X, --detail)
+    actions::CommandResult a = actions::run_command(spec);
+    r.output = a.stdout_tail + a.stderr_tail;
+    switch (a.end) {
+        case actions::CommandResult::End::exited:
+            r.exit_status = a.exit_status;
             break;
-        }
-        pollfd p{pipefd[0], POLLIN, 0};
-        int n = poll(&p, 1, static_cast<int>(left.count()));
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0) continue;
-        ssize_t got = read(pipefd[0], buf, sizeof buf);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        r.output.append(buf, static_cast<size_t>(got));
-    }
-    close(pipefd[0]);
-    if (timed_out) kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (timed_out) {
-        r.error = "timed out after " + std::to_string(timeout.count()) + " ms and was killed";
-    } else if (WIFEXITED(status)) {
-        r.exit_status = WEXITSTATUS(status);
-        if (r.exit_status == 127 && r.output.find("cannot execute") != std::string::npos)
-            r.error = "could not be started";
-    } else if (WIFSIGNALED(status)) {
-        r.error = std::string("was killed by signal ") + strsignal(WTERMSIG(status));
+        case actions::CommandResult::End::not_started:
+            r.error = "could not be started: " + a.start_error;
+            break;
+        case actions::CommandResult::End::timed_out:
+            r.error = "timed out after " + std::to_string(timeout.count()) + " ms and was killed";
+            break;
+        case actions::CommandResult::End::killed_by_signal:
+            r.error = std::string("was killed by signal ") + strsignal(a.signal);
+            break;
     }
     return r;
 }

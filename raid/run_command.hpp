@@ -19,7 +19,8 @@ public:
     virtual CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) = 0;
 };
 
-// fork + execvp; stdin is /dev/null; the child is SIGKILLed when the timeout passes.
+// The real runner: agent/actions/command_runner underneath (argv looked up in a fixed PATH,
+// clean environment, the process group SIGKILLed when the timeout passes).
 class ProcessRunner final : public CommandRunner {
 public:
     CommandResult run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) override;
