@@ -78,7 +78,7 @@ public:
           monitor_(cfg.heartbeat.paths, 2 * cfg.heartbeat.interval, cfg.heartbeat.stable_after),
           link_(io_, cfg.heartbeat.port, link_paths(), [this](const std::string& p, const uint8_t* d, size_t n) { on_datagram(p, d, n); }),
           boot_(new_boot_id()) {
-        system_ = std::make_unique<LinuxSystem>(NodeStateStore(cfg.cluster.state_dir, self), standby_,
+        system_ = std::make_unique<LinuxSystem>(cfg, self, NodeStateStore(cfg.cluster.state_dir, self), standby_,
                                                 [this](MessageKind k) { asio::post(io_, [this, k] { queue_request(k); }); });
         system_->set_state(state);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
@@ -155,7 +155,7 @@ private:
         if (d.wake_at) arm_wake(*d.wake_at);
         else if (changed) wake_.cancel();
         if (!d.steps.empty()) {
-            queue_.push_back({d.steps, d.undo, d.state});
+            queue_.push_back({d.steps, d.undo, d.state, d.reason});
             run_next();
         }
     }
@@ -172,6 +172,7 @@ private:
         std::vector<Step> steps;
         bool undo;
         std::string state;
+        std::string reason;  // the decision's, told to hooks
     };
 
     void run_next() {
@@ -182,6 +183,7 @@ private:
         running_desc_ = b.state + ": " + std::to_string(b.steps.size()) + " step(s) from " + name_of(b.steps.front());
         log::notice(prefix() + "running " + std::to_string(b.steps.size()) + " step(s) for " + b.state + ":\n" + transcript(b.steps),
                     {{"EVENT", "steps"}});
+        system_->set_hook_situation(b.state, b.reason);
         asio::post(pool_, [this, b = std::move(b)] {
             Event result = runner_->run(b.steps, b.undo);
             asio::post(io_, [this, result] { on_steps_done(result); });

@@ -1,13 +1,56 @@
 #include "linux_system.hpp"
 
-#include <ctime>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
-#include "run_command.hpp"
+#include <climits>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+#include "actions.hpp"
+#include "mountinfo.hpp"
+#include "step_actions.hpp"
 
 namespace haspool::agent {
 
-LinuxSystem::LinuxSystem(NodeStateStore store, bool standby, std::function<void(MessageKind)> notify)
-    : store_(std::move(store)), standby_(standby), notify_(std::move(notify)) {}
+namespace {
+
+// The service address of a step, or the parse error as a failed step.
+std::optional<actions::Ipv4Cidr> address_of(const Step& s, const std::string& cidr, StepResult& failure) {
+    std::string error;
+    auto a = actions::parse_ipv4_cidr(cidr, &error);
+    if (!a) failure = StepResult::failure(to_string(s) + ": bad service address '" + cidr + "': " + error);
+    return a;
+}
+
+// True when spec.device is what is mounted (topmost) at spec.mount_point. Any doubt (a path that
+// does not resolve, unreadable mountinfo) says false: the check then runs and reports it.
+bool mounted_where_we_mount_it(const actions::FilesystemSpec& spec) {
+    char dir[PATH_MAX];
+    struct stat st {};
+    if (!::realpath(spec.mount_point.c_str(), dir) || ::stat(spec.device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode))
+        return false;
+    std::string error;
+    auto mounts = actions::read_mountinfo(&error);
+    if (!mounts) return false;
+    const actions::MountEntry* m = actions::find_mount_at(*mounts, dir);
+    return m && m->major == ::major(st.st_rdev) && m->minor == ::minor(st.st_rdev);
+}
+
+}  // namespace
+
+LinuxSystem::LinuxSystem(const config::Config& cfg, const std::string& self, NodeStateStore store, bool standby,
+                         std::function<void(MessageKind)> notify)
+    : cfg_(cfg), self_(self), store_(std::move(store)), standby_(standby), notify_(std::move(notify)) {
+    if (const config::Node* n = cfg_.find_node(self_)) peer_ = cfg_.peer_of(*n).name;
+}
+
+void LinuxSystem::set_hook_situation(std::string state, std::string reason) {
+    std::lock_guard lock(mutex_);
+    hook_state_ = std::move(state);
+    hook_reason_ = std::move(reason);
+}
 
 NodeState LinuxSystem::state() const {
     std::lock_guard lock(mutex_);
@@ -24,16 +67,90 @@ StepResult LinuxSystem::unavailable(const Step& s, const char* component) {
                                " is not wired into the agent yet); nothing was done");
 }
 
-StepResult LinuxSystem::run_fence(const step::RunFence& s) {
-    CommandResult r = run_command(s.argv, s.timeout);
-    if (r.ok) return StepResult::success();
-    return StepResult::failure("fence command " + r.description + " (the peer is NOT known to be fenced)");
+// The step's argv and timeout come from the same Config (Plans), so fence_peer() and run_hook()
+// take them from cfg_ and add the documented environment (docs/actions.md).
+StepResult LinuxSystem::run_fence(const step::RunFence&) {
+    return to_step_result(actions::fence_peer(cfg_.fence, peer_, self_));
 }
 
 StepResult LinuxSystem::run_hook(const step::RunHook& s) {
-    CommandResult r = run_command(s.argv, s.timeout);
-    if (r.ok) return StepResult::success();
-    return StepResult::failure("hook " + s.name + ": " + r.description);
+    auto event = hook_event_named(s.name);
+    if (!event) return StepResult::failure(to_string(s) + ": '" + s.name + "' is not a hook event; nothing was run");
+    actions::HookContext ctx;
+    {
+        std::lock_guard lock(mutex_);
+        ctx = {self_, peer_, hook_state_, state_.lineage.current.value, hook_reason_};
+    }
+    return to_step_result(actions::run_hook(cfg_.hooks, *event, ctx));
+}
+
+StepResult LinuxSystem::fsck(const step::Fsck& s) {
+    // A re-run after a partial takeover finds the spool already mounted by the Mount that follows
+    // this check: it was checked before it was mounted, and a mounted filesystem is never checked.
+    // Mounted anywhere else, check_filesystem() refuses.
+    actions::FilesystemSpec spec = filesystem_spec(cfg_, s);
+    if (mounted_where_we_mount_it(spec)) return StepResult::success();
+    return to_step_result(actions::check_filesystem(spec));
+}
+
+StepResult LinuxSystem::mount(const step::Mount& s) {
+    return to_step_result(actions::ensure_mounted(filesystem_spec(cfg_, s)));
+}
+
+StepResult LinuxSystem::unmount(const step::Unmount& s) {
+    return to_step_result(actions::ensure_unmounted(filesystem_spec(cfg_, s)));
+}
+
+StepResult LinuxSystem::probe_address(const step::ProbeAddress& s) {
+    StepResult bad;
+    auto a = address_of(s, s.cidr, bad);
+    if (!a) return bad;
+    // Our own stack does not answer our own probe: an address already on our interface (a re-run
+    // after a partial takeover) is ours, so the probe counts as passed.
+    std::string error;
+    auto present = actions::query_address(s.interface, *a, &error);
+    if (!present) return StepResult::failure(to_string(s) + ": " + error);
+    if (present->present) return StepResult::success();
+    return to_step_result(actions::require_address_free(s.interface, *a, s.timeout));
+}
+
+StepResult LinuxSystem::add_address(const step::AddAddress& s) {
+    StepResult bad;
+    auto a = address_of(s, s.cidr, bad);
+    if (!a) return bad;
+    return to_step_result(actions::ensure_address_present(s.interface, *a));
+}
+
+StepResult LinuxSystem::remove_address(const step::RemoveAddress& s) {
+    StepResult bad;
+    auto a = address_of(s, s.cidr, bad);
+    if (!a) return bad;
+    return to_step_result(actions::ensure_address_absent(s.interface, *a));
+}
+
+// `count` announcements `interval` apart, blocking: steps run on the daemon's worker thread.
+// Follow-up: the later burst and periodic refresh of service.garp (actions::GarpAnnouncer on the
+// daemon's io_context, garp_schedule()) are not started here yet.
+StepResult LinuxSystem::send_garp(const step::SendGarp& s) {
+    StepResult bad;
+    auto a = address_of(s, s.cidr, bad);
+    if (!a) return bad;
+    std::string error;
+    auto sender = actions::GarpSender::open(s.interface, *a, &error);
+    if (!sender) return StepResult::failure(to_string(s) + ": " + error);
+    for (unsigned i = 0; i < s.count; ++i) {
+        if (i > 0) std::this_thread::sleep_for(s.interval);
+        if (auto r = sender->send_one(); !r.ok()) return to_step_result(r);
+    }
+    return StepResult::success();
+}
+
+StepResult LinuxSystem::start_unit(const step::StartUnit& s) {
+    return to_step_result(actions::start_unit(s.name, s.timeout));
+}
+
+StepResult LinuxSystem::stop_unit(const step::StopUnit& s) {
+    return to_step_result(actions::stop_unit(s.name, s.timeout));
 }
 
 StepResult LinuxSystem::bump_generation(const step::BumpGeneration& s) {

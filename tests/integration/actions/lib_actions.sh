@@ -33,3 +33,19 @@ process_dead() {
     st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
     [ -z "$st" ] || [ "${st#Z}" != "$st" ]
 }
+
+# veth_namespaces A B: network namespaces A and B (deleted on exit) joined by a veth pair vA <-> vB,
+# both up, 192.0.2.1/24 on vA and 192.0.2.2/24 on vB (RFC 5737); their MACs in MAC_A and MAC_B.
+veth_namespaces() {
+    ip netns add "$1" || fail "ip netns add $1"
+    defer ip netns del "$1"
+    ip netns add "$2" || fail "ip netns add $2"
+    defer ip netns del "$2"
+    ip link add vA netns "$1" type veth peer name vB netns "$2" || fail "veth pair $1/$2"
+    ip -n "$1" link set vA up
+    ip -n "$2" link set vB up
+    ip -n "$1" addr add 192.0.2.1/24 dev vA
+    ip -n "$2" addr add 192.0.2.2/24 dev vB
+    MAC_A=$(ip netns exec "$1" cat /sys/class/net/vA/address)
+    MAC_B=$(ip netns exec "$2" cat /sys/class/net/vB/address)
+}

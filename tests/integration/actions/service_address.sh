@@ -9,17 +9,7 @@ requires ip tcpdump
 
 A=hs-$RANDOM$RANDOM-a
 B=hs-$RANDOM$RANDOM-b
-ip netns add "$A" || fail "ip netns add $A"
-defer ip netns del "$A"
-ip netns add "$B" || fail "ip netns add $B"
-defer ip netns del "$B"
-ip link add vA netns "$A" type veth peer name vB netns "$B"
-ip -n "$A" link set vA up
-ip -n "$B" link set vB up
-ip -n "$A" addr add 192.0.2.1/24 dev vA
-ip -n "$B" addr add 192.0.2.2/24 dev vB
-MAC_A=$(ip netns exec "$A" cat /sys/class/net/vA/address)
-MAC_B=$(ip netns exec "$B" cat /sys/class/net/vB/address)
+veth_namespaces "$A" "$B"
 VIP=192.0.2.100
 in_b() { local name=$1; shift; run_capture "$name" ip netns exec "$B" "$HASPOOL_ACTION" "$@"; }
 state_b() { ip -n "$B" -4 -o addr show dev vB | sed 's/ *valid_lft.*//'; }

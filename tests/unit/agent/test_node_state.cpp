@@ -8,7 +8,6 @@
 #include <fstream>
 
 #include "node_state.hpp"
-#include "run_command.hpp"
 
 using namespace haspool::agent;
 namespace fs = std::filesystem;
@@ -94,18 +93,4 @@ TEST_CASE("node state: a file of another node is refused") {
     TempDir d;
     REQUIRE(NodeStateStore(d.path.string(), "alpha").initialise(false, 1) == "");
     CHECK_THAT(NodeStateStore(d.path.string(), "beta").load().error, Catch::Contains("belongs to node 'alpha'"));
-}
-
-TEST_CASE("run_command: exit status and output tail are reported") {
-    CHECK(run_command({"/bin/true"}, std::chrono::milliseconds(5000)).ok);
-    auto r = run_command({"/bin/sh", "-c", "echo fence device unreachable; exit 3"}, std::chrono::milliseconds(5000));
-    CHECK_FALSE(r.ok);
-    CHECK_THAT(r.description, Catch::Contains("exited with status 3") && Catch::Contains("fence device unreachable"));
-    CHECK_THAT(run_command({"relative"}, std::chrono::milliseconds(10)).description, Catch::Contains("absolute"));
-}
-
-TEST_CASE("run_command: a command past its deadline is killed and reported") {
-    auto r = run_command({"/bin/sleep", "30"}, std::chrono::milliseconds(200));
-    CHECK_FALSE(r.ok);
-    CHECK_THAT(r.description, Catch::Contains("did not finish within 200ms"));
 }
