@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two real haspool daemons, primary alpha and standby beta, each in its own network namespace,
 # joined by two veth pairs (heartbeat paths "replication" and "service", TEST-NET addresses).
-# This build cannot mirror (NBD, md, mount, VIP are not wired in), so the test checks what the
+# This build cannot mirror yet (the export, kernel NBD and md steps are not wired into the
+# daemons; mount, VIP, units, fence and hooks are), so the test checks what the
 # daemons can honestly show:
 #   - both reach their steady states: beta EXPORTING (its export step fails loudly and is
 #     retried), hearing alpha on both paths; alpha hears beta, tries to connect and backs off
