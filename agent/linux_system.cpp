@@ -41,8 +41,9 @@ bool mounted_where_we_mount_it(const actions::FilesystemSpec& spec) {
 }  // namespace
 
 LinuxSystem::LinuxSystem(const config::Config& cfg, const std::string& self, NodeStateStore store, bool standby,
-                         std::function<void(MessageKind)> notify)
-    : cfg_(cfg), self_(self), store_(std::move(store)), standby_(standby), notify_(std::move(notify)) {
+                         std::function<void(MessageKind)> notify, SpoolExport* spool_export)
+    : cfg_(cfg), self_(self), store_(std::move(store)), standby_(standby), notify_(std::move(notify)),
+      export_(spool_export) {
     if (const config::Node* n = cfg_.find_node(self_)) peer_ = cfg_.peer_of(*n).name;
 }
 
@@ -60,11 +61,6 @@ NodeState LinuxSystem::state() const {
 void LinuxSystem::set_state(NodeState s) {
     std::lock_guard lock(mutex_);
     state_ = std::move(s);
-}
-
-StepResult LinuxSystem::unavailable(const Step& s, const char* component) {
-    return StepResult::failure(to_string(s) + ": not available in this build (" + component +
-                               " is not wired into the agent yet); nothing was done");
 }
 
 // The step's argv and timeout come from the same Config (Plans), so fence_peer() and run_hook()
