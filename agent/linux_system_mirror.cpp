@@ -91,9 +91,17 @@ StepResult LinuxSystem::attach_nbd(const step::AttachNbd& s) {
     if (!error.empty()) return StepResult::failure(error);
     const std::string dev = "/dev/nbd" + std::to_string(s.index);
     if (connected) {
-        // In use by md: the running mirror's leg (a daemon restart while serving) — keep it.
-        // Unused: a leftover of an earlier run, whose socket may be long dead — replace it.
-        if (!device_claimed_by(dev).empty()) return StepResult::success();
+        // A working leg of the running array (a daemon restart while serving): keep it. A leg md
+        // failed (the standby died): take it out of the array, then replace it like any unused
+        // leftover of an earlier run, whose socket may be long dead.
+        if (!device_claimed_by(dev).empty()) {
+            std::string md_error;
+            auto running = running_array(cfg_.spool.md_device, md_error);
+            const raid::MdMember* m = running ? running->member(block_name(dev)) : nullptr;
+            if (!m || !m->state.faulty) return StepResult::success();
+            if (std::string e = md_.remove(cfg_.spool.md_device, dev); !e.empty())
+                return StepResult::failure("removing the failed leg " + dev + " before re-attaching it: " + e);
+        }
         if (std::string e = disconnect_and_wait(s.index); !e.empty())
             return StepResult::failure("releasing the unused, stale " + dev + ": " + e);
     }
@@ -210,7 +218,12 @@ StepResult LinuxSystem::fail_member(const step::FailMember& s) {
     if (!m) return StepResult::success();  // already out
     if (!m->state.faulty)
         if (std::string e = md_.fail(s.md, s.dev); !e.empty()) return StepResult::failure(e);
-    if (std::string e = md_.remove(s.md, s.dev); !e.empty()) return StepResult::failure(e);
+    // Faulty is what counts: md writes nothing more to the leg, and the bitmap records what it
+    // misses. Removing it can be refused while its requests still wait for the NBD I/O timeout;
+    // the re-add (and attach) remove it later, so that is no reason to fail the degrade plan.
+    if (std::string e = md_.remove(s.md, s.dev); !e.empty())
+        log::info(s.dev + " is faulty in " + s.md + " but not removed yet (" + e + "); it is removed before it is re-added",
+                  {{"EVENT", "md-remove-deferred"}});
     return StepResult::success();
 }
 
