@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Split brain between two real daemons (primary alpha, standby beta, each in its own network
+# namespace, see pair.sh) and `haspool resolve` over the control socket and the authenticated
+# peer channel. Their state files hold diverged generations (from 1/primary, alpha minted
+# 2/primary and beta 2/standby), so both must say SPLIT_BRAIN and do nothing on their own.
+# This build has no md/NBD in the daemons, so what the test can honestly show is:
+#   - both SPLIT_BRAIN with the evidence; switchover/failback refused, pointing at resolve;
+#   - resolve with an unknown node: exit 2, nothing sent;
+#   - `resolve --discard beta` run on alpha: alpha keeps its data (WAIT_PEER), tells beta
+#     (discard-standby, acknowledged); beta runs its discard plan, which stops at StopMirror
+#     ("not available in this build") -> HALTED, and its generation is NOT discarded, because
+#     the discard is persisted only after the array was released;
+#   - alpha never connects to beta's diverged data while waiting for the discard;
+#   - a second resolve on the halted beta is refused (exit 1).
+source "$(dirname "$0")/../lib.sh"
+requires_root
+requires ip python3
+
+[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
+mkdir -p "$T_DIR/spool"
+PAIR_UNITS="[]"
+PAIR_EXTRA_YAML="spool:
+  mount_point: $T_DIR/spool"
+source "$(dirname "$0")/pair.sh"
+
+write_state alpha 4 "2 0" "degraded write period on alpha"
+write_state beta 5 "2 0" "takeover by beta"
+start_bg beta ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+BETA=$last_pid
+start_bg alpha ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha
+ALPHA=$last_pid
+
+wait_for 15 status_has alpha "primary alpha: SPLIT_BRAIN"
+wait_for 15 status_has beta "standby beta: SPLIT_BRAIN"
+log_has alpha "generations diverged: mine 2/primary, beta's 2/standby" || fail "alpha's evidence: $(cat "$T_DIR/alpha.log")"
+log_has beta "generations diverged: mine 2/standby, alpha's 2/primary" || fail "beta's evidence: $(cat "$T_DIR/beta.log")"
+log_has alpha "CONNECTING" && fail "alpha tried to connect to diverged data"
+
+run_capture switchover "$HASPOOL" switchover --config "$T_DIR/alpha.yaml"
+expect_rc 1 switchover
+expect_in switchover out "haspool resolve --discard NODE"
+
+run_capture unknown "$HASPOOL" resolve --discard gamma --config "$T_DIR/alpha.yaml"
+expect_rc 2 unknown
+expect_in unknown err "--discard gamma names none of the nodes"
+
+run_capture resolve "$HASPOOL" resolve --discard beta --config "$T_DIR/alpha.yaml"
+expect_rc 0 resolve
+expect_in resolve out "ok: alpha WAIT_PEER: resolve --discard beta: keeping this node's data (generation 2/primary), beta discards 2/standby"
+wait_for 10 log_has alpha "beta acknowledged discard-standby"
+wait_for 10 log_has beta "alpha says: discard-standby"
+wait_for 10 log_has beta "SPLIT_BRAIN -> HALTED (resolve failed at StopMirror"
+log_has beta "step DiscardGeneration" && fail "beta discarded its generation although releasing the array failed"
+grep -q "^generation 5$" "$T_DIR/state-beta/node-state" || fail "beta's state file changed: $(cat "$T_DIR/state-beta/node-state")"
+wait_for 10 status_has alpha "has not discarded its generation 2/standby yet (it is HALTED)"
+status_has alpha "primary alpha: WAIT_PEER" || fail "alpha: $(status alpha)"
+log_has alpha "CONNECTING" && fail "alpha connected to beta's diverged data"
+
+run_capture again "$HASPOOL" resolve --discard beta --config "$T_DIR/beta.yaml"
+expect_rc 1 again
+expect_in again out "refused: beta HALTED"
+kill -0 "$ALPHA" || fail "alpha died"
+kill -0 "$BETA" || fail "beta died"
+log "ok"
