@@ -1,5 +1,7 @@
 #include "primary_machine.hpp"
 
+#include "resolve.hpp"
+
 namespace haspool::agent {
 
 namespace {
@@ -112,10 +114,8 @@ PrimaryMachine::Decision PrimaryMachine::handle(const Event& e, TimePoint now) {
 PrimaryMachine::Decision PrimaryMachine::decide(const Event& e, TimePoint now) {
     if (const auto* f = facts_of(e)) facts_ = *f;
     if (const auto* r = std::get_if<event::ResolveRequested>(&e)) return on_resolve(r->discard, false);
-    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
-        if (r->message == MessageKind::discard_primary) return on_resolve(c_.primary().name, true);
-        if (r->message == MessageKind::discard_standby) return on_resolve(peer_name_, true);
-    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
     switch (state_) {
@@ -157,21 +157,15 @@ PrimaryMachine::Decision PrimaryMachine::decide(const Event& e, TimePoint now) {
 // exports a blank Y, which the connect/resync then adds in full. A resolve run here is passed on
 // to the peer first (NotifyPeer), so the peer follows even when a later local step fails.
 PrimaryMachine::Decision PrimaryMachine::on_resolve(const std::string& discard, bool from_peer) {
-    const config::Node* loser = c_.find_node(discard);
-    if (!loser)
-        return refuse("refused resolve: '" + discard + "' is not a node of this cluster (" + c_.primary().name + ", " +
-                      peer_name_ + ")");
-    std::string what = "resolve --discard " + discard + (from_peer ? " (run on " + peer_name_ + ")" : "");
-    if (state_ != PrimaryState::SPLIT_BRAIN)
-        return refuse("refused " + what + ": this node is " + to_string(state_) + ", not SPLIT_BRAIN; nothing to resolve");
-    if (pending_ == Pending::resolve) return refuse("refused " + what + ": a resolve is already running");
-    if (batches_ > 0)
-        return refuse("refused " + what + ": steps of an earlier decision are still running; try again when they finish");
-    const bool discard_self = loser->role == config::Role::primary;
+    ResolveCheck rc = check_resolve(c_, discard, from_peer, peer_name_, to_string(state_), state_ == PrimaryState::SPLIT_BRAIN,
+                                    pending_ == Pending::resolve, batches_);
+    if (!rc.loser) return refuse(rc.refusal);
+    const std::string& what = rc.what;
+    const bool discard_self = rc.loser->role == config::Role::primary;
     const std::string mine = to_string(lineage_.current);
     const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
     std::vector<Step> steps;
-    if (!from_peer) steps.push_back(step::NotifyPeer{discard_self ? MessageKind::discard_primary : MessageKind::discard_standby});
+    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
     auto run = [&](std::vector<Step> plan, PrimaryState next, std::string done, std::string reason) {
         for (auto& st : plan) steps.push_back(std::move(st));
         resolve_next_ = next;
