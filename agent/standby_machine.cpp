@@ -129,7 +129,7 @@ StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, 
     }
 }
 
-std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Event& e) {
+std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Event& e, TimePoint now) {
     // Results of batches queued before the resolve come first; the resolve's is the last one.
     if (pending_ != Pending::resolve || batches_ > 0) return std::nullopt;
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
@@ -139,6 +139,14 @@ std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Eve
     }
     if (const auto* f = std::get_if<event::StepFailed>(&e)) {
         pending_ = Pending::none;
+        if (resolve_next_ == StandbyState::EXPORTING && std::holds_alternative<step::StartExport>(f->step)) {
+            // Everything else is done; an export that fails is retried as always (B serves nothing).
+            go(StandbyState::EXPORTING, resolve_done_);
+            pending_ = Pending::export_y;
+            Decision d = *export_result(e, now);
+            d.reason = resolve_done_ + "; " + d.reason;
+            return d;
+        }
         return go(StandbyState::HALTED, "resolve failed at " + name_of(f->step) + ": " + f->why +
                                             "; the operator decides (haspool status), then restarts the daemon");
     }
@@ -246,7 +254,7 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
         case StandbyState::HANDBACK: return on_handback(e, now);
         case StandbyState::HALTED:
         case StandbyState::SPLIT_BRAIN:
-            if (auto d = resolve_result(e)) return *d;
+            if (auto d = resolve_result(e, now)) return *d;
             if (std::holds_alternative<event::OperatorCommand>(e)) {
                 if (state_ == StandbyState::SPLIT_BRAIN)
                     return refuse("refused: this node is SPLIT_BRAIN; settle it first with 'haspool resolve --discard NODE'");

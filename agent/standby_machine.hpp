@@ -45,7 +45,7 @@ private:
     // `haspool resolve --discard NODE` here (from_peer false) or on the peer (true).
     Decision on_resolve(const std::string& discard, bool from_peer);
     // SPLIT_BRAIN: the outcome of the resolve plan.
-    std::optional<Decision> resolve_result(const Event& e);
+    std::optional<Decision> resolve_result(const Event& e, TimePoint now);
     // The peer still reports the generation the operator discarded (it has not finished yet).
     bool awaiting_peer_discard() const;
 

@@ -344,6 +344,19 @@ TEST_CASE("standby, a failed resolve step -> HALTED") {
     CHECK_THAT(d.reason, Catch::Contains("resolve failed at DiscardGeneration: No space left on device"));
 }
 
+TEST_CASE("standby, the discard done but the export failing: EXPORTING and retried, not HALTED") {
+    auto m = standby_split_while_exporting();
+    m->handle(event::PeerRequest{MessageKind::discard_standby}, t0 + 2s);
+    m->lineage_changed(kSplitB.discarded());
+    auto d = m->handle(failed(step::StartExport{}, "address in use"), t0 + 3s);
+    CHECK(d.next == S::EXPORTING);
+    REQUIRE(d.wake_at);
+    CHECK_THAT(d.reason, Catch::Contains("discarded this node's data") && Catch::Contains("cannot export Y") &&
+                             Catch::Contains("retrying in"));
+    d = m->handle(event::TimerFired{heard(*d.wake_at, t0)}, *d.wake_at);
+    CHECK(step_names(d.steps) == "StartExport");
+}
+
 TEST_CASE("lineage: a discarded lineage is blank, older than anything, and mints above what it discarded") {
     Lineage d = kSplitA.discarded();
     CHECK(d.current == Generation::blank());
