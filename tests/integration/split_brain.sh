@@ -11,7 +11,10 @@
 #     ("not available in this build") -> HALTED, and its generation is NOT discarded, because
 #     the discard is persisted only after the array was released;
 #   - alpha never connects to beta's diverged data while waiting for the discard;
-#   - a second resolve on the halted beta is refused (exit 1).
+#   - a second resolve on the halted beta is refused (exit 1);
+#   - both restarted (still diverged: nothing was discarded), `resolve --discard alpha` run on
+#     beta: beta keeps its data and exports Y (retried, not available), alpha follows
+#     (discard-primary), halts at StopMirror, and keeps its generation.
 source "$(dirname "$0")/../lib.sh"
 requires_root
 requires ip python3
@@ -61,4 +64,21 @@ expect_rc 1 again
 expect_in again out "refused: beta HALTED"
 kill -0 "$ALPHA" || fail "alpha died"
 kill -0 "$BETA" || fail "beta died"
+
+# The other way round, from the standby. A restart finds the same split brain again.
+stop_pid "$ALPHA"
+stop_pid "$BETA"
+start_bg beta2 ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+start_bg alpha2 ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha
+wait_for 15 status_has alpha "primary alpha: SPLIT_BRAIN"
+wait_for 15 status_has beta "standby beta: SPLIT_BRAIN"
+run_capture resolve2 "$HASPOOL" resolve --discard alpha --config "$T_DIR/beta.yaml"
+expect_rc 0 resolve2
+expect_in resolve2 out "ok: beta EXPORTING: resolve --discard alpha: keeping this node's data (generation 2/standby), alpha discards 2/primary"
+wait_for 10 log_has alpha2 "beta says: discard-primary"
+wait_for 10 log_has alpha2 "SPLIT_BRAIN -> HALTED (resolve failed: StopMirror failed"
+log_has alpha2 "step DetachNbd" && fail "alpha ran on past the failed StopMirror"
+grep -q "^generation 4$" "$T_DIR/state-alpha/node-state" || fail "alpha's state file changed: $(cat "$T_DIR/state-alpha/node-state")"
+log_has beta2 "beta: step StartExport: FAILED" || fail "beta did not try to export Y: $(cat "$T_DIR/beta2.log")"
+status_has beta "standby beta: EXPORTING" || fail "beta: $(status beta)"
 log "ok"
