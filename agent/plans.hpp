@@ -34,7 +34,8 @@ public:
     // bitmap and re-add X (resync Y->X), mount while resyncing, VIP, units. When X is blank
     // (its data was discarded by `haspool resolve`): assemble from Y, add X in full, and take
     // Y's lineage only then, so a failback that fails before X is being rebuilt is retried
-    // as a full add again.
+    // as a full add again. (One that fails later is retried with a re-add of X, now a member
+    // that md was rebuilding from Y: md resumes or restarts that rebuild, DESIGN §7.)
     std::vector<Step> failback(const Lineage& source, bool x_blank = false) const;
     // Primary, --force-solo: serve from X alone without hearing the standby.
     std::vector<Step> solo() const;

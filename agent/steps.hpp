@@ -58,7 +58,8 @@ std::string name_of(const Step& s);    // "Mount"
 std::string to_string(const Step& s);  // "Mount dev=/dev/md/haspool dir=/var/spool/mail fs=ext4"
 // The step that takes back what `s` acquired (Mount -> Unmount, AddAddress -> RemoveAddress,
 // StartUnit -> StopUnit, Assemble* -> StopMirror, AttachNbd -> DetachNbd); none for steps that
-// acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence, ...).
+// acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence,
+// DiscardGeneration, AddMemberFull, ...).
 std::optional<Step> undo_of(const Step& s);
 
 // One line per step, numbered ("1. StopExport"), as `haspool plan` prints them.
