@@ -1,5 +1,5 @@
-// haspool plan takeover|failback|switchover: prints, in order, the steps each node would run for
-// the current configuration, without running anything (like `drbdadm -d`).
+// haspool plan takeover|failback|switchover|resolve: prints, in order, the steps each node would
+// run for the current configuration, without running anything (like `drbdadm -d`).
 #include <iostream>
 
 #include "cli.hpp"
@@ -22,22 +22,32 @@ void section(std::ostream& o, const config::Node& n, const std::string& what, co
 int cmd_plan(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
-    opts.add_options()("flow", po::value<std::string>()->required()->value_name("FLOW"), "takeover | failback | switchover");
+    opts.add_options()("flow", po::value<std::string>()->required()->value_name("FLOW"),
+                       "takeover | failback | switchover | resolve")(
+        "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded");
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "takeover|failback|switchover --config FILE [--node NAME]",
+    if (auto rc = parse("plan", "takeover|failback|switchover|resolve --config FILE [--node NAME] [--discard NODE]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
-                        "Nothing is run. With --node, only that node's part is printed.",
+                        "Nothing is run. With --node, only that node's part is printed. resolve needs --discard.",
                         opts, args, vm, &pos))
         return *rc;
     std::string flow = vm["flow"].as<std::string>();
-    if (flow != "takeover" && flow != "failback" && flow != "switchover") {
-        std::cerr << "haspool plan: unknown flow '" << flow << "' (takeover, failback or switchover)\n";
+    if (flow != "takeover" && flow != "failback" && flow != "switchover" && flow != "resolve") {
+        std::cerr << "haspool plan: unknown flow '" << flow << "' (takeover, failback, switchover or resolve)\n";
+        return kExitUsage;
+    }
+    if ((flow == "resolve") != (vm.count("discard") > 0)) {
+        std::cerr << "haspool plan: --discard NODE goes with the resolve flow, and only with it\n";
         return kExitUsage;
     }
     auto cfg = load_config_or_report(vm);
     if (!cfg) return kExitUsage;
+    if (flow == "resolve" && !cfg->find_node(vm["discard"].as<std::string>())) {
+        std::cerr << "haspool plan: --discard " << vm["discard"].as<std::string>() << " names none of the nodes\n";
+        return kExitUsage;
+    }
     std::optional<std::string> only;
     if (vm.count("node")) {
         only = vm["node"].as<std::string>();
@@ -50,7 +60,8 @@ int cmd_plan(const std::vector<std::string>& args) {
     const config::Node& a = cfg->primary();
     const config::Node& b = cfg->standby();
     std::ostream& o = std::cout;
-    o << "# haspool plan " << flow << ", cluster " << cfg->cluster.name << "; nothing is run\n";
+    o << "# haspool plan " << flow << (vm.count("discard") ? " --discard " + vm["discard"].as<std::string>() : "")
+      << ", cluster " << cfg->cluster.name << "; nothing is run\n";
     if (flow == "takeover") {
         o << "# when " << a.name << " is silent on every path and NBD for " << cfg->heartbeat.dead_after.count()
           << " ms and the standby's data is not outdated\n";
@@ -59,6 +70,25 @@ int cmd_plan(const std::vector<std::string>& args) {
         o << "# planned, on a healthy mirror: the primary stops first, then the standby takes over at once\n";
         section(o, a, "handover", plans.handover(), only);
         section(o, b, "planned takeover (on take-over)", plans.takeover(true), only);
+    } else if (flow == "resolve") {
+        // The split the example shows: from 1/primary, A minted 2/primary (degraded) and B 2/standby
+        // (takeover). The node the command runs on first passes the decision on (NotifyPeer).
+        agent::Lineage base{agent::Generation{2}, {agent::Generation::blank()}};
+        agent::Lineage a_split = base.bumped(false), b_split = base.bumped(true);
+        const std::string discard = vm["discard"].as<std::string>();
+        o << "# after both nodes said SPLIT_BRAIN (" << a.name << " at " << agent::to_string(a_split.current) << ", " << b.name
+          << " at " << agent::to_string(b_split.current) << "); the node where it is run first tells the other one\n";
+        if (discard == b.name) {
+            section(o, b, "discard its data", plans.discard(b, b_split.current), only);
+            section(o, a, "keep its data, if it served (MIRRORED/RESYNC) when the split began", plans.drop_peer_leg(), only);
+            section(o, a, "then, serving from X alone (DEGRADED), once Y is exported blank", plans.resync(true), only);
+            section(o, a, "or, not serving (WAIT_PEER), once Y is exported blank", plans.connect(true, false, false, true), only);
+        } else {
+            section(o, a, "discard its data", plans.discard(a, a_split.current), only);
+            section(o, b, "keep its data: serves on if ACTIVE, else exports Y", {agent::step::StartExport{}}, only);
+            section(o, b, "handback, if it served (on failback)", plans.handback(), only);
+            section(o, a, "failback, X added in full (on handed-back)", plans.failback(b_split, true), only);
+        }
     } else {
         o << "# generations shown as after a first takeover from an initialised cluster\n";
         section(o, b, "handback", plans.handback(), only);

@@ -1,5 +1,5 @@
-// haspool status / switchover / failback: talk to the local daemon over its control socket
-// (cluster.control_socket, root-only): one line in, the daemon's answer out.
+// haspool status / switchover / failback / resolve: talk to the local daemon over its control
+// socket (cluster.control_socket, root-only): one line in, the daemon's answer out.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -80,6 +80,37 @@ int cmd_failback(const std::vector<std::string>& args) {
                            "Hands the service back to the primary (run on either node): the standby stops, exports its\n"
                            "disk again, and the primary fails back from it.",
                            args, false);
+}
+
+}  // namespace haspool::cli
+
+namespace haspool::cli {
+
+// Run on either node: that daemon applies the decision and passes it on to the peer over the
+// authenticated request channel (docs/agent.md, "Split brain and resolve").
+int cmd_resolve(const std::vector<std::string>& args) {
+    po::options_description opts("Options");
+    add_config_options(opts);
+    opts.add_options()("discard", po::value<std::string>()->required()->value_name("NODE"),
+                       "the node whose data loses the split brain (its writes since the split are thrown away)");
+    po::variables_map vm;
+    if (auto rc = parse("resolve", "--discard NODE --config FILE",
+                        "Settles a split brain (both nodes in SPLIT_BRAIN): NODE's data is discarded and the other\n"
+                        "node's data is copied over it in full. Run it on either node; the daemon there tells the\n"
+                        "other one. The node whose data is discarded stops serving (units, address, mount, md) and\n"
+                        "records the discard in its state file; nothing is overwritten until the peer connects.\n"
+                        "Refused (exit 1) unless this node is SPLIT_BRAIN.",
+                        opts, args, vm))
+        return *rc;
+    auto cfg = load_config_or_report(vm);
+    if (!cfg) return kExitUsage;
+    const std::string discard = vm["discard"].as<std::string>();
+    if (!cfg->find_node(discard)) {
+        std::cerr << "haspool resolve: --discard " << discard << " names none of the nodes (" << cfg->primary().name
+                  << ", " << cfg->standby().name << "); nothing was done\n";
+        return kExitUsage;
+    }
+    return ask_daemon("resolve", cfg->cluster.control_socket, "resolve discard=" + discard);
 }
 
 }  // namespace haspool::cli

@@ -24,7 +24,7 @@ const std::vector<Command>& commands() {
         {"export", "run the NBD server alone", cmd_export},
         {"switchover", "planned move of the service to the standby", cmd_switchover},
         {"failback", "hand the service back to the primary", cmd_failback},
-        later("resolve", "settle a split brain: --discard NODE", "needs failover/failback"),
+        {"resolve", "settle a split brain: --discard NODE (that node's data is thrown away)", cmd_resolve},
         {"debug", "single low-level mirror steps: kernel NBD over netlink, md RAID-1", cmd_debug},
         later("drill", "run a mail-spool failover drill", "needs the VM lab"),
     };

@@ -356,7 +356,8 @@ private:
         }
     }
 
-    // ---- control socket: one line in ("status", "status-json", "switchover", "failback"), text out.
+    // ---- control socket: one line in ("status", "status-json", "switchover", "failback",
+    // "resolve discard=NODE"), text out.
     void open_control_socket() {
         const std::string& path = cfg_.cluster.control_socket;
         std::string dir = path.substr(0, path.rfind('/'));
@@ -407,7 +408,18 @@ private:
             std::string what = d.reason.empty() ? "no change" : d.reason;
             return (d.state != before || !d.steps.empty() ? "ok: " : "refused: ") + self_name_ + " " + d.state + ": " + what + "\n";
         }
-        return "error: unknown control command '" + line + "' (status, status-json, switchover, failback)\n";
+        if (line.rfind("resolve discard=", 0) == 0) {
+            // The machine checks the node and its state; a resolve run here is passed on to the
+            // peer by the decision's NotifyPeer step (discard-primary/-standby).
+            std::string before = state_;
+            TimePoint now = Clock::now();
+            AnyDecision d = handle(event::ResolveRequested{line.substr(16)}, now);
+            apply(d, "ResolveRequested", now);
+            return (d.state != before || !d.steps.empty() ? "ok: " : "refused: ") + self_name_ + " " + d.state + ": " +
+                   (d.reason.empty() ? "no change" : d.reason) + "\n";
+        }
+        return "error: unknown control command '" + line +
+               "' (status, status-json, switchover, failback, resolve discard=NODE)\n";
     }
 
     std::string status_line() const {

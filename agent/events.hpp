@@ -47,6 +47,9 @@ struct ResyncFinished {};                     // md finished copying
 enum class Command { switchover, failback };
 struct OperatorCommand { Command command; };
 struct PeerRequest { MessageKind message; };  // the peer asked/told us something (acknowledged)
+// The operator ran `haspool resolve --discard NODE` on this node: NODE's data loses the split
+// brain. (Run on the peer, the decision arrives as PeerRequest discard-primary/-standby.)
+struct ResolveRequested { std::string discard; };
 struct StepsSucceeded {};                     // every step of the last decision succeeded
 struct StepFailed {
     Step step;                    // the step that failed
@@ -59,7 +62,7 @@ struct StepFailed {
 using Event = std::variant<event::HeartbeatReceived, event::PeerSilent, event::TimerFired,
                            event::NbdLinkLost, event::MdMemberFailed, event::ResyncFinished,
                            event::OperatorCommand, event::PeerRequest, event::StepsSucceeded,
-                           event::StepFailed>;
+                           event::StepFailed, event::ResolveRequested>;
 
 std::string name_of(const Event& e);  // "HeartbeatReceived"
 // The peer facts an event carries, if any.

@@ -47,6 +47,8 @@ public:
     HASPOOL_FAKE(stop_unit, StopUnit)
     HASPOOL_FAKE(run_hook, RunHook)
     HASPOOL_FAKE(notify_peer, NotifyPeer)
+    HASPOOL_FAKE(discard_generation, DiscardGeneration)
+    HASPOOL_FAKE(add_member_full, AddMemberFull)
 #undef HASPOOL_FAKE
 
 private:

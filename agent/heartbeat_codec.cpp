@@ -184,7 +184,7 @@ Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
                                              std::to_string(m.status.md_percent) + ", nbd " + std::to_string(nbd) + ")");
     m.status.md = static_cast<MirrorHealth>(md);
     m.status.nbd = static_cast<NbdHealth>(nbd);
-    if (m.type == MessageType::heartbeat ? (kind != 0 || m.request_id != 0) : (kind < 1 || kind > 4))
+    if (m.type == MessageType::heartbeat ? (kind != 0 || m.request_id != 0) : (kind < 1 || kind > kMaxMessageKind))
         return reject(Reject::malformed, "message kind " + std::to_string(kind) + " does not fit the message type");
     if (m.type != MessageType::heartbeat) m.kind = static_cast<MessageKind>(kind);
     Decoded d;

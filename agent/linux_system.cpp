@@ -189,6 +189,21 @@ StepResult LinuxSystem::adopt_generation(const step::AdoptGeneration& s) {
     return StepResult::success();
 }
 
+// Idempotent: a node already blank has nothing left to discard. A node that holds another
+// generation than the one the operator's decision named has moved on since: refuse, change nothing.
+StepResult LinuxSystem::discard_generation(const step::DiscardGeneration& s) {
+    std::lock_guard lock(mutex_);
+    if (state_.lineage.current == Generation::blank()) return StepResult::success();
+    if (state_.lineage.current != s.generation)
+        return StepResult::failure(to_string(Step(s)) + ": this node now holds generation " +
+                                   to_string(state_.lineage.current) + "; nothing was discarded");
+    NodeState next = state_.discarded(s.reason, std::time(nullptr));
+    if (std::string e = store_.save(next); !e.empty())
+        return StepResult::failure("cannot persist the discard of generation " + to_string(s.generation) + ": " + e);
+    state_ = std::move(next);
+    return StepResult::success();
+}
+
 StepResult LinuxSystem::notify_peer(const step::NotifyPeer& s) {
     if (!notify_) return StepResult::failure("no peer link to send " + std::string(to_string(s.message)));
     notify_(s.message);

@@ -65,6 +65,9 @@ public:
     StepResult stop_unit(const step::StopUnit& s) override;
     StepResult run_hook(const step::RunHook& s) override;
     StepResult notify_peer(const step::NotifyPeer& s) override;
+    StepResult discard_generation(const step::DiscardGeneration& s) override;
+    // raid::MdControl::add_full is the building block; md is not wired into this build yet.
+    StepResult add_member_full(const step::AddMemberFull& s) override;
 
 private:
     // The running array, or nullopt (with `error` empty when simply not running).

@@ -252,7 +252,31 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
             break;
         }
     // The NBD leg goes back write-mostly (reads stay on X); X re-added at failback does not.
-    if (std::string e = md_.re_add(s.md, s.dev, nbd_leg); !e.empty()) return StepResult::failure(e);
+    std::string e = md_.re_add(s.md, s.dev, nbd_leg);
+    if (e.empty()) return StepResult::success();
+    // md refuses a re-add it cannot do from the bitmap (the member is too old for it, or its
+    // superblock is not this array's). The member is the copy's target either way (the NBD leg
+    // in a resync X->Y, X in a failback): wipe its superblock and add it in full.
+    log::warning("re-adding " + s.dev + " to " + s.md + " was refused (" + e + "); adding it in full instead: " +
+                     "every chunk is copied",
+                 {{"EVENT", "full-add"}, {"DEVICE", s.dev}});
+    if (std::string f = md_.add_full(s.md, s.dev, nbd_leg); !f.empty())
+        return StepResult::failure("re-add refused (" + e + "), and the full add failed too: " + f);
+    return StepResult::success();
+}
+
+StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {
+    std::string error;
+    auto running = running_array(s.md, error);
+    if (!running) return StepResult::failure(error.empty() ? s.md + " is not running" : error);
+    if (const raid::MdMember* m = running->member(block_name(s.dev))) {
+        if (!m->state.faulty) return StepResult::success();  // already added (copying or in sync)
+        if (std::string e = md_.remove(s.md, s.dev); !e.empty()) return StepResult::failure(e);
+    }
+    const bool nbd_leg = block_name(s.dev).rfind("nbd", 0) == 0;
+    log::notice("adding " + s.dev + " to " + s.md + " in full: its superblock is wiped and every chunk is copied",
+                {{"EVENT", "full-add"}, {"DEVICE", s.dev}});
+    if (std::string e = md_.add_full(s.md, s.dev, nbd_leg); !e.empty()) return StepResult::failure(e);
     return StepResult::success();
 }
 

@@ -61,6 +61,15 @@ NodeState NodeState::adopted(const Lineage& source, const std::string& reason, i
     return s;
 }
 
+NodeState NodeState::discarded(const std::string& reason, int64_t unix_time) const {
+    NodeState s = *this;
+    s.lineage = lineage.discarded();
+    s.history.push_back({s.lineage.current, node, unix_time,
+                         "discarded generation " + to_string(lineage.current) + ": " + reason});
+    if (s.history.size() > kMaxHistory) s.history.erase(s.history.begin());
+    return s;
+}
+
 std::string serialize(const NodeState& s) {
     std::ostringstream o;
     o << kHeader << "\n";

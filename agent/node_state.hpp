@@ -32,6 +32,9 @@ struct NodeState {
     NodeState bumped(bool standby, const std::string& reason, int64_t unix_time) const;
     // The source's lineage after a resync made our data equal to it.
     NodeState adopted(const Lineage& source, const std::string& reason, int64_t unix_time) const;
+    // The operator discarded this node's data (`haspool resolve --discard`): blank lineage that
+    // keeps the discarded generations as ancestors; the history names what was discarded.
+    NodeState discarded(const std::string& reason, int64_t unix_time) const;
 };
 
 std::string serialize(const NodeState& s);

@@ -28,6 +28,23 @@ std::vector<Step> Plans::stop_serving(const config::Node& self) const {
     return s;
 }
 
+std::vector<Step> Plans::release(const config::Node& self) const {
+    std::vector<Step> s = stop_serving(self);
+    s.push_back(step::StopMirror{c_.spool.md_device});
+    if (self.role == config::Role::primary) s.push_back(step::DetachNbd{c_.nbd.device_index});
+    return s;
+}
+
+std::vector<Step> Plans::discard(const config::Node& self, Generation generation) const {
+    std::vector<Step> s = release(self);
+    s.push_back(step::DiscardGeneration{generation, "split brain resolved by the operator (haspool resolve --discard " +
+                                                        self.name + ")"});
+    if (self.role == config::Role::standby) s.push_back(step::StartExport{});
+    return s;
+}
+
+std::vector<Step> Plans::drop_peer_leg() const { return {step::FailMember{c_.spool.md_device, nbd_device()}}; }
+
 std::vector<Step> Plans::takeover(bool planned) const {
     const config::Node& b = c_.standby();
     std::vector<Step> s;
@@ -60,13 +77,14 @@ std::vector<Step> Plans::handback() const {
     return s;
 }
 
-std::vector<Step> Plans::connect(bool x_newer, bool create, bool force) const {
+std::vector<Step> Plans::connect(bool x_newer, bool create, bool force, bool y_blank) const {
     const config::Node& a = c_.primary();
     std::vector<Step> s;
     s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
     if (x_newer && !create) {
         s.push_back(step::AssembleDegraded{c_.spool.md_device, a.spool_device});
-        s.push_back(step::ReAddMember{c_.spool.md_device, nbd_device()});
+        if (y_blank) s.push_back(step::AddMemberFull{c_.spool.md_device, nbd_device()});
+        else s.push_back(step::ReAddMember{c_.spool.md_device, nbd_device()});
     } else {
         s.push_back(step::AssembleMirror{c_.spool.md_device, a.spool_device, nbd_device(), create, force});
     }
@@ -80,9 +98,10 @@ std::vector<Step> Plans::degrade() const {
             step::NotifyPeer{MessageKind::you_are_outdated}};
 }
 
-std::vector<Step> Plans::resync() const {
-    return {step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index},
-            step::ReAddMember{c_.spool.md_device, nbd_device()}};
+std::vector<Step> Plans::resync(bool y_blank) const {
+    Step add = y_blank ? Step(step::AddMemberFull{c_.spool.md_device, nbd_device()})
+                       : Step(step::ReAddMember{c_.spool.md_device, nbd_device()});
+    return {step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}, add};
 }
 
 std::vector<Step> Plans::handover() const {
@@ -97,14 +116,21 @@ std::vector<Step> Plans::handover() const {
     return s;
 }
 
-std::vector<Step> Plans::failback(const Lineage& source) const {
+std::vector<Step> Plans::failback(const Lineage& source, bool x_blank) const {
     const config::Node& a = c_.primary();
+    step::AdoptGeneration adopt{source, "failback from " + c_.standby().name};
     std::vector<Step> s;
-    s.push_back(step::AdoptGeneration{source, "failback from " + c_.standby().name});
+    if (!x_blank) s.push_back(adopt);
     s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
     s.push_back(step::AssembleDegraded{c_.spool.md_device, nbd_device()});
-    s.push_back(step::MergeBitmap{c_.spool.md_device, a.spool_device});
-    s.push_back(step::ReAddMember{c_.spool.md_device, a.spool_device});
+    if (x_blank) {
+        // X's data was discarded: its bitmap cannot be trusted to mark what differs (docs/agent.md).
+        s.push_back(step::AddMemberFull{c_.spool.md_device, a.spool_device});
+        s.push_back(adopt);
+    } else {
+        s.push_back(step::MergeBitmap{c_.spool.md_device, a.spool_device});
+        s.push_back(step::ReAddMember{c_.spool.md_device, a.spool_device});
+    }
     serve(s, a, c_.spool.md_device, false);
     return s;
 }

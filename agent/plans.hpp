@@ -19,21 +19,38 @@ public:
     // Standby: units down, VIP down, unmount, stop md, export Y again, tell the primary.
     std::vector<Step> handback() const;
     // Primary: attach the NBD leg and assemble; when X is newer than Y, assemble from X and
-    // re-add the NBD leg (resync X->Y); create the array only with --init.
-    std::vector<Step> connect(bool x_newer, bool create, bool force = false) const;
+    // re-add the NBD leg (resync X->Y); create the array only with --init. A blank Y (the
+    // standby's generation is 0: never written, or discarded by `haspool resolve`) is added in
+    // full, never re-added.
+    std::vector<Step> connect(bool x_newer, bool create, bool force = false, bool y_blank = false) const;
     // Primary: the standby is gone; fail its leg, mint a generation, tell it (if it hears).
     std::vector<Step> degrade() const;
-    // Primary: the standby is back; re-attach and re-add its leg (bitmap resync X->Y).
-    std::vector<Step> resync() const;
+    // Primary: the standby is back; re-attach and re-add its leg (bitmap resync X->Y), or add
+    // it in full when Y is blank.
+    std::vector<Step> resync(bool y_blank = false) const;
     // Primary, planned switchover: stop serving and tell the standby to take over.
     std::vector<Step> handover() const;
     // Primary, after the standby handed back: take Y's lineage, assemble from Y, merge X's
-    // bitmap and re-add X (resync Y->X), mount while resyncing, VIP, units.
-    std::vector<Step> failback(const Lineage& source) const;
+    // bitmap and re-add X (resync Y->X), mount while resyncing, VIP, units. When X is blank
+    // (its data was discarded by `haspool resolve`): assemble from Y, add X in full, and take
+    // Y's lineage only then, so a failback that fails before X is being rebuilt is retried
+    // as a full add again. (One that fails later is retried with a re-add of X, now a member
+    // that md was rebuilding from Y: md resumes or restarts that rebuild, DESIGN §7.)
+    std::vector<Step> failback(const Lineage& source, bool x_blank = false) const;
     // Primary, --force-solo: serve from X alone without hearing the standby.
     std::vector<Step> solo() const;
     // Either node: stop serving (units, VIP, mount) — the safe state after a failure.
     std::vector<Step> stop_serving(const config::Node& self) const;
+    // Either node: stop serving and let go of the array: units, VIP, mount, md, and on the
+    // primary the NBD leg. Every step is idempotent, so it is safe on a node that serves nothing.
+    std::vector<Step> release(const config::Node& self) const;
+    // Split brain, the side whose data the operator discards (`haspool resolve --discard`):
+    // release everything, persist the discard of `generation` (blank lineage), and on the
+    // standby export Y again so the primary can copy X onto it in full.
+    std::vector<Step> discard(const config::Node& self, Generation generation) const;
+    // Primary, split brain resolved in X's favour while it served with both legs: fail Y's leg
+    // and serve on from X alone (DEGRADED) until the standby exports a blank Y.
+    std::vector<Step> drop_peer_leg() const;
 
     const config::Config& config() const { return c_; }
 

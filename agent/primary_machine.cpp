@@ -1,5 +1,7 @@
 #include "primary_machine.hpp"
 
+#include "resolve.hpp"
+
 namespace haspool::agent {
 
 namespace {
@@ -36,11 +38,13 @@ PrimaryMachine::Decision PrimaryMachine::go(PrimaryState next, std::string reaso
 }
 
 PrimaryMachine::Decision PrimaryMachine::start(TimePoint) {
-    if (opt_.force_solo)
+    if (opt_.force_solo) {
+        ++batches_;
         return go(PrimaryState::DEGRADED,
                   "forced solo start (--force-solo): serving from X without hearing " + peer_name_ +
                       " — if it served meanwhile, its writes will conflict (split brain)",
                   plans_.solo(), Pending::solo, true);
+    }
     return go(PrimaryState::WAIT_PEER, "waiting to learn " + peer_name_ + "'s generation before using X (generation " +
                                            to_string(lineage_.current) + ")");
 }
@@ -70,23 +74,48 @@ bool PrimaryMachine::peer_dead(const PeerFacts& f, TimePoint now) const {
     return !at || now >= *at;
 }
 
+bool PrimaryMachine::awaiting_peer_discard() const {
+    return discarded_peer_ && peer_ && peer_->lineage.current == *discarded_peer_;
+}
+
 std::optional<PrimaryMachine::Decision> PrimaryMachine::note_peer(const PeerStatus& p) {
     peer_ = p;
+    if (discarded_peer_ && p.lineage.current != *discarded_peer_) discarded_peer_.reset();
     if (state_ == PrimaryState::SPLIT_BRAIN || state_ == PrimaryState::HALTED) return std::nullopt;
+    // A resolve kept X: until the peer reports its discard, its old generation and state are
+    // the split brain being settled, not a new one.
+    if (awaiting_peer_discard()) return std::nullopt;
     Comparison cmp = compare(lineage_, p.lineage);
     const char* resolve = "; nothing automatic happens: run 'haspool resolve --discard NODE'";
+    const PrimaryState from = state_;
+    std::optional<Decision> split;
     if (cmp == Comparison::diverged)
-        return go(PrimaryState::SPLIT_BRAIN, "generations diverged: mine " + to_string(lineage_.current) + ", " +
-                                                 peer_name_ + "'s " + to_string(p.lineage.current) + resolve);
-    bool i_serve = state_ == PrimaryState::MIRRORED || state_ == PrimaryState::DEGRADED || state_ == PrimaryState::RESYNC;
-    if (i_serve && (p.says(StandbyState::ACTIVE) || p.says(StandbyState::TAKEOVER)))
-        return go(PrimaryState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
-                                                 to_string(state_) + ": both may have written" + resolve);
-    return std::nullopt;
+        split = go(PrimaryState::SPLIT_BRAIN, "generations diverged: mine " + to_string(lineage_.current) + ", " +
+                                                  peer_name_ + "'s " + to_string(p.lineage.current) + resolve);
+    bool i_serve = from == PrimaryState::MIRRORED || from == PrimaryState::DEGRADED || from == PrimaryState::RESYNC;
+    if (!split && i_serve && (p.says(StandbyState::ACTIVE) || p.says(StandbyState::TAKEOVER)))
+        split = go(PrimaryState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
+                                                  to_string(from) + ": both may have written" + resolve);
+    if (split) {
+        split_from_ = from;
+        split_resyncing_from_peer_ = from == PrimaryState::RESYNC && resync_from_peer_;
+    }
+    return split;
 }
 
 PrimaryMachine::Decision PrimaryMachine::handle(const Event& e, TimePoint now) {
+    bool result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
+    if (result && batches_ > 0) --batches_;
+    Decision d = decide(e, now);
+    if (!d.steps.empty()) ++batches_;
+    return d;
+}
+
+PrimaryMachine::Decision PrimaryMachine::decide(const Event& e, TimePoint now) {
     if (const auto* f = facts_of(e)) facts_ = *f;
+    if (const auto* r = std::get_if<event::ResolveRequested>(&e)) return on_resolve(r->discard, false);
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
     switch (state_) {
@@ -100,6 +129,7 @@ PrimaryMachine::Decision PrimaryMachine::handle(const Event& e, TimePoint now) {
         case PrimaryState::FAILBACK: return on_failback(e, now);
         case PrimaryState::HALTED:
         case PrimaryState::SPLIT_BRAIN:
+            if (auto d = resolve_result(e)) return *d;
             if (pending_ == Pending::stop) {
                 if (std::holds_alternative<event::StepsSucceeded>(e)) {
                     pending_ = Pending::none;
@@ -110,12 +140,87 @@ PrimaryMachine::Decision PrimaryMachine::handle(const Event& e, TimePoint now) {
                     return stay("stopping the service failed: " + failure(*f) + "; the operator must stop it");
                 }
             }
-            if (std::holds_alternative<event::OperatorCommand>(e))
-                return stay(std::string("refused: this node is ") + to_string(state_) +
-                            "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            if (std::holds_alternative<event::OperatorCommand>(e)) {
+                if (state_ == PrimaryState::SPLIT_BRAIN)
+                    return refuse("refused: this node is SPLIT_BRAIN; settle it first with 'haspool resolve --discard NODE'");
+                return refuse(std::string("refused: this node is ") + to_string(state_) +
+                              "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            }
             return stay();
     }
     return stay();
+}
+
+// SPLIT_BRAIN (DESIGN §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
+// side whose data loses. Discarding X: release everything, persist a blank lineage, stand by;
+// the failback then adds X in full from Y. Keeping X: serve on (or wait) until the standby
+// exports a blank Y, which the connect/resync then adds in full. A resolve run here is passed on
+// to the peer first (NotifyPeer), so the peer follows even when a later local step fails.
+PrimaryMachine::Decision PrimaryMachine::on_resolve(const std::string& discard, bool from_peer) {
+    ResolveCheck rc = check_resolve(c_, discard, from_peer, peer_name_, to_string(state_), state_ == PrimaryState::SPLIT_BRAIN,
+                                    pending_ == Pending::resolve, batches_);
+    if (!rc.loser) return refuse(rc.refusal);
+    const std::string& what = rc.what;
+    const bool discard_self = rc.loser->role == config::Role::primary;
+    const std::string mine = to_string(lineage_.current);
+    const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
+    std::vector<Step> steps;
+    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
+    auto run = [&](std::vector<Step> plan, PrimaryState next, std::string done, std::string reason) {
+        for (auto& st : plan) steps.push_back(std::move(st));
+        resolve_next_ = next;
+        resolve_done_ = std::move(done);
+        pending_ = Pending::resolve;
+        last_note_.clear();
+        return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
+    };
+    if (discard_self)
+        return run(plans_.discard(c_.primary(), lineage_.current), PrimaryState::STANDING_BY,
+                   "discarded this node's data (generation " + mine + "): standing by; X is added in full when " +
+                       peer_name_ + " hands Y back",
+                   what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " + theirs +
+                       "): stopping the service, releasing the array and the NBD leg");
+    if (split_resyncing_from_peer_)
+        return refuse("refused " + what + ": this node was copying Y onto X (after a failback) when the split brain "
+                      "began, so X is incomplete and Y holds the only complete copy of this node's data; discard " +
+                      c_.primary().name + " instead, or settle the data by hand");
+    if (peer_) discarded_peer_ = peer_->lineage.current;
+    std::string keep = what + ": keeping this node's data (generation " + mine + "), " + peer_name_ + " discards " + theirs;
+    switch (split_from_) {
+        case PrimaryState::MIRRORED:
+        case PrimaryState::RESYNC:
+            return run(plans_.drop_peer_leg(), PrimaryState::DEGRADED,
+                       "serving from X alone; Y is added in full once " + peer_name_ + " exports it blank",
+                       keep + "; failing Y's leg and serving on from X");
+        case PrimaryState::DEGRADED:
+            return go(PrimaryState::DEGRADED, keep + "; serving on from X alone", std::move(steps));
+        case PrimaryState::CONNECTING:
+        case PrimaryState::FAILBACK:
+        case PrimaryState::HANDOVER:
+            return run(plans_.release(c_.primary()), PrimaryState::WAIT_PEER,
+                       "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; waiting for " +
+                           peer_name_ + " to export Y blank",
+                       keep + "; releasing what the interrupted " + to_string(split_from_) + " had taken");
+        default:
+            return go(PrimaryState::WAIT_PEER,
+                      keep + "; waiting for " + peer_name_ + " to export Y blank, then X is copied onto it in full",
+                      std::move(steps));
+    }
+}
+
+std::optional<PrimaryMachine::Decision> PrimaryMachine::resolve_result(const Event& e) {
+    // Results of batches queued before the resolve come first; the resolve's is the last one.
+    if (pending_ != Pending::resolve || batches_ > 0) return std::nullopt;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        return go(resolve_next_, resolve_done_);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        return go(PrimaryState::HALTED, "resolve failed: " + failure(*f) +
+                                            "; the operator decides (haspool status), then restarts the daemon");
+    }
+    return std::nullopt;
 }
 
 PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
@@ -125,10 +230,18 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     if (retry_at_ && now < *retry_at_) return stay({}, retry_at_);
     Comparison cmp = compare(lineage_, p.lineage);
     std::string gens = "mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " + to_string(p.lineage.current);
+    // Never assemble against data that diverged from ours: only a resolve settles that.
+    if (awaiting_peer_discard())
+        return stay(peer_name_ + " has not discarded its generation " + to_string(p.lineage.current) + " yet (it is " +
+                    p.state_name() + "); waiting");
+    if (cmp == Comparison::diverged) return stay("generations diverged (" + gens + "); waiting");
+    const bool x_blank = lineage_.current == Generation::blank();
+    const bool y_blank = p.lineage.current == Generation::blank();
     if (cmp == Comparison::peer_newer) {
         if (p.says(StandbyState::EXPORTING))
-            return go(PrimaryState::FAILBACK, peer_name_ + " exports newer data (" + gens + "): failing back from Y",
-                      plans_.failback(p.lineage), Pending::failback, true);
+            return go(PrimaryState::FAILBACK, peer_name_ + " exports newer data (" + gens + "): failing back from Y" +
+                                                  (x_blank ? ", adding X in full (its data was discarded)" : ""),
+                      plans_.failback(p.lineage, x_blank), Pending::failback, true);
         if (state_ == PrimaryState::STANDING_BY) return stay();
         return go(PrimaryState::STANDING_BY, peer_name_ + " holds newer data and is " + p.state_name() + " (" + gens +
                                                  "): standing by for failback");
@@ -146,8 +259,11 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     connect_resyncs_ = cmp == Comparison::mine_newer && !opt_.init;
     return go(PrimaryState::CONNECTING,
               "heard " + peer_name_ + " EXPORTING (" + gens + ", " + to_string(cmp) + "): " +
-                  (opt_.init ? "creating the mirror" : connect_resyncs_ ? "assembling from X, resync X->Y" : "assembling the mirror"),
-              plans_.connect(cmp == Comparison::mine_newer, opt_.init, opt_.force), Pending::connect, true);
+                  (opt_.init          ? "creating the mirror"
+                   : !connect_resyncs_ ? "assembling the mirror"
+                   : y_blank           ? "assembling from X, adding Y in full (it is blank)"
+                                       : "assembling from X, resync X->Y"),
+              plans_.connect(cmp == Comparison::mine_newer, opt_.init, opt_.force, y_blank), Pending::connect, true);
 }
 
 // WAIT_PEER: X must not be used until we know the standby's generation.
@@ -232,12 +348,16 @@ PrimaryMachine::Decision PrimaryMachine::on_degraded(const Event& e, TimePoint n
         return halt_serving("cannot record the degraded period: " + failure(*f));
     }
     if (pending_ != Pending::none) return stay();
-    bool peer_ready = peer_ && peer_->says(StandbyState::EXPORTING) && facts_.paths_stable() > 0;
+    bool peer_ready = peer_ && peer_->says(StandbyState::EXPORTING) && facts_.paths_stable() > 0 &&
+                      !awaiting_peer_discard() && compare(lineage_, peer_->lineage) != Comparison::diverged;
     if (std::holds_alternative<event::HeartbeatReceived>(e) || std::holds_alternative<event::TimerFired>(e)) {
         if (!peer_ready) return stay();
         if (retry_at_ && now < *retry_at_) return stay({}, retry_at_);
-        return go(PrimaryState::RESYNC, peer_name_ + " is back and stable: re-adding its leg (bitmap resync X->Y)",
-                  plans_.resync(), Pending::resync);
+        bool y_blank = peer_->lineage.current == Generation::blank();
+        return go(PrimaryState::RESYNC,
+                  peer_name_ + " is back and stable: " +
+                      (y_blank ? "adding its leg in full (Y is blank)" : "re-adding its leg (bitmap resync X->Y)"),
+                  plans_.resync(y_blank), Pending::resync);
     }
     if (const auto* o = std::get_if<event::OperatorCommand>(&e))
         return stay(std::string("refused ") + to_string(o->command) + ": the mirror is degraded");

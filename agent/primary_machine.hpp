@@ -32,7 +32,17 @@ public:
     const std::optional<PeerStatus>& peer() const { return peer_; }
 
 private:
-    enum class Pending { none, connect, degrade, resync, handover, failback, solo, stop };
+    enum class Pending { none, connect, degrade, resync, handover, failback, solo, stop, resolve };
+
+    Decision decide(const Event& e, TimePoint now);
+    // A decision that changes nothing and always says why (operator answers are never deduplicated).
+    Decision refuse(std::string reason) const { return Decision{state_, {}, std::nullopt, std::move(reason)}; }
+    // `haspool resolve --discard NODE` here (from_peer false) or on the peer (true).
+    Decision on_resolve(const std::string& discard, bool from_peer);
+    // SPLIT_BRAIN: the outcome of the resolve plan.
+    std::optional<Decision> resolve_result(const Event& e);
+    // The peer still reports the generation the operator discarded (it has not finished yet).
+    bool awaiting_peer_discard() const;
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
     Decision go(PrimaryState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
@@ -71,6 +81,12 @@ private:
     std::optional<TimePoint> retry_at_;
     Millis retry_{0};
     std::string last_note_;
+    unsigned batches_ = 0;                    // decisions whose steps have not reported back yet
+    PrimaryState split_from_ = PrimaryState::WAIT_PEER;  // the state SPLIT_BRAIN was entered from
+    bool split_resyncing_from_peer_ = false;  // ... and it was RESYNC after a failback (X incomplete)
+    std::optional<Generation> discarded_peer_;  // resolve kept X: the peer's generation it discards
+    PrimaryState resolve_next_ = PrimaryState::WAIT_PEER;  // where SPLIT_BRAIN goes when the resolve plan succeeded
+    std::string resolve_done_;
 };
 
 }  // namespace haspool::agent

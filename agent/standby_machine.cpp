@@ -1,5 +1,7 @@
 #include "standby_machine.hpp"
 
+#include "resolve.hpp"
+
 namespace haspool::agent {
 
 namespace {
@@ -37,12 +39,18 @@ StandbyMachine::Decision StandbyMachine::go(StandbyState next, std::string reaso
 StandbyMachine::Decision StandbyMachine::start(TimePoint) {
     state_ = StandbyState::EXPORTING;
     pending_ = Pending::export_y;
+    ++batches_;
     return Decision{state_, {step::StartExport{}}, std::nullopt,
                     "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current)};
 }
 
+bool StandbyMachine::awaiting_peer_discard() const {
+    return discarded_peer_ && peer_ && peer_->lineage.current == *discarded_peer_;
+}
+
 std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStatus& p) {
     peer_ = p;
+    if (discarded_peer_ && p.lineage.current != *discarded_peer_) discarded_peer_.reset();
     // DESIGN §7: B must not take over from an outdated Y.
     if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded)
         outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
@@ -51,17 +59,97 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
     else if (p.says(PrimaryState::MIRRORED))
         outdated_.clear();
     if (state_ == StandbyState::SPLIT_BRAIN || state_ == StandbyState::HALTED) return std::nullopt;
+    // A resolve kept Y: until the primary reports its discard, its old generation and state are
+    // the split brain being settled, not a new one.
+    if (awaiting_peer_discard()) return std::nullopt;
     Comparison cmp = compare(lineage_, p.lineage);
+    const StandbyState from = state_;
+    std::optional<Decision> split;
     if (cmp == Comparison::diverged)
-        return go(StandbyState::SPLIT_BRAIN,
-                  "generations diverged: mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " +
-                      to_string(p.lineage.current) + " (" + to_string(cmp) +
-                      "); nothing automatic happens: run 'haspool resolve --discard NODE'");
+        split = go(StandbyState::SPLIT_BRAIN,
+                   "generations diverged: mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " +
+                       to_string(p.lineage.current) + " (" + to_string(cmp) +
+                       "); nothing automatic happens: run 'haspool resolve --discard NODE'");
     // During TAKEOVER the plan's probe and fence decide; once ACTIVE, a serving primary is a
     // second writer.
-    if (state_ == StandbyState::ACTIVE && primary_serves(p))
-        return go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
-                                                 to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
+    else if (state_ == StandbyState::ACTIVE && primary_serves(p))
+        split = go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
+                                                  to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
+    if (split) split_from_ = from;
+    return split;
+}
+
+// SPLIT_BRAIN (DESIGN §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
+// side whose data loses. Discarding Y: release everything, persist a blank lineage, export Y
+// again; the primary adds it in full (never a re-add). Keeping Y: serve on when ACTIVE, else
+// export Y; the primary discards X and fails back from Y, adding X in full. A resolve run here is
+// passed on to the peer first (NotifyPeer), so the peer follows even when a later local step fails.
+StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, bool from_peer) {
+    ResolveCheck rc = check_resolve(c_, discard, from_peer, peer_name_, to_string(state_), state_ == StandbyState::SPLIT_BRAIN,
+                                    pending_ == Pending::resolve, batches_);
+    if (!rc.loser) return refuse(rc.refusal);
+    const std::string& what = rc.what;
+    const bool discard_self = rc.loser->role == config::Role::standby;
+    const std::string mine = to_string(lineage_.current);
+    const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
+    std::vector<Step> steps;
+    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
+    auto run = [&](std::vector<Step> plan, StandbyState next, std::string done, std::string reason) {
+        for (auto& st : plan) steps.push_back(std::move(st));
+        resolve_next_ = next;
+        resolve_done_ = std::move(done);
+        pending_ = Pending::resolve;
+        last_refusal_.clear();
+        return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
+    };
+    if (discard_self)
+        return run(plans_.discard(c_.standby(), lineage_.current), StandbyState::EXPORTING,
+                   "discarded this node's data (generation " + mine + "): exporting Y blank; " + peer_name_ +
+                       " adds it in full",
+                   what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " + theirs +
+                       "): stopping the service, releasing the array");
+    if (peer_) discarded_peer_ = peer_->lineage.current;
+    std::string keep = what + ": keeping this node's data (generation " + mine + "), " + peer_name_ + " discards " + theirs;
+    switch (split_from_) {
+        case StandbyState::ACTIVE:
+            return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(steps));
+        case StandbyState::TAKEOVER:
+        case StandbyState::HANDBACK: {
+            std::vector<Step> plan = plans_.release(c_.standby());
+            plan.push_back(step::StartExport{});
+            return run(std::move(plan), StandbyState::EXPORTING,
+                       "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; exporting Y; " +
+                           peer_name_ + " fails back from it",
+                       keep + "; releasing what the interrupted " + to_string(split_from_) + " had taken, then exporting Y");
+        }
+        default:
+            steps.push_back(step::StartExport{});
+            return go(StandbyState::EXPORTING, keep + "; exporting Y: " + peer_name_ + " fails back from it", std::move(steps),
+                      Pending::export_y);
+    }
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Event& e, TimePoint now) {
+    // Results of batches queued before the resolve come first; the resolve's is the last one.
+    if (pending_ != Pending::resolve || batches_ > 0) return std::nullopt;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        if (resolve_next_ == StandbyState::EXPORTING) export_up_ = true;
+        return go(resolve_next_, resolve_done_);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        if (resolve_next_ == StandbyState::EXPORTING && std::holds_alternative<step::StartExport>(f->step)) {
+            // Everything else is done; an export that fails is retried as always (B serves nothing).
+            go(StandbyState::EXPORTING, resolve_done_);
+            pending_ = Pending::export_y;
+            Decision d = *export_result(e, now);
+            d.reason = resolve_done_ + "; " + d.reason;
+            return d;
+        }
+        return go(StandbyState::HALTED, "resolve failed at " + name_of(f->step) + ": " + f->why +
+                                            "; the operator decides (haspool status), then restarts the daemon");
+    }
     return std::nullopt;
 }
 
@@ -144,7 +232,18 @@ std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Even
 }
 
 StandbyMachine::Decision StandbyMachine::handle(const Event& e, TimePoint now) {
+    bool result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
+    if (result && batches_ > 0) --batches_;
+    Decision d = decide(e, now);
+    if (!d.steps.empty()) ++batches_;
+    return d;
+}
+
+StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
     if (const auto* f = facts_of(e)) facts_ = *f;
+    if (const auto* r = std::get_if<event::ResolveRequested>(&e)) return on_resolve(r->discard, false);
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
     switch (state_) {
@@ -155,9 +254,13 @@ StandbyMachine::Decision StandbyMachine::handle(const Event& e, TimePoint now) {
         case StandbyState::HANDBACK: return on_handback(e, now);
         case StandbyState::HALTED:
         case StandbyState::SPLIT_BRAIN:
-            if (std::holds_alternative<event::OperatorCommand>(e))
-                return stay(std::string("refused: this node is ") + to_string(state_) +
-                            "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            if (auto d = resolve_result(e, now)) return *d;
+            if (std::holds_alternative<event::OperatorCommand>(e)) {
+                if (state_ == StandbyState::SPLIT_BRAIN)
+                    return refuse("refused: this node is SPLIT_BRAIN; settle it first with 'haspool resolve --discard NODE'");
+                return refuse(std::string("refused: this node is ") + to_string(state_) +
+                              "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            }
             return stay();
     }
     return stay();

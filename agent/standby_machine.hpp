@@ -37,7 +37,17 @@ public:
     std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
 
 private:
-    enum class Pending { none, export_y, adopt, takeover, handback };
+    enum class Pending { none, export_y, adopt, takeover, handback, resolve };
+
+    Decision decide(const Event& e, TimePoint now);
+    // A decision that changes nothing and always says why (operator answers are never deduplicated).
+    Decision refuse(std::string reason) const { return Decision{state_, {}, std::nullopt, std::move(reason)}; }
+    // `haspool resolve --discard NODE` here (from_peer false) or on the peer (true).
+    Decision on_resolve(const std::string& discard, bool from_peer);
+    // SPLIT_BRAIN: the outcome of the resolve plan.
+    std::optional<Decision> resolve_result(const Event& e, TimePoint now);
+    // The peer still reports the generation the operator discarded (it has not finished yet).
+    bool awaiting_peer_discard() const;
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
     Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
@@ -69,6 +79,11 @@ private:
     std::optional<TimePoint> export_retry_at_;
     Millis export_retry_{0};
     std::string last_export_error_;
+    unsigned batches_ = 0;                    // decisions whose steps have not reported back yet
+    StandbyState split_from_ = StandbyState::EXPORTING;  // the state SPLIT_BRAIN was entered from
+    std::optional<Generation> discarded_peer_;  // resolve kept Y: the primary's generation it discards
+    StandbyState resolve_next_ = StandbyState::EXPORTING;  // where SPLIT_BRAIN goes when the resolve plan succeeded
+    std::string resolve_done_;
 };
 
 }  // namespace haspool::agent

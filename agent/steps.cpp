@@ -46,6 +46,8 @@ std::string name_of(const Step& s) {
         [](const step::StopUnit&) { return "StopUnit"; },
         [](const step::RunHook&) { return "RunHook"; },
         [](const step::NotifyPeer&) { return "NotifyPeer"; },
+        [](const step::DiscardGeneration&) { return "DiscardGeneration"; },
+        [](const step::AddMemberFull&) { return "AddMemberFull"; },
     }, s);
 }
 
@@ -91,6 +93,10 @@ std::string to_string(const Step& s) {
         [](const step::StopUnit& u) { return "unit=" + u.name + " timeout=" + ms(u.timeout); },
         [](const step::RunHook& h) { return "hook=" + h.name + " argv=[" + join(h.argv, " ") + "] timeout=" + ms(h.timeout); },
         [](const step::NotifyPeer& n) { return std::string("message=") + to_string(n.message); },
+        [](const step::DiscardGeneration& d) {
+            return "generation=" + to_string(d.generation) + " reason=\"" + d.reason + "\"";
+        },
+        [](const step::AddMemberFull& m) { return "md=" + m.md + " dev=" + m.dev; },
     }, s);
     return params.empty() ? name_of(s) : name_of(s) + " " + params;
 }

@@ -40,6 +40,13 @@ struct StartUnit { std::string name; Millis timeout; };
 struct StopUnit { std::string name; Millis timeout; };
 struct RunHook { std::string name; std::vector<std::string> argv; Millis timeout; };
 struct NotifyPeer { MessageKind message; };            // queued, retried until acknowledged
+// `haspool resolve --discard`: this node's data lost the split brain. Persists a blank lineage
+// (Lineage::discarded) when the node still holds `generation`; done when already blank.
+struct DiscardGeneration { Generation generation; std::string reason; };
+// A full copy onto `dev`: wipe its md superblock, then --add it (write-mostly when it is the NBD
+// leg). Never a re-add: mdadm --add of a device that still carries this array's superblock turns
+// into a re-add, which copies only the chunks the bitmap marks (docs/agent.md, split brain).
+struct AddMemberFull { std::string md; std::string dev; };
 }  // namespace step
 
 using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, step::BumpGeneration,
@@ -47,13 +54,15 @@ using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, s
                           step::AssembleMirror, step::StopMirror, step::FailMember, step::ReAddMember, step::RestoreWriteMostly, step::MergeBitmap,
                           step::Fsck, step::Mount, step::Unmount, step::ProbeAddress, step::AddAddress,
                           step::SendGarp, step::RemoveAddress, step::StartUnit, step::StopUnit,
-                          step::RunHook, step::NotifyPeer>;
+                          step::RunHook, step::NotifyPeer,
+                          step::DiscardGeneration, step::AddMemberFull>;
 
 std::string name_of(const Step& s);    // "Mount"
 std::string to_string(const Step& s);  // "Mount dev=/dev/md/haspool dir=/var/spool/mail fs=ext4"
 // The step that takes back what `s` acquired (Mount -> Unmount, AddAddress -> RemoveAddress,
 // StartUnit -> StopUnit, Assemble* -> StopMirror, AttachNbd -> DetachNbd); none for steps that
-// acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence, ...).
+// acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence,
+// DiscardGeneration, AddMemberFull, ...).
 std::optional<Step> undo_of(const Step& s);
 
 // One line per step, numbered ("1. StopExport"), as `haspool plan` prints them.

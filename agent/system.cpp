@@ -35,6 +35,8 @@ StepResult perform(System& sys, const Step& s) {
         [&](const step::StopUnit& x) { return sys.stop_unit(x); },
         [&](const step::RunHook& x) { return sys.run_hook(x); },
         [&](const step::NotifyPeer& x) { return sys.notify_peer(x); },
+        [&](const step::DiscardGeneration& x) { return sys.discard_generation(x); },
+        [&](const step::AddMemberFull& x) { return sys.add_member_full(x); },
     }, s);
 }
 

@@ -55,6 +55,9 @@ public:
     virtual StepResult run_hook(const step::RunHook&) = 0;
     // Peer messages: queue it; the link retries until the peer acknowledges.
     virtual StepResult notify_peer(const step::NotifyPeer&) = 0;
+    // Split brain (`haspool resolve`): discard this node's generation; add a member in full.
+    virtual StepResult discard_generation(const step::DiscardGeneration&) = 0;
+    virtual StepResult add_member_full(const step::AddMemberFull&) = 0;
 };
 
 // Calls the System method for `s`'s kind.

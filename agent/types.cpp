@@ -88,11 +88,24 @@ Lineage Lineage::bumped(bool standby) const {
 
 Lineage Lineage::adopted(const Lineage& source) const { return source; }
 
+Lineage Lineage::discarded() const {
+    if (current == Generation::blank()) return *this;  // nothing left to discard
+    Lineage l;
+    l.ancestors.push_back(current);
+    for (auto a : ancestors)
+        if (l.ancestors.size() < kMaxAncestors) l.ancestors.push_back(a);
+    return l;
+}
+
 Comparison compare(const Lineage& mine, const Lineage& peer) {
     if (mine.current == peer.current) return Comparison::same;
-    // A blank disk is older than anything (it was never written by haspool).
-    if (peer.current == Generation::blank() || mine.descends_from(peer.current)) return Comparison::mine_newer;
-    if (mine.current == Generation::blank() || peer.descends_from(mine.current)) return Comparison::peer_newer;
+    // A blank disk is older than anything (never written by haspool, or its data was discarded
+    // by `haspool resolve`; a discarded lineage keeps its old generations as ancestors, so the
+    // blank test comes before the ancestry test).
+    if (peer.current == Generation::blank()) return Comparison::mine_newer;
+    if (mine.current == Generation::blank()) return Comparison::peer_newer;
+    if (mine.descends_from(peer.current)) return Comparison::mine_newer;
+    if (peer.descends_from(mine.current)) return Comparison::peer_newer;
     return Comparison::diverged;
 }
 
@@ -112,6 +125,8 @@ const char* to_string(MessageKind k) {
         case MessageKind::take_over: return "take-over";
         case MessageKind::you_are_outdated: return "you-are-outdated";
         case MessageKind::failback_request: return "failback-request";
+        case MessageKind::discard_primary: return "discard-primary";
+        case MessageKind::discard_standby: return "discard-standby";
     }
     return "?";
 }

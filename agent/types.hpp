@@ -80,6 +80,10 @@ struct Lineage {
     bool descends_from(Generation g) const;  // g is current or an ancestor
     Lineage bumped(bool standby) const;       // a new generation minted by this node
     Lineage adopted(const Lineage& source) const;  // take the source's lineage after a resync
+    // `haspool resolve --discard`: this node's data no longer counts. Current becomes blank (so
+    // the peer's data is newer and any resync onto this node is a full copy); the discarded
+    // generations stay as ancestors, so a later bump still mints above them.
+    Lineage discarded() const;
 };
 
 // Who holds newer data, from the two lineages alone (never guesses).
@@ -93,7 +97,12 @@ enum class MessageKind : uint8_t {
     take_over = 2,           // A: switchover, I have stopped; B takes over now
     you_are_outdated = 3,    // A: I write without you (DEGRADED); your Y is outdated
     failback_request = 4,    // A (operator): please hand the service back
+    discard_primary = 5,     // either (operator, `haspool resolve --discard <primary>`): the
+                             // primary's data loses the split brain
+    discard_standby = 6,     // either (operator, `haspool resolve --discard <standby>`): the
+                             // standby's data loses the split brain
 };
+inline constexpr uint8_t kMaxMessageKind = 6;  // the codec rejects anything above
 const char* to_string(MessageKind k);
 
 // What the peer's last authenticated heartbeat said.

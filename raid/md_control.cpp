@@ -118,6 +118,22 @@ std::string MdControl::re_add(const std::string& md, const std::string& member, 
     return {};
 }
 
+std::string MdControl::zero_superblock(const std::string& member) {
+    std::vector<std::string> argv = {"mdadm", "--zero-superblock", member};
+    CommandResult r = runner_.run(argv, timeout_);
+    if (r.error.empty() && (r.exit_status == 0 || r.exit_status == 4)) return {};  // 4: no superblock to wipe
+    return "wiping the md superblock of " + member + ": " + describe_failure(argv, r);
+}
+
+std::string MdControl::add_full(const std::string& md, const std::string& member, bool write_mostly) {
+    if (std::string e = zero_superblock(member); !e.empty()) return "adding " + member + " to " + md + " in full: " + e;
+    std::string e;
+    mdadm({md, "--add", member}, &e);
+    if (!e.empty()) return "adding " + member + " to " + md + " in full: " + e;
+    if (write_mostly) return set_write_mostly(md, member);
+    return {};
+}
+
 std::string MdControl::set_write_mostly(const std::string& md, const std::string& member) {
     MdDirResult d = md_sysfs_dir(md, sysfs_root_);
     if (!d.error.empty()) return "marking " + member + " write-mostly: " + d.error;

@@ -61,6 +61,13 @@ public:
     // mdadm --re-add (bitmap resync), then write-mostly restored if asked.
     std::string re_add(const std::string& md_device, const std::string& member, bool write_mostly);
     std::string set_write_mostly(const std::string& md_device, const std::string& member);
+    // mdadm --zero-superblock (without --force: mdadm opens the device exclusively, so a member of
+    // a running array is refused). A device without an md superblock (mdadm's status 4) is done.
+    std::string zero_superblock(const std::string& member);
+    // A full copy onto `member`: wipe its superblock, then --add (then write-mostly if asked).
+    // The wipe comes first because mdadm --add of a device still carrying this array's superblock
+    // attempts a re-add, which copies only the chunks the array's bitmap marks.
+    std::string add_full(const std::string& md_device, const std::string& member, bool write_mostly);
     std::string stop(const std::string& md_device);
 
     // `mdadm --detail --test`: 0 ok, 1 degraded, 2 failed, 4 error.

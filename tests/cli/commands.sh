@@ -38,17 +38,30 @@ run_capture wrongrole "$HASPOOL" standby --config "$EX" --node alpha
 expect_rc 2 wrongrole
 expect_in wrongrole err "node alpha has role primary"
 
-# status/switchover/failback talk to the local daemon; with none running they say so (exit 1).
+# status/switchover/failback/resolve talk to the local daemon; with none running they say so (exit 1).
 sed "s|/run/haspool/control.sock|$T_DIR/none.sock|" "$EX" >"$T_DIR/nodaemon.yaml"
-for c in status switchover failback; do
-    run_capture "nodaemon-$c" "$HASPOOL" "$c" --config "$T_DIR/nodaemon.yaml"
-    expect_rc 1 "nodaemon-$c"
-    expect_in "nodaemon-$c" err "cannot reach the daemon at $T_DIR/none.sock"
+for c in status switchover failback "resolve --discard beta"; do
+    n=${c%% *}
+    run_capture "nodaemon-$n" "$HASPOOL" $c --config "$T_DIR/nodaemon.yaml"
+    expect_rc 1 "nodaemon-$n"
+    expect_in "nodaemon-$n" err "cannot reach the daemon at $T_DIR/none.sock"
 done
+
+# resolve: --discard is required and must name a node of the config; nothing is sent otherwise.
+run_capture help-resolve "$HASPOOL" resolve --help
+expect_rc 0 help-resolve
+expect_in help-resolve out "Usage: haspool resolve --discard NODE"
+run_capture resolve-nodiscard "$HASPOOL" resolve --config "$T_DIR/nodaemon.yaml"
+expect_rc 2 resolve-nodiscard
+expect_in resolve-nodiscard err "discard"
+run_capture resolve-unknown "$HASPOOL" resolve --discard gamma --config "$T_DIR/nodaemon.yaml"
+expect_rc 2 resolve-unknown
+expect_in resolve-unknown err "--discard gamma names none of the nodes (alpha, beta)"
+grep -q "cannot reach" "$T_DIR/resolve-unknown.err" && fail "resolve with an unknown node contacted the daemon"
 
 # Every command this build does not implement yet must say so and exit 3. Remove a command
 # from this list in the change that implements it.
-for c in resolve drill; do
+for c in drill; do
     run_capture "later-$c" "$HASPOOL" "$c"
     expect_rc 3 "later-$c"
     expect_in "later-$c" err "not available yet"

@@ -4,6 +4,8 @@
 # After an intended change, regenerate with:
 #   for f in takeover failback switchover; do haspool plan $f --config config/haspool.example.yaml \
 #       > tests/golden/plan-$f.txt; done
+#   for n in alpha beta; do haspool plan resolve --discard $n --config config/haspool.example.yaml \
+#       > tests/golden/plan-resolve-discard-$n.txt; done
 source "$(dirname "$0")/../lib.sh"
 EX="$HASPOOL_SOURCE_DIR/config/haspool.example.yaml"
 GOLD="$HASPOOL_SOURCE_DIR/tests/golden"
@@ -15,6 +17,23 @@ for flow in takeover failback switchover; do
         fail "plan $flow differs from $GOLD/plan-$flow.txt:
 $(cat "$T_DIR/$flow.diff")"
 done
+
+# Split brain: the discarded side releases everything and records the discard; the kept side's
+# follow-up adds the discarded disk in full (never a re-add).
+for n in alpha beta; do
+    run_capture "resolve-$n" "$HASPOOL" plan resolve --discard "$n" --config "$EX"
+    expect_rc 0 "resolve-$n"
+    diff -u "$GOLD/plan-resolve-discard-$n.txt" "$T_DIR/resolve-$n.out" >"$T_DIR/resolve-$n.diff" ||
+        fail "plan resolve --discard $n differs from $GOLD/plan-resolve-discard-$n.txt:
+$(cat "$T_DIR/resolve-$n.diff")"
+    grep -q "ReAddMember\|MergeBitmap" "$T_DIR/resolve-$n.out" && fail "plan resolve --discard $n re-adds the discarded disk"
+done
+run_capture resolve-nodiscard "$HASPOOL" plan resolve --config "$EX"
+expect_rc 2 resolve-nodiscard
+expect_in resolve-nodiscard err "--discard NODE goes with the resolve flow"
+run_capture resolve-unknown "$HASPOOL" plan resolve --discard gamma --config "$EX"
+expect_rc 2 resolve-unknown
+expect_in resolve-unknown err "--discard gamma names none of the nodes"
 
 # --node prints only that node's part.
 run_capture only_b "$HASPOOL" plan failback --config "$EX" --node beta

@@ -18,60 +18,7 @@ requires ip python3
 
 # HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there for a post-mortem.
 [ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
-INTERVAL_MS=200
-DEAD_MS=1000
-NA=hpa$$; NB=hpb$$
-ip netns add "$NA" || skip "cannot create network namespaces"
-defer ip netns del "$NA"
-ip netns add "$NB"
-defer ip netns del "$NB"
-# replication path: 192.0.2.0/24, service path: 198.51.100.0/24 (RFC 5737)
-ip link add vr-a netns "$NA" type veth peer name vr-b netns "$NB"
-ip link add vs-a netns "$NA" type veth peer name vs-b netns "$NB"
-ip -n "$NA" addr add 192.0.2.1/24 dev vr-a
-ip -n "$NB" addr add 192.0.2.2/24 dev vr-b
-ip -n "$NA" addr add 198.51.100.11/24 dev vs-a
-ip -n "$NB" addr add 198.51.100.12/24 dev vs-b
-for ns in "$NA" "$NB"; do ip -n "$ns" link set lo up; done
-ip -n "$NA" link set vr-a up; ip -n "$NA" link set vs-a up
-ip -n "$NB" link set vr-b up; ip -n "$NB" link set vs-b up
-
-head -c 32 /dev/urandom >"$T_DIR/secret"; chmod 600 "$T_DIR/secret"
-# One cluster file; each node's copy differs only in where its state and socket live (both
-# "hosts" share this test's filesystem).
-config() {  # config NODE
-    cat <<YAML
-cluster:
-  name: mailspool
-  secret_file: $T_DIR/secret
-  state_dir: $T_DIR/state-$1
-  control_socket: $T_DIR/$1.sock
-nodes:
-  - name: alpha
-    role: primary
-    spool_device: /dev/vdb
-    service_interface: vs-a
-    addresses: {replication: 192.0.2.1, service: 198.51.100.11}
-  - name: beta
-    role: standby
-    spool_device: $T_DIR/y.img
-    service_interface: vs-b
-    addresses: {replication: 192.0.2.2, service: 198.51.100.12}
-heartbeat:
-  interval_ms: $INTERVAL_MS
-  dead_after_ms: $DEAD_MS
-  stable_after_ms: 400
-nbd:
-  dead_conn_timeout_ms: 1000
-service:
-  address: 198.51.100.25/24
-  units: [postfix.service]
-YAML
-}
-truncate -s 8M "$T_DIR/y.img"
-config alpha >"$T_DIR/alpha.yaml"
-config beta >"$T_DIR/beta.yaml"
-"$HASPOOL" check-config --config "$T_DIR/beta.yaml" >/dev/null || fail "generated config is invalid"
+source "$(dirname "$0")/pair.sh"
 
 # A node never initialised refuses to start, and says how to fix it.
 run_capture noinit ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
@@ -81,20 +28,11 @@ expect_in noinit err "haspool standby --init"
 # beta starts as the standby of a pair that has mirrored before: its state file holds alpha's
 # first generation (1/primary), as it would after adopting it. (A blank beta would refuse any
 # takeover: its Y never held the spool; the unit tests cover that refusal.)
-mkdir -m 700 "$T_DIR/state-beta"
-python3 - "$T_DIR/state-beta/node-state" <<'PY'
-import hashlib, sys
-body = "haspool-node-state 1\nnode beta\ngeneration 2\nancestors 0\nhistory 2 beta 0 adopted: mirrored with alpha\n"
-open(sys.argv[1], "w").write(body + "sha256 " + hashlib.sha256(body.encode()).hexdigest() + "\n")
-PY
+write_state beta 2 0 "adopted: mirrored with alpha"
 start_bg beta ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
 BETA=$last_pid
 start_bg alpha ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha --init
 ALPHA=$last_pid
-
-status() { "$HASPOOL" status --config "$T_DIR/$1.yaml" 2>&1; }
-status_has() { status "$1" | grep -qF -- "$2"; }
-log_has() { grep -qF -- "$2" "$T_DIR/$1.log"; }
 
 # Steady states.
 wait_for 15 status_has beta "standby beta: EXPORTING"

@@ -113,6 +113,11 @@ std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
         {"PeerRequest(handed-back)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::handed_back}; }},
         {"PeerRequest(you-are-outdated)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::you_are_outdated}; }},
         {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
+        {"PeerRequest(discard-primary)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_primary}; }},
+        {"PeerRequest(discard-standby)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_standby}; }},
+        {"ResolveRequested(alpha)", [](TimePoint) -> Event { return event::ResolveRequested{"alpha"}; }},
+        {"ResolveRequested(beta)", [](TimePoint) -> Event { return event::ResolveRequested{"beta"}; }},
+        {"ResolveRequested(gamma)", [](TimePoint) -> Event { return event::ResolveRequested{"gamma"}; }},
         {"StepsSucceeded", [](TimePoint) -> Event { return event::StepsSucceeded{}; }},
         {"StepFailed", [](TimePoint) -> Event { return failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}); }},
     };
@@ -123,6 +128,9 @@ const char* kDegrade = "FailMember,BumpGeneration,NotifyPeer";
 const char* kResync = "AttachNbd,ReAddMember";
 const char* kHandover = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DetachNbd,NotifyPeer";
 const char* kFailback = "AdoptGeneration,AttachNbd,AssembleDegraded,MergeBitmap,ReAddMember,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+// resolve --discard alpha run here (passed on to the peer first), and as the peer's request.
+const char* kDiscardX = "NotifyPeer,StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DetachNbd,DiscardGeneration";
+const char* kDiscardXFromPeer = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DetachNbd,DiscardGeneration";
 
 struct Row {
     const char* event;
@@ -146,7 +154,11 @@ std::map<std::string, std::vector<Row>> table() {
         {"FAILBACK", {{"StepsSucceeded", P::RESYNC, ""}, {"StepFailed", P::STANDING_BY, ""}}},
         {"HANDOVER", {{"StepsSucceeded", P::STANDING_BY, ""}, {"StepFailed", P::HALTED, ""}}},
         {"HALTED", {}},
-        {"SPLIT_BRAIN", {}},
+        // split_brain() diverged from WAIT_PEER; the operator resolves here or on the standby.
+        {"SPLIT_BRAIN", {{"ResolveRequested(alpha)", P::SPLIT_BRAIN, kDiscardX},
+                         {"ResolveRequested(beta)", P::WAIT_PEER, "NotifyPeer"},
+                         {"PeerRequest(discard-primary)", P::SPLIT_BRAIN, kDiscardXFromPeer},
+                         {"PeerRequest(discard-standby)", P::WAIT_PEER, ""}}},
     };
 }
 

@@ -93,6 +93,11 @@ std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
         {"PeerRequest(handed-back)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::handed_back}; }},
         {"PeerRequest(you-are-outdated)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::you_are_outdated}; }},
         {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
+        {"PeerRequest(discard-primary)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_primary}; }},
+        {"PeerRequest(discard-standby)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_standby}; }},
+        {"ResolveRequested(alpha)", [](TimePoint) -> Event { return event::ResolveRequested{"alpha"}; }},
+        {"ResolveRequested(beta)", [](TimePoint) -> Event { return event::ResolveRequested{"beta"}; }},
+        {"ResolveRequested(gamma)", [](TimePoint) -> Event { return event::ResolveRequested{"gamma"}; }},
         {"StepsSucceeded", [](TimePoint) -> Event { return event::StepsSucceeded{}; }},
         {"StepFailed", [](TimePoint) -> Event { return failed(step::Unmount{"/var/spool/mail"}); }},
     };
@@ -100,6 +105,9 @@ std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
 
 const char* kTakeover = "StopExport,ProbeAddress,BumpGeneration,AssembleDegraded,Fsck,Mount,AddAddress,SendGarp,StartUnit,StartUnit";
 const char* kHandback = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,StartExport,NotifyPeer";
+// resolve --discard beta run here (passed on to the peer first), and as the peer's request.
+const char* kDiscardY = "NotifyPeer,StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DiscardGeneration,StartExport";
+const char* kDiscardYFromPeer = "StopUnit,StopUnit,RemoveAddress,Unmount,StopMirror,DiscardGeneration,StartExport";
 
 struct Row {
     const char* event;
@@ -117,7 +125,11 @@ std::map<std::string, std::vector<Row>> table() {
         {"ACTIVE", {{"HeartbeatReceived", S::SPLIT_BRAIN, ""}}},
         {"HANDBACK", {{"StepsSucceeded", S::EXPORTING, ""}, {"StepFailed", S::HALTED, ""}}},
         {"HALTED", {}},
-        {"SPLIT_BRAIN", {}},
+        // split_brain() diverged from EXPORTING; the operator resolves here or on the primary.
+        {"SPLIT_BRAIN", {{"ResolveRequested(beta)", S::SPLIT_BRAIN, kDiscardY},
+                         {"ResolveRequested(alpha)", S::EXPORTING, "NotifyPeer,StartExport"},
+                         {"PeerRequest(discard-standby)", S::SPLIT_BRAIN, kDiscardYFromPeer},
+                         {"PeerRequest(discard-primary)", S::EXPORTING, "StartExport"}}},
     };
 }
 

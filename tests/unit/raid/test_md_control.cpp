@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
 
 #include "md_control.hpp"
@@ -108,6 +109,38 @@ TEST_CASE("fail, remove, re-add and assemble build mdadm's argv") {
     CHECK(f.calls[2] == std::vector<std::string>{"mdadm", "/dev/md/haspool", "--re-add", "/dev/nbd0"});
     CHECK(f.calls[3] == std::vector<std::string>{"mdadm", "--assemble", "/dev/md/haspool", "--run", "/dev/vda"});
     CHECK_FALSE(md.assemble("/dev/md/haspool", {}, true).empty());
+}
+
+TEST_CASE("add_full wipes the superblock before --add, so mdadm cannot turn it into a re-add") {
+    FakeRunner f;
+    MdControl md(f);
+    CHECK(md.add_full("/dev/md/haspool", "/dev/vda", false).empty());
+    REQUIRE(f.calls.size() == 2);
+    CHECK(f.calls[0] == std::vector<std::string>{"mdadm", "--zero-superblock", "/dev/vda"});
+    CHECK(f.calls[1] == std::vector<std::string>{"mdadm", "/dev/md/haspool", "--add", "/dev/vda"});
+    for (const auto& c : f.calls) CHECK(std::find(c.begin(), c.end(), "--re-add") == c.end());
+}
+
+TEST_CASE("zero_superblock: no superblock (status 4) is done; a busy device is refused and nothing is added") {
+    FakeRunner f;
+    f.answers = {{4, "mdadm: Unrecognised md component device - /dev/nbd0\n", ""}, {0, "", ""}};
+    MdControl md(f);
+    CHECK(md.add_full("/dev/md/haspool", "/dev/nbd0", false).empty());
+    CHECK(f.calls.size() == 2);
+
+    FakeRunner busy;
+    busy.answers = {{2, "mdadm: Couldn't open /dev/vda for write - not zeroing\n", ""}};
+    MdControl md2(busy);
+    std::string e = md2.add_full("/dev/md/haspool", "/dev/vda", false);
+    CHECK(e.find("adding /dev/vda to /dev/md/haspool in full: wiping the md superblock of /dev/vda: "
+                 "'mdadm --zero-superblock /dev/vda' exited with status 2") == 0);
+    CHECK(busy.calls.size() == 1);  // no --add after a failed wipe
+
+    FakeRunner add_fails;
+    add_fails.answers = {{0, "", ""}, {1, "mdadm: /dev/md/haspool has failed so using --add cannot work\n", ""}};
+    MdControl md3(add_fails);
+    CHECK(md3.add_full("/dev/md/haspool", "/dev/vda", false).find("'mdadm /dev/md/haspool --add /dev/vda' exited with status 1") !=
+          std::string::npos);
 }
 
 TEST_CASE("detail --test exit codes map to health") {

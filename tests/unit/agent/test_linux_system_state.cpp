@@ -1,0 +1,57 @@
+// LinuxSystem's steps that need no kernel device: the persisted discard of a generation, and
+// the md steps' refusal when there is no array.
+#include <catch2/catch.hpp>
+
+#include "../temp_dir.hpp"
+#include "agent_test_support.hpp"
+#include "linux_system.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+using namespace haspool::agent::test;
+using haspool::test::TempDir;
+
+namespace {
+const Lineage kSplitA = base_lineage().bumped(false);
+}  // namespace
+
+TEST_CASE("LinuxSystem DiscardGeneration: persisted with history, idempotent, refused when the generation moved on") {
+    TempDir dir;
+    NodeStateStore store(dir.path.string(), "alpha");
+    NodeState st;
+    st.node = "alpha";
+    st.lineage = kSplitA;
+    REQUIRE(store.save(st) == "");
+    LinuxSystem sys(example_config(), "alpha", store, false, nullptr);
+    sys.set_state(st);
+
+    StepResult r = perform(sys, step::DiscardGeneration{kSplitA.current, "test"});
+    REQUIRE(r.ok);
+    auto loaded = store.load();
+    REQUIRE(loaded.state);
+    CHECK(loaded.state->lineage.current == Generation::blank());
+    CHECK(loaded.state->lineage.ancestors.front() == kSplitA.current);
+    CHECK(loaded.state->history.back().reason == "discarded generation 2/primary: test");
+    CHECK(sys.state().lineage.current == Generation::blank());
+    // Again: already blank, nothing to do.
+    CHECK(perform(sys, step::DiscardGeneration{kSplitA.current, "test"}).ok);
+    CHECK(store.load().state->history.size() == 1);
+
+    // A node that moved on since the decision is not discarded.
+    NodeState moved = st;
+    moved.lineage = kSplitA.bumped(false);
+    REQUIRE(store.save(moved) == "");
+    sys.set_state(moved);
+    r = perform(sys, step::DiscardGeneration{kSplitA.current, "test"});
+    CHECK_FALSE(r.ok);
+    CHECK_THAT(r.error, Catch::Contains("now holds generation 3/primary; nothing was discarded"));
+    CHECK(store.load().state->lineage.current == moved.lineage.current);
+}
+
+TEST_CASE("LinuxSystem AddMemberFull refuses when the array is not running") {
+    TempDir dir;
+    LinuxSystem sys(example_config(), "alpha", NodeStateStore(dir.path.string(), "alpha"), false, nullptr);
+    StepResult r = perform(sys, step::AddMemberFull{"/dev/md/haspool", "/dev/nbd0"});
+    CHECK_FALSE(r.ok);
+    CHECK_THAT(r.error, Catch::Contains("/dev/md/haspool is not running"));
+}
