@@ -227,6 +227,7 @@ nbd_written_sectors() {
 #   vm_daemon_log NAME [LINES]      the tail of NAME's daemon log
 #   vm_status_json NAME             `haspool status --json` on NAME
 #   vm_wait_state NAME STATE TIMEOUT  until NAME's daemon reports STATE; VM_WAITED = seconds
+#   vm_wait_peer_state NAME STATE TIMEOUT  until NAME's daemon has heard its peer say STATE
 VM_CFG=/etc/haspool/haspool.yaml
 VM_STATE_DIR=/var/lib/haspool
 VM_DAEMON_LOG=/var/log/haspool.log
@@ -297,7 +298,8 @@ YAML
 vm_setup_node() {
     local name=$1 out
     out=$(vm_run "$name" "set -e
-        mkdir -p $VM_STATE_DIR /etc/haspool /var/log
+        mkdir -p $VM_STATE_DIR /etc/haspool /etc/mdadm /var/log
+        echo 'AUTO -all' >/etc/mdadm/mdadm.conf  # as on a real node: nothing assembles the spool by itself
         grep -q ' $VM_STATE_DIR ' /proc/mounts || mount -t ext4 /dev/vdb $VM_STATE_DIR
         umask 077
         printf '%s' '$VM_SECRET_HEX' >/etc/haspool/secret
@@ -310,7 +312,7 @@ YAML
 }
 
 vm_daemon_log() {
-    vm_run "$1" "tail -n ${2:-40} $VM_DAEMON_LOG 2>&1" || true
+    vm_run "$1" -t 30 "tail -n ${2:-40} $VM_DAEMON_LOG 2>&1" || true
 }
 
 vm_daemon_start() {
@@ -341,27 +343,41 @@ for k in sys.argv[2].split("."):
 print("" if v is None else v)' "$1" "$2"
 }
 
-# vm_wait_state NAME STATE TIMEOUT: polls in the guest (5 Hz) until the daemon's own state is
-# STATE. Leaves the waited seconds in VM_WAITED and the last status in VM_STATUS.
-vm_wait_state() {
-    local name=$1 want=$2 limit=$3 out rc=0
-    out=$(vm_run "$name" -t $((limit + 30)) "t0=\$(cut -d' ' -f1 /proc/uptime); i=0
+# _vm_wait_status NAME TEXT TIMEOUT WHAT: polls `haspool status --json` in the guest (every 0.2 s
+# plus the time status takes, ~2 s under TCG) until it contains TEXT (no single quotes). Leaves
+# the waited seconds in VM_WAITED and the last status in VM_STATUS; on failure prints the status
+# and the daemon's log tail.
+_vm_wait_status() {
+    local name=$1 text=$2 limit=$3 what=$4 out rc=0
+    out=$(vm_run "$name" -t $((limit + 60)) "t0=\$(cut -d' ' -f1 /proc/uptime)
         while :; do
             s=\$(haspool status --json --config $VM_CFG 2>&1)
-            st=\$(printf '%s' \"\$s\" | sed -n 's/^{\"node\":\"[^\"]*\",\"role\":\"[^\"]*\",\"state\":\"\\([A-Z_]*\\)\".*/\\1/p')
-            [ \"\$st\" = $want ] && break
-            i=\$((i + 1)); [ \$i -le $((limit * 5)) ] || { echo \"\$s\"; exit 1; }
+            w=\$(awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN { printf \"%.1f\", b - a }')
+            case \$s in *'$text'*) break ;; esac
+            awk -v w=\$w 'BEGIN { exit !(w > $limit) }' && { echo \"\$s\"; exit 1; }
             sleep 0.2
         done
-        echo \"\$s\"; awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN { printf \"waited=%.1f\\n\", b - a }'") || rc=$?
+        echo \"\$s\"; echo waited=\$w") || rc=$?
     VM_STATUS=$(head -1 <<<"$out")
     if [ "$rc" != 0 ]; then
         log "$name: last status: $out"
         log "$name: daemon log tail:"
-        vm_daemon_log "$name" 60 >&2
-        fail "$name did not reach $want within ${limit}s"
+        vm_run "$name" -t 30 "tail -n 60 $VM_DAEMON_LOG" >&2 || true
+        fail "$what within ${limit}s"
     fi
     VM_WAITED=$(sed -n 's/^waited=//p' <<<"$out")
+}
+
+# vm_wait_state NAME STATE TIMEOUT: until NAME's daemon is in STATE.
+vm_wait_state() {
+    _vm_wait_status "$1" "\"role\":\"${VM_ROLE[$1]}\",\"state\":\"$2\"" "$3" "$1 did not reach $2"
+}
+
+# vm_wait_peer_state NAME STATE TIMEOUT: until NAME's daemon has heard its peer say STATE.
+vm_wait_peer_state() {
+    local peer=alpha
+    [ "$1" = alpha ] && peer=beta
+    _vm_wait_status "$1" "\"peer\":{\"node\":\"$peer\",\"state\":\"$2\"" "$3" "$1 did not hear $peer say $2"
 }
 
 # vm_daemons_up: both guests with their state disks, configured; `haspool standby --init` on
