@@ -21,11 +21,14 @@
 #include "host_check.hpp"
 #include "linux_system.hpp"
 #include "log.hpp"
+#include "md_transitions.hpp"
+#include "mirror_watch.hpp"
 #include "node_state.hpp"
 #include "peer_monitor.hpp"
 #include "peer_requests.hpp"
 #include "primary_machine.hpp"
 #include "sd_notify.hpp"
+#include "spool_export.hpp"
 #include "standby_machine.hpp"
 #include "step_runner.hpp"
 
@@ -78,9 +81,23 @@ public:
           monitor_(cfg.heartbeat.paths, 2 * cfg.heartbeat.interval, cfg.heartbeat.stable_after),
           link_(io_, cfg.heartbeat.port, link_paths(), [this](const std::string& p, const uint8_t* d, size_t n) { on_datagram(p, d, n); }),
           boot_(new_boot_id()) {
+        const config::Node& me = *cfg.find_node(self);
+        if (standby_)
+            export_ = std::make_unique<SpoolExport>(cfg, me.spool_device, [this](const std::string& kind, const std::string& msg) {
+                std::string line = prefix() + "NBD export: " + msg;
+                if (kind == "refused" || kind == "accept-failed") log::warning(line, {{"EVENT", "nbd-" + kind}});
+                else log::info(line, {{"EVENT", "nbd-" + kind}});
+            });
+        else
+            watch_ = std::make_unique<MirrorWatch>(
+                cfg.spool.md_device, cfg.nbd.device_index,
+                [this](Event e) { asio::post(io_, [this, e = std::move(e)] { on_mirror_event(e); }); },
+                [this](const std::optional<raid::MdSnapshot>& s) { asio::post(io_, [this, s] { md_ = s; }); });
         system_ = std::make_unique<LinuxSystem>(cfg, self, NodeStateStore(cfg.cluster.state_dir, self), standby_,
-                                                [this](MessageKind k) { asio::post(io_, [this, k] { queue_request(k); }); });
+                                                [this](MessageKind k) { asio::post(io_, [this, k] { queue_request(k); }); },
+                                                export_.get());
         system_->set_state(state);
+        system_->set_announcer_context(io_);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
             if (r.ok) log::notice(what + ": ok", {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
@@ -101,6 +118,10 @@ public:
             return 1;
         }
         signals_.async_wait([this](auto ec, int sig) { on_signal(ec, sig); });
+        if (watch_)
+            if (std::string w = watch_->start(); !w.empty())
+                log::warning(prefix() + w + "; a link blip will end in md failing the NBD leg instead of a reconnect",
+                             {{"EVENT", "link-dead-unavailable"}});
         TimePoint now = Clock::now();
         since_ = now;
         apply(pm_ ? any(pm_->start(now)) : any(sm_->start(now)), "started", now);
@@ -108,6 +129,7 @@ public:
         notify::ready(status_line());
         io_.run();
         pool_.join();
+        if (watch_) watch_->stop();
         return 0;
     }
 
@@ -190,7 +212,20 @@ private:
         });
     }
 
+    // From the mirror watch: md changes and LINK_DEAD, one log line each, then the machine decides.
+    void on_mirror_event(const Event& e) {
+        if (stopping_) return;
+        if (const auto* f = std::get_if<event::MdMemberFailed>(&e))
+            log::warning(prefix() + "md reports " + f->dev + " faulty", {{"EVENT", "md-member-failed"}, {"DEVICE", f->dev}});
+        else if (std::holds_alternative<event::ResyncFinished>(e))
+            log::info(prefix() + cfg_.spool.md_device + " is clean: both legs in sync", {{"EVENT", "md-clean"}});
+        else if (const auto* l = std::get_if<event::NbdLinkLost>(&e))
+            log::warning(prefix() + l->why, {{"EVENT", "nbd-link-dead"}});
+        dispatch(e);
+    }
+
     void on_steps_done(const Event& result) {
+        if (watch_) watch_->recheck();  // a resync may have finished while the plan still ran
         running_ = false;
         running_desc_.clear();
         if (pm_) pm_->lineage_changed(lineage());
@@ -210,6 +245,12 @@ private:
                 m.kind = kind;
                 m.request_id = id;
                 link_.send(p, encode(m, key()));
+            }
+        // Requests on our export are a sign of life of the primary (DESIGN §3).
+        if (export_)
+            if (auto t = export_->last_activity(); t && (!last_nbd_ || *t > *last_nbd_)) {
+                last_nbd_ = t;
+                monitor_.nbd_activity(*t);
             }
         PeerFacts f = monitor_.facts(now);
         if (f.paths_alive() == 0) dispatch(event::PeerSilent{f});
@@ -234,6 +275,7 @@ private:
         m.status.state = wire_state_;
         m.status.lineage = lineage();
         m.status.md = mirror_health();
+        if (md_ && !standby_) m.status.md_percent = sync_percent_of(*md_);
         if (auto it = echo_.find(path); it != echo_.end()) {
             m.echo_timestamp_ms = it->second.first;
             m.echo_hold_ms = static_cast<uint32_t>(std::chrono::duration_cast<Millis>(now - it->second.second).count());
@@ -241,14 +283,22 @@ private:
         return m;
     }
 
+    // The machine's word, made worse (never better) by what md shows: MIRRORED while the initial
+    // sync after --init still runs says "resyncing", so the standby knows Y is incomplete.
     MirrorHealth mirror_health() const {
         if (!pm_) return MirrorHealth::unknown;
+        MirrorHealth h;
         switch (pm_->state()) {
-            case PrimaryState::MIRRORED: return MirrorHealth::in_sync;
+            case PrimaryState::MIRRORED: h = MirrorHealth::in_sync; break;
             case PrimaryState::DEGRADED: return MirrorHealth::degraded;
             case PrimaryState::RESYNC: return MirrorHealth::resyncing;
             default: return MirrorHealth::unknown;
         }
+        if (md_) {
+            MirrorHealth seen = mirror_health_of(*md_);
+            if (seen != MirrorHealth::in_sync) h = seen;
+        }
+        return h;
     }
 
     void queue_request(MessageKind k) {
@@ -378,6 +428,8 @@ private:
         o << "  generation " << to_string(st.lineage.current);
         if (!st.history.empty()) o << " (" << st.history.back().reason << ")";
         o << "\n  steps: " << (running_ ? "running " + running_desc_ : "idle") << "\n";
+        if (pm_) o << "  md " << cfg_.spool.md_device << ": " << md_text() << "\n";
+        if (export_) o << "  export of Y: " << (export_->running() ? "running, " + std::to_string(export_->open_sessions()) + " session(s)" : "stopped") << "\n";
         o << "peer " << peer_name_ << ": ";
         if (peer_)
             o << peer_->state_name() << ", generation " << to_string(peer_->lineage.current) << ", md "
@@ -398,6 +450,17 @@ private:
         return o.str();
     }
 
+    // "clean", "degraded (nbd0 faulty)", "recover 42%", "not running"
+    std::string md_text() const {
+        if (!md_) return "not running";
+        std::string s = md_->degraded ? "degraded" : md_->sync_action == "idle" ? "clean" : md_->sync_action;
+        if (md_->sync_action != "idle") s += " " + std::to_string(sync_percent_of(*md_)) + "%";
+        std::string members;
+        for (const auto& m : md_->members)
+            members += (members.empty() ? "" : ", ") + m.block_device + " " + m.state.text;
+        return s + (members.empty() ? "" : " (" + members + ")");
+    }
+
     std::string status_json() const {
         TimePoint now = Clock::now();
         NodeState st = system_->state();
@@ -411,7 +474,10 @@ private:
           << ",\"state_for_ms\":" << std::chrono::duration_cast<Millis>(now - since_).count()
           << ",\"last_decision\":" << json_string(last_reason_)
           << ",\"generation\":" << json_string(to_string(st.lineage.current))
-          << ",\"steps_running\":" << (running_ ? json_string(running_desc_) : "null") << ",\"peer\":{\"node\":" << json_string(peer_name_);
+          << ",\"steps_running\":" << (running_ ? json_string(running_desc_) : "null");
+        if (pm_) o << ",\"md\":" << json_string(md_text());
+        if (export_) o << ",\"export_running\":" << (export_->running() ? "true" : "false");
+        o << ",\"peer\":{\"node\":" << json_string(peer_name_);
         if (peer_)
             o << ",\"state\":" << json_string(peer_->state_name()) << ",\"generation\":" << json_string(to_string(peer_->lineage.current))
               << ",\"md\":" << json_string(to_string(peer_->md)) << ",\"nbd\":" << json_string(to_string(peer_->nbd));
@@ -441,6 +507,7 @@ private:
             return;
         }
         stopping_ = true;
+        if (watch_) watch_->stop();
         log::notice(prefix() + "stopping on signal " + std::to_string(sig) + " in state " + state_ +
                         " (nothing is undone: the service stays as it is)",
                     {{"EVENT", "stopping"}});
@@ -507,6 +574,10 @@ private:
     Inbox inbox_;
     BootId boot_;
     uint64_t sequence_ = 0;
+    std::unique_ptr<SpoolExport> export_;    // standby: the export of Y
+    std::unique_ptr<MirrorWatch> watch_;     // primary: md and LINK_DEAD
+    std::optional<raid::MdSnapshot> md_;     // primary: the array as last seen
+    std::optional<TimePoint> last_nbd_;      // standby: newest request on the export
     std::unique_ptr<LinuxSystem> system_;
     std::unique_ptr<StepRunner> runner_;
     std::unique_ptr<PrimaryMachine> pm_;

@@ -190,9 +190,7 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
                       plans_.degrade(), Pending::degrade);
         return stay({}, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
     }
-    if (const auto* l = std::get_if<event::NbdLinkLost>(&e))
-        return stay("NBD link lost (" + l->why + "); the kernel may reconnect within " +
-                    format_duration(c_.nbd.dead_conn_timeout) + ", otherwise md fails the leg");
+    if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) return reconnect(*l);
     if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
         if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
         if (!peer_ || !peer_->says(StandbyState::EXPORTING) || facts_.paths_stable() == 0)
@@ -201,6 +199,17 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
                   plans_.handover(), Pending::handover);
     }
     return stay();
+}
+
+// A link blip (DESIGN §4): hand the kernel a fresh socket within the dead-connection timeout, so
+// md never sees an error. If it cannot be done in time, the kernel fails the I/O, md fails the
+// leg, and MdMemberFailed takes us to DEGRADED: the reconnect needs no failure handling here.
+PrimaryMachine::Decision PrimaryMachine::reconnect(const event::NbdLinkLost& l) {
+    return Decision{state_,
+                    {step::ReconnectNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}},
+                    std::nullopt,
+                    "NBD link lost (" + l.why + "): reconnecting within the dead-connection timeout (" +
+                        format_duration(c_.nbd.dead_conn_timeout) + "), otherwise md fails the leg"};
 }
 
 // DEGRADED: serving from X alone; bring Y back when the standby is back and stable.
@@ -251,8 +260,12 @@ PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now
     if (std::holds_alternative<event::ResyncFinished>(e)) {
         bool from_peer = resync_from_peer_;
         resync_from_peer_ = false;
-        return go(PrimaryState::MIRRORED, std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored");
+        // Reads go to X again only once the NBD leg is write-mostly (after a failback it was the
+        // only leg, so it could not be).
+        return go(PrimaryState::MIRRORED, std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored",
+                  {step::RestoreWriteMostly{c_.spool.md_device, nbd_dev_}});
     }
+    if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) return reconnect(*l);
     if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
         // During failback X is the half-copied leg: losing Y leaves no complete copy to serve.
         if (resync_from_peer_ || m->dev != nbd_dev_)

@@ -40,6 +40,7 @@ private:
     std::optional<Decision> note_peer(const PeerStatus& p);
     Decision retry_later(PrimaryState next, std::string why, TimePoint now);
     Decision halt_serving(std::string why);
+    Decision reconnect(const event::NbdLinkLost& l);
     bool peer_dead(const PeerFacts& f, TimePoint now) const;
     std::optional<TimePoint> dead_at(const PeerFacts& f) const;
 

@@ -168,7 +168,9 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
     if (auto d = export_result(e, now)) return *d;
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
         // A mirrored primary with a newer generation means Y holds exactly its data: adopt it.
-        if (h->peer.says(PrimaryState::MIRRORED) && compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
+        // Not while md still copies (the initial sync after --init): Y is not complete yet.
+        if (h->peer.says(PrimaryState::MIRRORED) && h->peer.md == MirrorHealth::in_sync &&
+            compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
             pending_ == Pending::none) {
             pending_ = Pending::adopt;
             return Decision{state_, {step::AdoptGeneration{h->peer.lineage, peer_name_ + " reports the mirror in sync"}}, {}, {}};

@@ -27,11 +27,13 @@ std::string name_of(const Step& s) {
         [](const step::AdoptGeneration&) { return "AdoptGeneration"; },
         [](const step::AttachNbd&) { return "AttachNbd"; },
         [](const step::DetachNbd&) { return "DetachNbd"; },
+        [](const step::ReconnectNbd&) { return "ReconnectNbd"; },
         [](const step::AssembleDegraded&) { return "AssembleDegraded"; },
         [](const step::AssembleMirror&) { return "AssembleMirror"; },
         [](const step::StopMirror&) { return "StopMirror"; },
         [](const step::FailMember&) { return "FailMember"; },
         [](const step::ReAddMember&) { return "ReAddMember"; },
+        [](const step::RestoreWriteMostly&) { return "RestoreWriteMostly"; },
         [](const step::MergeBitmap&) { return "MergeBitmap"; },
         [](const step::Fsck&) { return "Fsck"; },
         [](const step::Mount&) { return "Mount"; },
@@ -59,6 +61,10 @@ std::string to_string(const Step& s) {
                    " dev=/dev/nbd" + std::to_string(a.index);
         },
         [](const step::DetachNbd& d) { return "dev=/dev/nbd" + std::to_string(d.index); },
+        [](const step::ReconnectNbd& a) {
+            return "server=" + a.address + ":" + std::to_string(a.port) + " export=" + a.export_name +
+                   " dev=/dev/nbd" + std::to_string(a.index);
+        },
         [](const step::AssembleDegraded& a) { return "md=" + a.md + " dev=" + a.dev; },
         [](const step::AssembleMirror& a) {
             return "md=" + a.md + " local=" + a.local + " remote=" + a.remote + (a.create ? " create" : "") +
@@ -67,6 +73,7 @@ std::string to_string(const Step& s) {
         [](const step::StopMirror& m) { return "md=" + m.md; },
         [](const step::FailMember& m) { return "md=" + m.md + " dev=" + m.dev; },
         [](const step::ReAddMember& m) { return "md=" + m.md + " dev=" + m.dev; },
+        [](const step::RestoreWriteMostly& m) { return "md=" + m.md + " dev=" + m.dev; },
         [](const step::MergeBitmap& m) { return "md=" + m.md + " from=" + m.from; },
         [](const step::Fsck& f) { return "dev=" + f.dev + " fs=" + config::to_string(f.fs) + " timeout=" + ms(f.timeout); },
         [](const step::Mount& m) {

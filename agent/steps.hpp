@@ -20,11 +20,14 @@ struct BumpGeneration { std::string reason; };         // mint and persist a new
 struct AdoptGeneration { Lineage lineage; std::string reason; };  // take the source's after a resync
 struct AttachNbd { std::string address; uint16_t port; std::string export_name; unsigned index; };
 struct DetachNbd { unsigned index; };
+// After NBD_CMD_LINK_DEAD: fresh socket(s) to the same export, NBD_CMD_RECONFIGURE (DESIGN §4 link blip)
+struct ReconnectNbd { std::string address; uint16_t port; std::string export_name; unsigned index; };
 struct AssembleDegraded { std::string md; std::string dev; };  // md from one leg (bitmap records the rest)
 struct AssembleMirror { std::string md; std::string local; std::string remote; bool create; bool force = false; };  // force: create over a filesystem
 struct StopMirror { std::string md; };
 struct FailMember { std::string md; std::string dev; };  // fail + remove a leg we know is gone
 struct ReAddMember { std::string md; std::string dev; }; // --re-add (bitmap resync), writemostly for NBD
+struct RestoreWriteMostly { std::string md; std::string dev; };  // the NBD leg back to write-mostly after a resync
 struct MergeBitmap { std::string md; std::string from; };  // OR a returning leg's dirty bits into the array (DESIGN §7)
 struct Fsck { std::string dev; config::Filesystem fs; Millis timeout; };
 struct Mount { std::string dev; std::string dir; config::Filesystem fs; std::vector<std::string> options; };
@@ -40,8 +43,8 @@ struct NotifyPeer { MessageKind message; };            // queued, retried until 
 }  // namespace step
 
 using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, step::BumpGeneration,
-                          step::AdoptGeneration, step::AttachNbd, step::DetachNbd, step::AssembleDegraded,
-                          step::AssembleMirror, step::StopMirror, step::FailMember, step::ReAddMember, step::MergeBitmap,
+                          step::AdoptGeneration, step::AttachNbd, step::DetachNbd, step::ReconnectNbd, step::AssembleDegraded,
+                          step::AssembleMirror, step::StopMirror, step::FailMember, step::ReAddMember, step::RestoreWriteMostly, step::MergeBitmap,
                           step::Fsck, step::Mount, step::Unmount, step::ProbeAddress, step::AddAddress,
                           step::SendGarp, step::RemoveAddress, step::StartUnit, step::StopUnit,
                           step::RunHook, step::NotifyPeer>;

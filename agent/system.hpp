@@ -31,12 +31,14 @@ public:
     // The kernel NBD client (primary).
     virtual StepResult attach_nbd(const step::AttachNbd&) = 0;
     virtual StepResult detach_nbd(const step::DetachNbd&) = 0;
+    virtual StepResult reconnect_nbd(const step::ReconnectNbd&) = 0;
     // md RAID-1.
     virtual StepResult assemble_degraded(const step::AssembleDegraded&) = 0;
     virtual StepResult assemble_mirror(const step::AssembleMirror&) = 0;
     virtual StepResult stop_mirror(const step::StopMirror&) = 0;
     virtual StepResult fail_member(const step::FailMember&) = 0;
     virtual StepResult re_add_member(const step::ReAddMember&) = 0;
+    virtual StepResult restore_write_mostly(const step::RestoreWriteMostly&) = 0;
     virtual StepResult merge_bitmap(const step::MergeBitmap&) = 0;
     // The spool filesystem.
     virtual StepResult fsck(const step::Fsck&) = 0;

@@ -317,7 +317,11 @@ TEST_CASE("standby adopts the primary's generation once the mirror is in sync") 
     m2.start(t0);
     m2.handle(event::StepsSucceeded{}, t0);
     d = m2.handle(event::HeartbeatReceived{primary_says(PrimaryState::RESYNC, newer, MirrorHealth::resyncing), heard(t0 + 1s, t0)}, t0 + 1s);
+    CHECK(d.steps.empty());    // Nor while it says MIRRORED but md still runs the initial sync after --init: Y is incomplete.
+    d = m2.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED, newer, MirrorHealth::resyncing), heard(t0 + 2s, t0)}, t0 + 2s);
     CHECK(d.steps.empty());
+    d = m2.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED, newer, MirrorHealth::in_sync), heard(t0 + 3s, t0)}, t0 + 3s);
+    CHECK(step_names(d.steps) == "AdoptGeneration");
 }
 
 TEST_CASE("a failed export is retried and is not a safety event") {

@@ -1,0 +1,141 @@
+#include "spool_export.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+#include <future>
+
+#include <boost/asio/post.hpp>
+
+#include "mountinfo.hpp"
+
+namespace haspool::agent {
+
+namespace asio = boost::asio;
+
+std::string device_claimed_by(const std::string& device, const std::string& sysfs_root) {
+    struct stat st {};
+    if (::stat(device.c_str(), &st) != 0) return "cannot stat " + device + ": " + std::strerror(errno);
+    if (!S_ISBLK(st.st_mode)) return "";  // a file (tests): nothing can hold it the way md does
+    std::string error;
+    if (auto mounts = actions::read_mountinfo(&error)) {
+        for (const auto& m : *mounts)
+            if (m.major == ::major(st.st_rdev) && m.minor == ::minor(st.st_rdev))
+                return device + " is mounted at " + m.mount_point;
+    } else {
+        return "cannot read the mount table: " + error;
+    }
+    // /sys/dev/block/MAJ:MIN/holders lists what stacks on the device (md, dm): a takeover's
+    // degraded md on Y shows up here.
+    std::string holders = sysfs_root + "/dev/block/" + std::to_string(::major(st.st_rdev)) + ":" +
+                          std::to_string(::minor(st.st_rdev)) + "/holders";
+    std::string names;
+    if (DIR* d = ::opendir(holders.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') names += (names.empty() ? "" : ", ") + std::string(e->d_name);
+        ::closedir(d);
+    }
+    if (!names.empty()) return device + " is held by " + names;
+    return "";
+}
+
+namespace {
+
+nbd::NbdServer::Options options_from(const config::Config& c,
+                                     std::function<void(const std::string&, const std::string&)> on_event) {
+    nbd::NbdServer::Options o;
+    o.name = c.nbd.export_name;
+    o.description = "haspool spool Y of " + c.standby().name;
+    boost::system::error_code ec;
+    o.listen = asio::ip::tcp::endpoint(asio::ip::make_address(c.nbd_listen_address(), ec), c.nbd.port);
+    std::vector<std::string> allow = c.nbd.allowed_peers;
+    if (allow.empty())
+        if (auto it = c.primary().addresses.find(c.nbd.path); it != c.primary().addresses.end()) allow.push_back(it->second);
+    for (const auto& a : allow) {
+        auto addr = asio::ip::make_address(a, ec);
+        if (!ec) o.allow.push_back(addr);
+    }
+    o.on_event = std::move(on_event);
+    return o;
+}
+
+// Runs f on the export's own io thread and waits for its result.
+template <class F>
+auto on_thread(asio::io_context& io, F f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    asio::post(io, [&task] { task(); });
+    return result.get();
+}
+
+}  // namespace
+
+SpoolExport::SpoolExport(const config::Config& cfg, std::string device,
+                         std::function<void(const std::string&, const std::string&)> on_event)
+    : options_(options_from(cfg, std::move(on_event))), device_(std::move(device)), work_(asio::make_work_guard(io_)),
+      thread_([this] { io_.run(); }) {}
+
+SpoolExport::~SpoolExport() {
+    stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+}
+
+std::string SpoolExport::start() {
+    std::lock_guard lock(mu_);
+    if (server_) {
+        server_->reengage();
+        return "";
+    }
+    if (std::string held = device_claimed_by(device_); !held.empty())
+        return "refusing to export " + device_ + ": " + held + " (this node serves from Y; exporting it would let " +
+               "the primary write under the mounted filesystem)";
+    auto opened = nbd::ExportDevice::open(device_, false);
+    if (!opened.device) return opened.error;
+    dev_ = opened.device.get();
+    return on_thread(io_, [&]() -> std::string {
+        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), options_);
+        std::string e = s->start();
+        if (!e.empty()) {
+            dev_ = nullptr;
+            return "cannot export " + device_ + ": " + e;
+        }
+        server_ = std::move(s);
+        return "";
+    });
+}
+
+std::string SpoolExport::stop() {
+    std::lock_guard lock(mu_);
+    if (!server_) return "";
+    return on_thread(io_, [&]() -> std::string {
+        server_->stop();
+        std::string e;
+        if (int err = dev_->flush()) e = "flushing " + device_ + " after closing the export failed: " + std::strerror(err);
+        server_.reset();  // closes Y
+        dev_ = nullptr;
+        return e;
+    });
+}
+
+bool SpoolExport::running() const {
+    std::lock_guard lock(mu_);
+    return server_ != nullptr;
+}
+
+std::optional<std::chrono::steady_clock::time_point> SpoolExport::last_activity() const {
+    // Called from the daemon's loop on every tick: never wait for a start/stop in progress.
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock() && server_ && server_->counters().requests.load() > 0) last_seen_ = server_->last_activity();
+    return last_seen_;
+}
+
+int SpoolExport::open_sessions() const {
+    std::lock_guard lock(mu_);
+    return server_ ? server_->open_sessions() : 0;
+}
+
+}  // namespace haspool::agent

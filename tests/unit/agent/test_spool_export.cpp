@@ -1,0 +1,109 @@
+// SpoolExport: the standby's embedded export of Y, on loopback with a file as Y. It starts, serves
+// a real NBD handshake, stops (the listener is gone: the primary cannot reconnect), starts again.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "agent_test_support.hpp"
+#include "nbd_client_handshake.hpp"
+#include "spool_export.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+
+namespace {
+
+uint16_t free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
+// -1 when the connection is refused.
+int connect_to(uint16_t port) {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(s);
+        return -1;
+    }
+    return s;
+}
+
+struct TempFile {
+    std::string path;
+    explicit TempFile(size_t bytes) {
+        char t[] = "/tmp/haspool-export-XXXXXX";
+        int fd = ::mkstemp(t);
+        REQUIRE(fd >= 0);
+        REQUIRE(::ftruncate(fd, static_cast<off_t>(bytes)) == 0);
+        ::close(fd);
+        path = t;
+    }
+    ~TempFile() { ::unlink(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, start again") {
+    config::Config c = test::example_config();
+    c.nbd.listen_address = "127.0.0.1";
+    c.nbd.allowed_peers = {"127.0.0.1"};
+    c.nbd.port = free_port();
+    TempFile y(4 << 20);
+    std::vector<std::string> events;
+    SpoolExport ex(c, y.path, [&](const std::string& kind, const std::string&) { events.push_back(kind); });
+    CHECK_FALSE(ex.running());
+    CHECK(connect_to(c.nbd.port) == -1);
+
+    REQUIRE(ex.start() == "");
+    CHECK(ex.running());
+    CHECK(ex.start() == "");  // idempotent
+    int fd = connect_to(c.nbd.port);
+    REQUIRE(fd >= 0);
+    auto h = nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5));
+    REQUIRE(h.error == "");
+    CHECK(h.export_info->size == (4u << 20));
+    ::close(fd);
+
+    REQUIRE(ex.stop() == "");
+    CHECK_FALSE(ex.running());
+    CHECK(ex.stop() == "");  // idempotent
+    CHECK(connect_to(c.nbd.port) == -1);
+
+    REQUIRE(ex.start() == "");
+    fd = connect_to(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5)).error == "");
+    ::close(fd);
+}
+
+TEST_CASE("spool export: a missing Y is an error that names it") {
+    config::Config c = test::example_config();
+    c.nbd.listen_address = "127.0.0.1";
+    c.nbd.port = free_port();
+    SpoolExport ex(c, "/nonexistent/haspool-y", nullptr);
+    std::string e = ex.start();
+    CHECK_THAT(e, Catch::Contains("/nonexistent/haspool-y"));
+    CHECK_FALSE(ex.running());
+}
+
+TEST_CASE("device claims: a regular file is never claimed; a missing device says why") {
+    TempFile f(4096);
+    CHECK(device_claimed_by(f.path) == "");
+    CHECK_THAT(device_claimed_by("/nonexistent/dev"), Catch::Contains("cannot stat"));
+}
