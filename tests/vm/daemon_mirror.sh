@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Issue 6 through the daemons: `haspool standby --init` on beta and `haspool primary --init` on
-# alpha bring the mirror up by themselves (NBD attach, md create, fsck, mount, service address):
+# alpha bring the mirror up by themselves (NBD attach, md create, mkfs, fsck, mount, address):
 # alpha reaches MIRRORED and holds 192.0.2.10. beta's QEMU is then killed: alpha goes DEGRADED
 # and keeps serving fsync'd writes. beta's guest comes back and its standby daemon restarts
 # (no --init: its generation survived on the state disk): alpha re-adds the leg, RESYNC ->
 # MIRRORED, copying far less than the device (bitmap). Afterwards X and Y are identical and
 # every file reads back byte-identical from Y on beta.
-# (X holds an ext4 before --init: see vm_daemons_up.)
 source "$(dirname "$0")/vmlib.sh"
 
 vm_build_image

@@ -380,19 +380,14 @@ vm_wait_peer_state() {
     _vm_wait_status "$1" "\"peer\":{\"node\":\"$peer\",\"state\":\"$2\"" "$3" "$1 did not hear $peer say $2"
 }
 
-# vm_daemons_up: both guests with their state disks, configured; `haspool standby --init` on
-# beta, `haspool primary --init --force` on alpha; waits for MIRRORED and the end of md's initial
-# sync. Sets VM_LAN_PORT, VM_T_MIRRORED (s from the primary's start) and VM_T_SYNC.
-# The primary's connect plan on --init is AttachNbd, AssembleMirror{create}, Fsck, Mount, ...:
-# it makes no filesystem, and a blank array fails the fsck. So X already holds an ext4 (made here
-# on the host, 2 MiB smaller than the disk so it ends before md's metadata-1.0 bitmap and
-# superblock), as when an existing spool is turned into a mirror: --force lets the create go
-# over it, and md's initial sync copies it to Y.
+# vm_daemons_up: both guests (blank X and Y) with their state disks, configured;
+# `haspool standby --init` on beta, `haspool primary --init` on alpha (its connect plan creates
+# the array and, the new array holding nothing, makes the filesystem); waits for MIRRORED and the
+# end of md's initial sync. Sets VM_LAN_PORT, VM_T_MIRRORED (s from the primary's start to
+# MIRRORED as seen by polling) and VM_T_SYNC.
 vm_daemons_up() {
     local port
     truncate -s "${VM_DISK_MB}M" "$T_DIR/x.img" "$T_DIR/y.img"
-    mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 -L spool "$T_DIR/x.img" "$((VM_DISK_MB - 2))M" ||
-        fail "making the spool's ext4 on X"
     vm_state_disk alpha
     vm_state_disk beta
     port=$(vm_free_port)
@@ -404,7 +399,7 @@ vm_daemons_up() {
     vm_setup_node alpha
     vm_setup_node beta
     vm_daemon_start beta --init
-    vm_daemon_start alpha --init --force
+    vm_daemon_start alpha --init
     vm_wait_state alpha MIRRORED 120
     VM_T_MIRRORED=$VM_WAITED
     log "alpha MIRRORED ${VM_T_MIRRORED}s after its daemon started"
