@@ -75,11 +75,12 @@ st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || fail "after the resync the NBD leg is not in sync + write-mostly: $st"
 [ "$(json_get "$(vm_status_json beta)" peer.state)" = MIRRORED ] || fail "beta does not see alpha MIRRORED"
 
-# stop both daemons (SIGTERM leaves the array and the mount as they are), compare the legs,
-# then read every file back from Y on beta
+# stop alpha's daemon (SIGTERM leaves the array and the mount as they are) and compare the
+# legs: beta's export must still run while alpha unmounts and stops the array, or md fails the
+# NBD leg on the unmount's writes. Then stop beta's daemon and read every file back from Y.
 vm_daemon_stop alpha
-vm_daemon_stop beta
 vm_compare_legs
+vm_daemon_stop beta
 got=$(vm_run beta "mount -t ext4 -o ro /dev/vda $SPOOL && cd $SPOOL && sha256sum mirrored.* degraded.* first-after; cd /; umount $SPOOL") ||
     fail "reading the files back from Y on beta: $got"
 [ "$(sort -k2 <<<"$sums")" = "$(sort -k2 <<<"$got")" ] || fail "files on Y differ from what alpha wrote:

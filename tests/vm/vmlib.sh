@@ -402,7 +402,8 @@ vm_daemons_up() {
     vm_daemon_start alpha --init
     vm_wait_state alpha MIRRORED 120
     VM_T_MIRRORED=$VM_WAITED
-    log "alpha MIRRORED ${VM_T_MIRRORED}s after its daemon started"
+    log "alpha MIRRORED ${VM_T_MIRRORED}s after its daemon started:"
+    vm_run alpha "grep -E ' -> |step .*(FAILED|ok)' $VM_DAEMON_LOG | cut -c12-23,37- | cut -c1-180" >&2
     vm_time_run alpha VM_T_SYNC "haspool debug md-wait --md $MD --until clean --timeout 300 >/dev/null" ||
         fail "the initial sync did not finish: $(vm_run alpha "haspool debug md-status --md $MD")"
     log "initial sync of ${VM_DISK_MB} MiB finished ${VM_T_SYNC}s after MIRRORED"
