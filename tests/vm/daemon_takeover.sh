@@ -40,9 +40,9 @@ trail=$(vm_run beta "grep -E ' -> (SUSPECT|TAKEOVER|ACTIVE)' $VM_DAEMON_LOG")
 for t in "EXPORTING -> SUSPECT" "SUSPECT -> TAKEOVER" "TAKEOVER -> ACTIVE"; do
     grep -qF "$t" <<<"$trail" || fail "beta's log has no '$t' transition: $(vm_daemon_log beta 60)"
 done
-# seconds of the day of the first log line holding $1 (the daemon stamps lines with ms)
-at() { grep -F -m1 -- "$1" <<<"$trail" | awk '{ split(substr($1, 12, 12), t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
-log "beta: silent->SUSPECT->TAKEOVER $(awk -v a="$(at '-> SUSPECT')" -v b="$(at '-> TAKEOVER')" 'BEGIN { printf "%.2f", b - a }')s, takeover plan $(awk -v a="$(at '-> TAKEOVER')" -v b="$(at '-> ACTIVE')" 'BEGIN { printf "%.2f", b - a }')s (stop export, bump generation, assemble Y degraded, e2fsck, mount, address, GARP)"
+# seconds of the day of the last log line holding $1 (the daemon stamps lines with ms)
+at() { grep -F -- "$1" <<<"$trail" | tail -1 | awk '{ split(substr($1, 12, 12), t, ":"); printf "%.3f\n", t[1] * 3600 + t[2] * 60 + t[3] }'; }
+log "beta: $(grep -c -- '-> SUSPECT' <<<"$trail") SUSPECT episode(s) in all; the last: SUSPECT->TAKEOVER $(awk -v a="$(at '-> SUSPECT')" -v b="$(at '-> TAKEOVER')" 'BEGIN { printf "%.2f", b - a }')s, takeover plan $(awk -v a="$(at '-> TAKEOVER')" -v b="$(at '-> ACTIVE')" 'BEGIN { printf "%.2f", b - a }')s (stop export, bump generation, assemble Y degraded, e2fsck, mount, address, GARP)"
 vm_spool_served_by beta
 st=$(vm_run beta "haspool debug md-status --md $MD")
 grep -q "^member.vda=in_sync" <<<"$st" && grep -qx "degraded=1" <<<"$st" ||
