@@ -16,7 +16,7 @@ vm_daemon_stop beta
 log "beta's daemon stopped (SIGTERM)"
 vm_wait_state alpha DEGRADED 30
 log "alpha DEGRADED: $(json_get "$VM_STATUS" last_decision)"
-vm_run alpha "dd if=/dev/urandom of=$SPOOL/without-y bs=1M count=2 conv=fsync 2>&1" || fail "writing on alpha while degraded"
+out=$(vm_run alpha "dd if=/dev/urandom of=$SPOOL/without-y bs=1M count=2 conv=fsync 2>&1") || fail "writing on alpha while degraded: $out"
 
 vm_daemon_start beta
 vm_wait_peer_state beta DEGRADED 60
