@@ -208,6 +208,33 @@ vm_compare_legs() {
     log "X and Y identical over the array's $((sectors / 2048)) MiB"
 }
 
+# vm_x_bitmap: X's write-intent bitmap on alpha (md-examine-bitmap): sets BM_DIRTY, BM_CHUNK
+# (bytes), BM_BITS and logs them; fails when nothing is dirty (a degraded period wrote nothing?).
+vm_x_bitmap() {
+    local x
+    x=$(vm_run alpha "haspool debug md-examine-bitmap --member /dev/vda") || fail "examining X's bitmap: $x"
+    BM_DIRTY=$(awk -F= '$1 == "dirty" { print $2 }' <<<"$x")
+    BM_CHUNK=$(awk -F= '$1 == "chunk_bytes" { print $2 }' <<<"$x")
+    BM_BITS=$(awk -F= '$1 == "bits" { print $2 }' <<<"$x")
+    log "X's bitmap: $BM_DIRTY of $BM_BITS chunks of $BM_CHUNK bytes dirty ($(awk -F= '$1 == "ondisk_ranges" { print $2 }' <<<"$x"))"
+    [ "$BM_DIRTY" -gt 0 ] || fail "no dirty chunks recorded while degraded"
+}
+
+# vm_check_bitmap_resync W0 W1 SLACK: the NBD leg's written sectors went from W0 to W1 over a
+# re-add: something was copied, at most the dirty chunks (vm_x_bitmap) plus SLACK chunks (md's
+# own superblock and bitmap updates, the journal's commits), and far less than a full copy.
+# Sets VM_COPIED (bytes) and VM_FULL (bytes of a full copy).
+vm_check_bitmap_resync() {
+    local w0=$1 w1=$2 slack=$3
+    [ "$w1" -ge "$w0" ] || fail "the NBD leg's write counter went back ($w0 -> $w1): cannot measure the resync"
+    VM_COPIED=$(( (w1 - w0) * 512 ))
+    VM_FULL=$(( BM_BITS * BM_CHUNK ))
+    [ "$VM_COPIED" -gt 0 ] || fail "the re-add copied nothing"
+    [ "$VM_COPIED" -le $(( (BM_DIRTY + slack) * BM_CHUNK )) ] ||
+        fail "resync copied $VM_COPIED bytes, more than the $BM_DIRTY dirty chunks"
+    [ "$VM_COPIED" -lt $(( VM_FULL / 4 )) ] || fail "resync copied $VM_COPIED bytes: that is a full copy, not a bitmap resync"
+}
+
 # nbd_written_sectors DEV: sectors written to /dev/nbdN so far (field 7 of its stat).
 nbd_written_sectors() {
     local out
