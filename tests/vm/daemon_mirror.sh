@@ -63,6 +63,7 @@ trail=$(vm_run alpha "grep -E 'DEGRADED -> RESYNC|RESYNC -> MIRRORED|MIRRORED ->
 for t in "MIRRORED -> DEGRADED" "DEGRADED -> RESYNC" "RESYNC -> MIRRORED"; do
     grep -qF "$t" <<<"$trail" || fail "alpha's log has no '$t' transition: $(vm_daemon_log alpha 60)"
 done
+log "alpha's way back: $(cut -c12-23,37- <<<"$trail" | cut -c1-160 | tr '\n' ';')"
 st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || fail "after the resync the NBD leg is not in sync + write-mostly: $st"
 [ "$(json_get "$(vm_status_json beta)" peer.state)" = MIRRORED ] || fail "beta does not see alpha MIRRORED"
