@@ -34,23 +34,14 @@ vm_start_export
 vm_run alpha "haspool debug md-remove --md $MD --member failed && haspool debug nbd-detach --index ${NBD#/dev/nbd}" ||
     fail "removing the failed leg and detaching it"
 vm_attach_nbd 4 4
-x=$(vm_run alpha "haspool debug md-examine-bitmap --member /dev/vda") || fail "examining X's bitmap: $x"
-dirty=$(awk -F= '$1 == "dirty" { print $2 }' <<<"$x")
-chunk=$(awk -F= '$1 == "chunk_bytes" { print $2 }' <<<"$x")
-bits=$(awk -F= '$1 == "bits" { print $2 }' <<<"$x")
-log "X's bitmap: $dirty of $bits chunks of $chunk bytes dirty ($(awk -F= '$1 == "ondisk_ranges" { print $2 }' <<<"$x"))"
-[ "$dirty" -gt 0 ] || fail "no dirty chunks recorded while degraded"
+vm_x_bitmap
 w0=$(nbd_written_sectors "$NBD")
 vm_time_run alpha t_resync "haspool debug md-re-add --md $MD --member $NBD && haspool debug md-wait --md $MD --until clean --timeout 300 >/dev/null" ||
     fail "re-add/resync: $(vm_run alpha "haspool debug md-status --md $MD")"
 w1=$(nbd_written_sectors "$NBD")
-copied=$(( (w1 - w0) * 512 ))
-full=$(( bits * chunk ))
-log "bitmap resync copied $((copied / 1024)) KiB in ${t_resync}s; a full copy is $((full / 1048576)) MiB (initial sync ${t_full}s)"
-[ "$copied" -gt 0 ] || fail "the re-add copied nothing"
 # md copies dirty chunks plus its own superblock/bitmap updates: allow one chunk of slack
-[ "$copied" -le $(( (dirty + 1) * chunk )) ] || fail "resync copied $copied bytes, more than the $dirty dirty chunks"
-[ "$copied" -lt $(( full / 4 )) ] || fail "resync copied $copied bytes: that is a full copy, not a bitmap resync"
+vm_check_bitmap_resync "$w0" "$w1" 1
+log "bitmap resync copied $((VM_COPIED / 1024)) KiB in ${t_resync}s; a full copy is $((VM_FULL / 1048576)) MiB (initial sync ${t_full}s)"
 st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.${NBD#/dev/}=in_sync,write_mostly slot=1" <<<"$st" || fail "write-mostly not restored / leg not in sync: $st"
 grep -qx "health=ok" <<<"$st" || fail "not clean after the resync: $st"

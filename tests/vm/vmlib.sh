@@ -19,7 +19,7 @@ requires qemu-system-x86_64
 
 VM_IMG=$T_DIR/img
 exec {VM_STDERR}>&2  # cleanup runs with stderr silenced; the console dump must still be seen
-declare -A VM_PID VM_FD VM_CTL_PORT VM_T0
+declare -A VM_PID VM_FD VM_CTL_PORT VM_T0 VM_STATE_DISK
 _vm_seq=0
 
 # Prints the tail of every guest console when the test fails: the kernel's view of what went wrong.
@@ -53,8 +53,10 @@ vm_free_port() {
 
 # vm_start NAME IP/PREFIX DISK [listen|connect PORT]
 vm_start() {
-    local name=$1 ip=$2 disk=$3 mode=${4:-} nport=${5:-} net=() cport pid fd i host
+    local name=$1 ip=$2 disk=$3 mode=${4:-} nport=${5:-} net=() extra=() cport pid fd i host
     host=${ip%/*}
+    # a second disk (/dev/vdb in the guest) when the test gave the guest one: see vm_state_disk
+    [ -z "${VM_STATE_DISK[$name]:-}" ] || extra=(-drive "file=${VM_STATE_DISK[$name]},format=raw,if=virtio,cache=unsafe")
     [ -z "$mode" ] || net=(-netdev "socket,id=n0,$mode=127.0.0.1:$nport"
                            -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     cport=$(vm_free_port)
@@ -63,7 +65,7 @@ vm_start() {
         -append "console=ttyS0 panic=-1 loglevel=6 haspool.name=$name haspool.ip=$ip" \
         -serial "file:$T_DIR/$name.console" \
         -device virtio-rng-pci \
-        -drive "file=$disk,format=raw,if=virtio,cache=unsafe" \
+        -drive "file=$disk,format=raw,if=virtio,cache=unsafe" "${extra[@]}" \
         -chardev "socket,id=ctl,host=127.0.0.1,port=$cport,server=on,wait=off" \
         -device virtio-serial-pci -device virtserialport,chardev=ctl,name=haspool.ctl \
         "${net[@]}" >"$T_DIR/$name.qemu.log" 2>&1 &
@@ -206,9 +208,247 @@ vm_compare_legs() {
     log "X and Y identical over the array's $((sectors / 2048)) MiB"
 }
 
+# vm_x_bitmap: X's write-intent bitmap on alpha (md-examine-bitmap): sets BM_DIRTY, BM_CHUNK
+# (bytes), BM_BITS and logs them; fails when nothing is dirty (a degraded period wrote nothing?).
+vm_x_bitmap() {
+    local x
+    x=$(vm_run alpha "haspool debug md-examine-bitmap --member /dev/vda") || fail "examining X's bitmap: $x"
+    BM_DIRTY=$(awk -F= '$1 == "dirty" { print $2 }' <<<"$x")
+    BM_CHUNK=$(awk -F= '$1 == "chunk_bytes" { print $2 }' <<<"$x")
+    BM_BITS=$(awk -F= '$1 == "bits" { print $2 }' <<<"$x")
+    log "X's bitmap: $BM_DIRTY of $BM_BITS chunks of $BM_CHUNK bytes dirty ($(awk -F= '$1 == "ondisk_ranges" { print $2 }' <<<"$x"))"
+    [ "$BM_DIRTY" -gt 0 ] || fail "no dirty chunks recorded while degraded"
+}
+
+# vm_check_bitmap_resync W0 W1 SLACK: the NBD leg's written sectors went from W0 to W1 over a
+# re-add: something was copied, at most the dirty chunks (vm_x_bitmap) plus SLACK chunks (md's
+# own superblock and bitmap updates, the journal's commits), and far less than a full copy.
+# Sets VM_COPIED (bytes) and VM_FULL (bytes of a full copy).
+vm_check_bitmap_resync() {
+    local w0=$1 w1=$2 slack=$3
+    [ "$w1" -ge "$w0" ] || fail "the NBD leg's write counter went back ($w0 -> $w1): cannot measure the resync"
+    VM_COPIED=$(( (w1 - w0) * 512 ))
+    VM_FULL=$(( BM_BITS * BM_CHUNK ))
+    [ "$VM_COPIED" -gt 0 ] || fail "the re-add copied nothing"
+    [ "$VM_COPIED" -le $(( (BM_DIRTY + slack) * BM_CHUNK )) ] ||
+        fail "resync copied $VM_COPIED bytes, more than the $BM_DIRTY dirty chunks"
+    [ "$VM_COPIED" -lt $(( VM_FULL / 4 )) ] || fail "resync copied $VM_COPIED bytes: that is a full copy, not a bitmap resync"
+}
+
 # nbd_written_sectors DEV: sectors written to /dev/nbdN so far (field 7 of its stat).
 nbd_written_sectors() {
     local out
     out=$(vm_run alpha "cat /sys/block/${1#/dev/}/stat") || fail "reading ${1}'s stat"
     awk '{ print $7 }' <<<"$out"
+}
+
+# ---- the daemons (`haspool primary` on alpha, `haspool standby` on beta) -----------------
+# Each guest gets a second small disk (/dev/vdb, ext4 made on the host) mounted on the state
+# dir: the node's generation must survive a guest crash, and everything else in the guest is
+# RAM. The config and the secret (a random key made on the host) are written into /etc/haspool
+# at each boot; the control socket lives under /run; the daemon logs to /var/log/haspool.log.
+#   vm_state_disk NAME              make NAME's state disk (call before its first vm_start)
+#   vm_setup_node NAME              mount the state disk, write secret + config, check-config
+#   vm_daemon_start NAME [ARGS...]  start NAME's daemon in the background (--init etc. in ARGS)
+#   vm_daemon_stop NAME             SIGTERM by pid, wait until it is gone
+#   vm_daemon_log NAME [LINES]      the tail of NAME's daemon log
+#   vm_status_json NAME             `haspool status --json` on NAME
+#   vm_wait_state NAME STATE TIMEOUT  until NAME's daemon reports STATE; VM_WAITED = seconds
+#   vm_wait_peer_state NAME STATE TIMEOUT  until NAME's daemon has heard its peer say STATE
+VM_CFG=/etc/haspool/haspool.yaml
+VM_STATE_DIR=/var/lib/haspool
+VM_DAEMON_LOG=/var/log/haspool.log
+VM_DAEMON_PID=/run/haspool.pid
+SPOOL=/mnt/spool
+VIP=192.0.2.10
+# Short timings so the tests run in seconds; the timing rule (DESIGN §7) still holds:
+# io_timeout 8000 > dead_after 4000 + no fence + margin 2000; dead_conn_timeout <= dead_after.
+# dead_after is not shorter because a TCG guest on a loaded 2-core host stalls for a second or
+# more now and then (the kernel's "clocksource: Long readout interval"): with 2000 ms a primary
+# once declared its live standby dead and degraded the mirror.
+VM_DEAD_AFTER_MS=4000
+VM_IO_TIMEOUT_MS=8000
+VM_STABLE_AFTER_MS=${VM_STABLE_AFTER_MS:-1000}
+VM_SECRET_HEX=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+declare -A VM_ROLE=([alpha]=primary [beta]=standby)
+
+vm_state_disk() {
+    local img=$T_DIR/$1-state.img
+    truncate -s 16M "$img"
+    mke2fs -q -F -t ext4 -L haspool-state "$img" || fail "making $1's state disk"
+    VM_STATE_DISK[$1]=$img
+}
+
+# The cluster file, identical on both guests.
+vm_config_yaml() {
+    cat <<YAML
+cluster:
+  name: vmlab
+  secret_file: /etc/haspool/secret
+  state_dir: $VM_STATE_DIR
+  control_socket: /run/haspool/control.sock
+nodes:
+  - name: alpha
+    role: primary
+    hostname: alpha
+    spool_device: /dev/vda
+    addresses:
+      lan: 192.0.2.1
+  - name: beta
+    role: standby
+    hostname: beta
+    spool_device: /dev/vda
+    addresses:
+      lan: 192.0.2.2
+heartbeat:
+  interval_ms: 200
+  dead_after_ms: $VM_DEAD_AFTER_MS
+  stable_after_ms: $VM_STABLE_AFTER_MS
+nbd:
+  io_timeout_ms: $VM_IO_TIMEOUT_MS
+  dead_conn_timeout_ms: 3000
+  timeout_margin_ms: 2000
+spool:
+  md_device: $MD
+  mount_point: $SPOOL
+  bitmap_chunk_kib: 1024
+service:
+  address: $VIP/24
+  interface: eth0
+  units: []
+  probe_timeout_ms: 500
+  garp:
+    count: 3
+    interval_ms: 100
+failback:
+  policy: manual
+YAML
+}
+
+vm_setup_node() {
+    local name=$1 out
+    out=$(vm_run "$name" "set -e
+        mkdir -p $VM_STATE_DIR /etc/haspool /etc/mdadm /var/log
+        echo 'AUTO -all' >/etc/mdadm/mdadm.conf  # as on a real node: nothing assembles the spool by itself
+        grep -q ' $VM_STATE_DIR ' /proc/mounts || mount -t ext4 /dev/vdb $VM_STATE_DIR
+        umask 077
+        printf '%s' '$VM_SECRET_HEX' >/etc/haspool/secret
+        cat >$VM_CFG <<'YAML'
+$(vm_config_yaml)
+YAML
+        haspool check-config --config $VM_CFG 2>&1") || fail "configuring $name: $out"
+    grep -q "this host is ${VM_ROLE[$name]} $name" <<<"$out" || fail "check-config on $name did not find itself: $out"
+    grep -q '^configuration is valid' <<<"$out" || fail "check-config on $name: $out"
+}
+
+vm_daemon_log() {
+    vm_run "$1" -t 30 "tail -n ${2:-40} $VM_DAEMON_LOG 2>&1" || true
+}
+
+vm_daemon_start() {
+    local name=$1; shift
+    vm_run "$name" "haspool ${VM_ROLE[$name]} --config $VM_CFG $* >>$VM_DAEMON_LOG 2>&1 & echo \$! >$VM_DAEMON_PID" ||
+        fail "starting the ${VM_ROLE[$name]} daemon on $name"
+    log "$name: haspool ${VM_ROLE[$name]} $* started"
+}
+
+vm_daemon_stop() {
+    local name=$1
+    vm_run "$name" -t 60 "p=\$(cat $VM_DAEMON_PID 2>/dev/null) || exit 0
+        kill -TERM \$p 2>/dev/null || exit 0
+        i=0; while kill -0 \$p 2>/dev/null; do i=\$((i + 1)); [ \$i -lt 300 ] || exit 1; sleep 0.1; done
+        rm -f $VM_DAEMON_PID" || fail "the daemon on $name did not stop on SIGTERM within 30s: $(vm_daemon_log "$name")"
+}
+
+vm_status_json() {
+    vm_run "$1" "haspool status --json --config $VM_CFG 2>&1"
+}
+
+# json_get JSON PATH: one value of a status document (PATH like peer.state), via python3.
+json_get() {
+    python3 -c 'import json, sys
+v = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else v)' "$1" "$2"
+}
+
+# _vm_wait_status NAME TEXT TIMEOUT WHAT: polls `haspool status --json` in the guest (every 1 s
+# plus the time status takes, 1-3 s under TCG: polling faster starves the guest's one CPU) until
+# it contains TEXT (no single quotes). Leaves
+# the waited seconds in VM_WAITED and the last status in VM_STATUS; on failure prints the status
+# and the daemon's log tail.
+_vm_wait_status() {
+    local name=$1 text=$2 limit=$3 what=$4 out rc=0
+    out=$(vm_run "$name" -t $((limit + 60)) "t0=\$(cut -d' ' -f1 /proc/uptime)
+        while :; do
+            s=\$(haspool status --json --config $VM_CFG 2>&1)
+            w=\$(awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN { printf \"%.1f\", b - a }')
+            case \$s in *'$text'*) break ;; esac
+            awk -v w=\$w 'BEGIN { exit !(w > $limit) }' && { echo \"\$s\"; exit 1; }
+            sleep 1
+        done
+        echo \"\$s\"; echo waited=\$w") || rc=$?
+    VM_STATUS=$(head -1 <<<"$out")
+    if [ "$rc" != 0 ]; then
+        log "$name: last status: $out"
+        log "$name: daemon log tail:"
+        vm_run "$name" -t 30 "tail -n 60 $VM_DAEMON_LOG" >&2 || true
+        fail "$what within ${limit}s"
+    fi
+    VM_WAITED=$(sed -n 's/^waited=//p' <<<"$out")
+}
+
+# vm_wait_state NAME STATE TIMEOUT: until NAME's daemon is in STATE.
+vm_wait_state() {
+    _vm_wait_status "$1" "\"role\":\"${VM_ROLE[$1]}\",\"state\":\"$2\"" "$3" "$1 did not reach $2"
+}
+
+# vm_wait_peer_state NAME STATE TIMEOUT: until NAME's daemon has heard its peer say STATE.
+vm_wait_peer_state() {
+    local peer=alpha
+    [ "$1" = alpha ] && peer=beta
+    _vm_wait_status "$1" "\"peer\":{\"node\":\"$peer\",\"state\":\"$2\"" "$3" "$1 did not hear $peer say $2"
+}
+
+# vm_daemons_up: both guests (blank X and Y) with their state disks, configured;
+# `haspool standby --init` on beta, `haspool primary --init` on alpha (its connect plan creates
+# the array and, the new array holding nothing, makes the filesystem); waits for MIRRORED and the
+# end of md's initial sync. Sets VM_LAN_PORT, VM_T_MIRRORED (s from the primary's start to
+# MIRRORED as seen by polling) and VM_T_SYNC.
+vm_daemons_up() {
+    local port
+    truncate -s "${VM_DISK_MB}M" "$T_DIR/x.img" "$T_DIR/y.img"
+    vm_state_disk alpha
+    vm_state_disk beta
+    port=$(vm_free_port)
+    VM_LAN_PORT=$port
+    vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" listen "$port"
+    vm_start beta 192.0.2.2/24 "$T_DIR/y.img" connect "$port"
+    vm_wait alpha
+    vm_wait beta
+    vm_setup_node alpha
+    vm_setup_node beta
+    vm_daemon_start beta --init
+    vm_daemon_start alpha --init
+    vm_wait_state alpha MIRRORED 120
+    VM_T_MIRRORED=$VM_WAITED
+    log "alpha MIRRORED ${VM_T_MIRRORED}s after its daemon started:"
+    vm_run alpha "grep -E ' -> |step .*(FAILED|ok)' $VM_DAEMON_LOG | cut -c12-23,37- | cut -c1-180" >&2
+    vm_time_run alpha VM_T_SYNC "haspool debug md-wait --md $MD --until clean --timeout 300 >/dev/null" ||
+        fail "the initial sync did not finish: $(vm_run alpha "haspool debug md-status --md $MD")"
+    log "initial sync of ${VM_DISK_MB} MiB finished ${VM_T_SYNC}s after MIRRORED"
+}
+
+# vm_spool_served_by NAME: NAME has the array mounted on the spool and the service address on
+# eth0, and the other guest (when given as $2 and running) has neither.
+vm_spool_served_by() {
+    local name=$1 other=${2:-} out
+    out=$(vm_run "$name" "grep ' $SPOOL ' /proc/mounts; ip -4 addr show dev eth0")
+    grep -q "^/dev/md.* $SPOOL ext4 " <<<"$out" || fail "$name does not have the array mounted on $SPOOL: $out"
+    grep -q "inet $VIP/24" <<<"$out" || fail "$VIP is not on $name's eth0: $out"
+    if [ -n "$other" ] && [ -n "${VM_PID[$other]:-}" ]; then
+        out=$(vm_run "$other" "grep ' $SPOOL ' /proc/mounts; ip -4 addr show dev eth0")
+        if grep -q "inet $VIP/\| $SPOOL " <<<"$out"; then fail "$other serves too: $out"; fi
+    fi
 }
