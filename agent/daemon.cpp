@@ -186,8 +186,30 @@ private:
         wake_.expires_at(at);
         wake_.async_wait([this](boost::system::error_code ec) {
             if (ec || stopping_) return;
-            dispatch(event::TimerFired{monitor_.facts(Clock::now())});
+            TimePoint now = Clock::now();
+            if (paused_until_read(now)) {
+                arm_wake(now + cfg_.heartbeat.interval);  // judge once the queued datagrams are read
+                return;
+            }
+            dispatch(event::TimerFired{monitor_.facts(now)});
         });
+    }
+
+    // True when this process was just frozen (a stalled VM, SIGSTOP, a long swap-in): the tick is
+    // overdue by several intervals. Timers and socket reads then become ready together, and a
+    // timer handler run first would count the pause as the peer's silence although its
+    // heartbeats already wait in our socket buffers. Silence is not judged until one interval
+    // after such a resume, so the queued datagrams are read first.
+    bool paused_until_read(TimePoint now) {
+        const Millis interval = cfg_.heartbeat.interval;
+        if (last_tick_ != TimePoint{} && now - last_tick_ > 3 * interval && now - resumed_at_ > interval) {
+            resumed_at_ = now;
+            log::info(prefix() + "this process was paused for " +
+                          format_duration(std::chrono::duration_cast<Millis>(now - last_tick_)) +
+                          "; judging the peer's silence only after the datagrams queued meanwhile are read",
+                      {{"EVENT", "local-pause"}});
+        }
+        return now - resumed_at_ < interval;
     }
 
     struct Batch {
@@ -252,8 +274,10 @@ private:
                 last_nbd_ = t;
                 monitor_.nbd_activity(*t);
             }
+        bool paused = paused_until_read(now);
+        last_tick_ = now;
         PeerFacts f = monitor_.facts(now);
-        if (f.paths_alive() == 0) dispatch(event::PeerSilent{f});
+        if (f.paths_alive() == 0 && !paused) dispatch(event::PeerSilent{f});
         if (notify::watchdog_interval()) notify::watchdog();
         tick_.expires_after(cfg_.heartbeat.interval);
         tick_.async_wait([this](boost::system::error_code ec) {
@@ -590,6 +614,8 @@ private:
     std::unique_ptr<MirrorWatch> watch_;     // primary: md and LINK_DEAD
     std::optional<raid::MdSnapshot> md_;     // primary: the array as last seen
     std::optional<TimePoint> last_nbd_;      // standby: newest request on the export
+    TimePoint last_tick_{};                  // when tick() last ran (local pause detection)
+    TimePoint resumed_at_{};                 // the last resume after a local pause
     std::unique_ptr<LinuxSystem> system_;
     std::unique_ptr<StepRunner> runner_;
     std::unique_ptr<PrimaryMachine> pm_;
