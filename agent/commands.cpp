@@ -26,7 +26,7 @@ const std::vector<Command>& commands() {
         {"failback", "hand the service back to the primary", cmd_failback},
         later("resolve", "settle a split brain: --discard NODE", "needs failover/failback"),
         {"debug", "single low-level mirror steps: kernel NBD over netlink, md RAID-1", cmd_debug},
-        later("drill", "run a mail-spool failover drill", "needs the VM lab"),
+        {"drill", "run the mail-spool failover drill in two QEMU guests (scripts/drill)", cmd_drill},
     };
     return table;
 }

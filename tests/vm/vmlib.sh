@@ -4,7 +4,7 @@
 # over a virtio-serial port carried on a 127.0.0.1 TCP socket.
 #
 #   vm_build_image                  build/refresh the boot files (cached) into $VM_IMG
-#   vm_start NAME IP/PREFIX DISK [listen|connect PORT]
+#   vm_start NAME IP/PREFIX DISK [listen|connect PORT | tap IFNAME]
 #                                   start a guest's QEMU (killed by PID on exit); no waiting
 #   vm_wait NAME                    wait until the guest answers (logs the boot time)
 #   vm_run NAME [-t SECONDS] SCRIPT run SCRIPT in the guest; prints its output, returns its status
@@ -57,6 +57,10 @@ vm_start() {
     host=${ip%/*}
     [ -z "$mode" ] || net=(-netdev "socket,id=n0,$mode=127.0.0.1:$nport"
                            -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
+    # tap mode (scripts/drill): the NIC on an existing tap device named PORT, e.g. on a bridge in
+    # a network namespace the caller made and runs us in, so a client there can reach the guests
+    [ "$mode" != tap ] || net=(-netdev "tap,id=n0,ifname=$nport,script=no,downscript=no"
+                               -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     cport=$(vm_free_port)
     qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 -nodefaults -display none -no-reboot \
         -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initramfs.gz" \
