@@ -183,7 +183,7 @@ TEST_CASE("smtp client side: reply lines and dot-stuffing") {
     CHECK(rec.stored[0].second == "x\n.\n..y\n");
 }
 
-TEST_CASE("spool store: messages land in new/ with their envelope; tmp/ is left empty") {
+TEST_CASE("spool store: messages land in new/ with their envelope, tmp/ is left empty") {
     char tmpl[] = "/tmp/haspool-test-spool-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     std::string dir = std::string(tmpl) + "/mail";
