@@ -97,6 +97,7 @@ public:
                                                 [this](MessageKind k) { asio::post(io_, [this, k] { queue_request(k); }); },
                                                 export_.get());
         system_->set_state(state);
+        system_->set_announcer_context(io_);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
             if (r.ok) log::notice(what + ": ok", {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
@@ -427,6 +428,8 @@ private:
         o << "  generation " << to_string(st.lineage.current);
         if (!st.history.empty()) o << " (" << st.history.back().reason << ")";
         o << "\n  steps: " << (running_ ? "running " + running_desc_ : "idle") << "\n";
+        if (pm_) o << "  md " << cfg_.spool.md_device << ": " << md_text() << "\n";
+        if (export_) o << "  export of Y: " << (export_->running() ? "running, " + std::to_string(export_->open_sessions()) + " session(s)" : "stopped") << "\n";
         o << "peer " << peer_name_ << ": ";
         if (peer_)
             o << peer_->state_name() << ", generation " << to_string(peer_->lineage.current) << ", md "
@@ -447,6 +450,17 @@ private:
         return o.str();
     }
 
+    // "clean", "degraded (nbd0 faulty)", "recover 42%", "not running"
+    std::string md_text() const {
+        if (!md_) return "not running";
+        std::string s = md_->degraded ? "degraded" : md_->sync_action == "idle" ? "clean" : md_->sync_action;
+        if (md_->sync_action != "idle") s += " " + std::to_string(sync_percent_of(*md_)) + "%";
+        std::string members;
+        for (const auto& m : md_->members)
+            members += (members.empty() ? "" : ", ") + m.block_device + " " + m.state.text;
+        return s + (members.empty() ? "" : " (" + members + ")");
+    }
+
     std::string status_json() const {
         TimePoint now = Clock::now();
         NodeState st = system_->state();
@@ -460,7 +474,10 @@ private:
           << ",\"state_for_ms\":" << std::chrono::duration_cast<Millis>(now - since_).count()
           << ",\"last_decision\":" << json_string(last_reason_)
           << ",\"generation\":" << json_string(to_string(st.lineage.current))
-          << ",\"steps_running\":" << (running_ ? json_string(running_desc_) : "null") << ",\"peer\":{\"node\":" << json_string(peer_name_);
+          << ",\"steps_running\":" << (running_ ? json_string(running_desc_) : "null");
+        if (pm_) o << ",\"md\":" << json_string(md_text());
+        if (export_) o << ",\"export_running\":" << (export_->running() ? "true" : "false");
+        o << ",\"peer\":{\"node\":" << json_string(peer_name_);
         if (peer_)
             o << ",\"state\":" << json_string(peer_->state_name()) << ",\"generation\":" << json_string(to_string(peer_->lineage.current))
               << ",\"md\":" << json_string(to_string(peer_->md)) << ",\"nbd\":" << json_string(to_string(peer_->nbd));

@@ -10,7 +10,10 @@
 
 #include "actions.hpp"
 #include "mountinfo.hpp"
+#include "log.hpp"
 #include "step_actions.hpp"
+
+#include <boost/asio/post.hpp>
 
 namespace haspool::agent {
 
@@ -118,15 +121,16 @@ StepResult LinuxSystem::add_address(const step::AddAddress& s) {
 }
 
 StepResult LinuxSystem::remove_address(const step::RemoveAddress& s) {
+    if (announce_io_) boost::asio::post(*announce_io_, [this] { follow_up_.reset(); });
     StepResult bad;
     auto a = address_of(s, s.cidr, bad);
     if (!a) return bad;
     return to_step_result(actions::ensure_address_absent(s.interface, *a));
 }
 
-// `count` announcements `interval` apart, blocking: steps run on the daemon's worker thread.
-// Follow-up: the later burst and periodic refresh of service.garp (actions::GarpAnnouncer on the
-// daemon's io_context, garp_schedule()) are not started here yet.
+// `count` announcements `interval` apart, blocking (steps run on the daemon's worker thread), so
+// the units start only once the neighbours were told. The rest of service.garp's schedule (the
+// repeat burst, the periodic refresh) then runs on the daemon's loop until the address is removed.
 StepResult LinuxSystem::send_garp(const step::SendGarp& s) {
     StepResult bad;
     auto a = address_of(s, s.cidr, bad);
@@ -137,6 +141,23 @@ StepResult LinuxSystem::send_garp(const step::SendGarp& s) {
     for (unsigned i = 0; i < s.count; ++i) {
         if (i > 0) std::this_thread::sleep_for(s.interval);
         if (auto r = sender->send_one(); !r.ok()) return to_step_result(r);
+    }
+    actions::GarpSchedule rest = actions::garp_schedule(cfg_.service.garp);
+    const Millis done = s.count ? Millis(s.interval * (s.count - 1)) : Millis(0);
+    std::vector<Millis> later;
+    for (size_t i = s.count; i < rest.offsets.size(); ++i) later.push_back(std::max(Millis(0), rest.offsets[i] - done));
+    rest.offsets = later;
+    if (announce_io_ && (!rest.offsets.empty() || rest.refresh.count() > 0)) {
+        auto follow = actions::GarpSender::open(s.interface, *a, &error);
+        if (!follow) return StepResult::failure(to_string(s) + ": " + error);
+        boost::asio::post(*announce_io_, [this, sender = std::move(*follow), rest, ifname = s.interface]() mutable {
+            auto ann = std::make_shared<actions::GarpAnnouncer>(*announce_io_, std::move(sender), rest,
+                                                                [ifname](const actions::ActionResult& r) {
+                                                                    if (!r.ok()) log::warning("gratuitous ARP on " + ifname + ": " + r.message());
+                                                                });
+            ann->start();
+            follow_up_ = ann;
+        });
     }
     return StepResult::success();
 }

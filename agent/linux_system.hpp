@@ -6,6 +6,9 @@
 // netlink (blockdev/nbd_attach.hpp) and md through mdadm and sysfs (raid/md_control.hpp).
 // Every method checks before it acts, so a plan can be re-run after a partial failure.
 #include <functional>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
 #include <mutex>
 #include <string>
 
@@ -27,6 +30,10 @@ public:
     // What hooks are told as HASPOOL_STATE and HASPOOL_REASON: the daemon sets it before it runs
     // a batch of steps (thread-safe).
     void set_hook_situation(std::string state, std::string reason);
+
+    // Where the announcements after the first GARP burst run (the repeat burst and the periodic
+    // refresh of service.garp): the daemon's loop. Without it only the first burst is sent.
+    void set_announcer_context(boost::asio::io_context& io) { announce_io_ = &io; }
 
     // The persisted state after the last step that changed it (thread-safe).
     NodeState state() const;
@@ -75,6 +82,8 @@ private:
     raid::MdControl md_{runner_};
     mutable std::mutex mutex_;
     NodeState state_;
+    boost::asio::io_context* announce_io_ = nullptr;
+    std::shared_ptr<void> follow_up_;  // the running GarpAnnouncer; touched only on announce_io_
     std::string hook_state_;
     std::string hook_reason_;
 };

@@ -2,6 +2,8 @@
 // corrupt files (never a silent reset).
 #include <catch2/catch.hpp>
 
+#include "../temp_dir.hpp"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -12,16 +14,7 @@
 using namespace haspool::agent;
 namespace fs = std::filesystem;
 
-namespace {
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/haspool-node-state-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
+using haspool::test::TempDir;
 
 TEST_CASE("node state: --init of a primary starts at 1/primary descending from blank") {
     TempDir d;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "../temp_dir.hpp"
 #include "agent_test_support.hpp"
 #include "nbd_client_handshake.hpp"
 #include "spool_export.hpp"
@@ -44,29 +45,24 @@ int connect_to(uint16_t port) {
     return s;
 }
 
-struct TempFile {
-    std::string path;
-    explicit TempFile(size_t bytes) {
-        char t[] = "/tmp/haspool-export-XXXXXX";
-        int fd = ::mkstemp(t);
-        REQUIRE(fd >= 0);
-        REQUIRE(::ftruncate(fd, static_cast<off_t>(bytes)) == 0);
-        ::close(fd);
-        path = t;
-    }
-    ~TempFile() { ::unlink(path.c_str()); }
-};
+// A `bytes`-long file of zeros standing in for Y.
+std::string y_file(haspool::test::TempDir& d, size_t bytes) {
+    std::string p = d.write("y.img", "").string();
+    REQUIRE(::truncate(p.c_str(), static_cast<off_t>(bytes)) == 0);
+    return p;
+}
 
 }  // namespace
 
 TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, start again") {
-    config::Config c = test::example_config();
+    config::Config c = agent::test::example_config();
     c.nbd.listen_address = "127.0.0.1";
     c.nbd.allowed_peers = {"127.0.0.1"};
     c.nbd.port = free_port();
-    TempFile y(4 << 20);
+    haspool::test::TempDir dir;
+    std::string y = y_file(dir, 4 << 20);
     std::vector<std::string> events;
-    SpoolExport ex(c, y.path, [&](const std::string& kind, const std::string&) { events.push_back(kind); });
+    SpoolExport ex(c, y, [&](const std::string& kind, const std::string&) { events.push_back(kind); });
     CHECK_FALSE(ex.running());
     CHECK(connect_to(c.nbd.port) == -1);
 
@@ -93,7 +89,7 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
 }
 
 TEST_CASE("spool export: a missing Y is an error that names it") {
-    config::Config c = test::example_config();
+    config::Config c = agent::test::example_config();
     c.nbd.listen_address = "127.0.0.1";
     c.nbd.port = free_port();
     SpoolExport ex(c, "/nonexistent/haspool-y", nullptr);
@@ -103,7 +99,7 @@ TEST_CASE("spool export: a missing Y is an error that names it") {
 }
 
 TEST_CASE("device claims: a regular file is never claimed; a missing device says why") {
-    TempFile f(4096);
-    CHECK(device_claimed_by(f.path) == "");
+    haspool::test::TempDir dir;
+    CHECK(device_claimed_by(y_file(dir, 4096)) == "");
     CHECK_THAT(device_claimed_by("/nonexistent/dev"), Catch::Contains("cannot stat"));
 }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "../temp_dir.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,23 +15,9 @@
 using namespace haspool::config;
 namespace fs = std::filesystem;
 
-namespace {
+using haspool::test::TempDir;
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/haspool-test-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { fs::remove_all(path); }
-    fs::path write(const std::string& name, const std::string& text, mode_t mode = 0600) {
-        fs::path p = path / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p) << text;
-        chmod(p.c_str(), mode);
-        return p;
-    }
-};
+namespace {
 
 Config make_config(const TempDir& d) {
     std::string yaml = "cluster: {name: c, secret_file: " + (d.path / "secret").string() + "}\n"
