@@ -2,13 +2,11 @@
 // dot-stuffing both ways, and the durable maildir store.
 #include <catch2/catch.hpp>
 
-#include <dirent.h>
-#include <unistd.h>
-
-#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "../temp_dir.hpp"
 #include "line_buffer.hpp"
 #include "smtp_reply.hpp"
 #include "smtp_session.hpp"
@@ -184,9 +182,8 @@ TEST_CASE("smtp client side: reply lines and dot-stuffing") {
 }
 
 TEST_CASE("spool store: messages land in new/ with their envelope, tmp/ is left empty") {
-    char tmpl[] = "/tmp/haspool-test-spool-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    std::string dir = std::string(tmpl) + "/mail";
+    haspool::test::TempDir tmp;
+    const std::string dir = (tmp.path / "mail").string();
     REQUIRE(SpoolStore::prepare(dir).empty());
     REQUIRE(SpoolStore::prepare(dir).empty());  // idempotent
     SpoolStore st(dir, "mx");
@@ -200,16 +197,9 @@ TEST_CASE("spool store: messages land in new/ with their envelope, tmp/ is left 
     std::stringstream ss;
     ss << f.rdbuf();
     CHECK(ss.str() == "Return-Path: <a@x>\nX-Haspool-Envelope-To: <b@x>\nSubject: 1\n");
-    int in_tmp = 0;
-    if (DIR* dp = ::opendir((dir + "/tmp").c_str())) {
-        while (dirent* de = ::readdir(dp)) in_tmp += de->d_name[0] != '.';
-        ::closedir(dp);
-    }
-    CHECK(in_tmp == 0);
+    CHECK(std::filesystem::is_empty(dir + "/tmp"));
     // a spool that is a file, not a directory, is refused with the path in the message
-    std::ofstream(std::string(tmpl) + "/file") << "x";
-    CHECK(SpoolStore::prepare(std::string(tmpl) + "/file").find("is not a directory") != std::string::npos);
-    SpoolStore broken(std::string(tmpl) + "/missing", "mx");
+    CHECK(SpoolStore::prepare(tmp.write("file", "x").string()).find("is not a directory") != std::string::npos);
+    SpoolStore broken((tmp.path / "missing").string(), "mx");
     CHECK(broken.store(e, "x").error.find("cannot create") != std::string::npos);
-    std::system(("rm -rf " + std::string(tmpl)).c_str());
 }
