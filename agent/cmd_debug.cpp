@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli.hpp"
+#include "cmd_debug_mail.hpp"
 #include "commands.hpp"
 #include "md_control.hpp"
 #include "md_sysfs.hpp"
@@ -279,6 +280,8 @@ const std::map<std::string, Sub>& subcommands() {
         {"md-wait", {"wait (poll POLLPRI) until clean|degraded|idle", md_command}},
         {"md-examine-bitmap", {"a member's bitmap: mdadm -X and its dirty chunks", md_examine_bitmap}},
         {"md-merge-bitmap", {"mark a stopped member's dirty chunks in the running array", md_command}},
+        {"smtp-sink", {"SMTP receiver storing each message durably before its 250 (the drill's)", debug_smtp_sink}},
+        {"smtp-send", {"send numbered messages over SMTP, one result line each (the drill's)", debug_smtp_send}},
     };
     return table;
 }

@@ -4,16 +4,6 @@
 
 namespace haspool::cli {
 
-namespace {
-
-Command later(const char* name, const char* summary, const char* work) {
-    return {name, summary, [name, work](const std::vector<std::string>&) {
-                return not_available(std::string("'haspool ") + name + "'", work);
-            }};
-}
-
-}  // namespace
-
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"primary", "run the primary node daemon", [](const auto& a) { return cmd_daemon("primary", a); }},
@@ -26,7 +16,7 @@ const std::vector<Command>& commands() {
         {"failback", "hand the service back to the primary", cmd_failback},
         {"resolve", "settle a split brain: --discard NODE (that node's data is thrown away)", cmd_resolve},
         {"debug", "single low-level mirror steps: kernel NBD over netlink, md RAID-1", cmd_debug},
-        later("drill", "run a mail-spool failover drill", "needs the VM lab"),
+        {"drill", "run the mail-spool failover drill in two QEMU guests (scripts/drill)", cmd_drill},
     };
     return table;
 }

@@ -14,5 +14,6 @@ int cmd_switchover(const std::vector<std::string>& args);
 int cmd_failback(const std::vector<std::string>& args);
 int cmd_resolve(const std::vector<std::string>& args);
 int cmd_debug(const std::vector<std::string>& args);
+int cmd_drill(const std::vector<std::string>& args);
 
 }  // namespace haspool::cli

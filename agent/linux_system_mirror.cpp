@@ -2,6 +2,7 @@
 // Each checks the kernel's view first, so re-running a plan after a partial failure (or after a
 // daemon restart with the array still running) does only what is missing.
 #include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <cmath>
@@ -134,6 +135,9 @@ std::optional<raid::MdSnapshot> LinuxSystem::running_array(const std::string& md
     if (!d.error.empty()) return std::nullopt;  // not assembled
     raid::SnapshotResult snap = raid::read_md_snapshot(d.md_dir);
     if (!snap.error.empty()) {
+        // A stopped array can leave its /dev/md/NAME link and a bare sysfs directory behind: no
+        // array_state means nothing runs there.
+        if (::access((d.md_dir + "/array_state").c_str(), F_OK) != 0) return std::nullopt;
         error = snap.error;
         return std::nullopt;
     }

@@ -288,6 +288,11 @@ PrimaryMachine::Decision PrimaryMachine::on_connecting(const Event& e, TimePoint
         return go(PrimaryState::MIRRORED, "mirrored with " + peer_name_ + "; serving " + c_.service.address);
     }
     if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        // --init created the array before a later step failed (the undo only stopped it): the
+        // retry assembles it; creating again would be refused over its own superblocks.
+        if (opt_.init && !std::holds_alternative<step::AttachNbd>(f->step) &&
+            !std::holds_alternative<step::AssembleMirror>(f->step))
+            opt_.init = false;
         if (!f->undo_errors.empty()) return halt_serving("connecting failed: " + failure(*f));
         return retry_later(PrimaryState::WAIT_PEER, "connecting failed: " + failure(*f), now);
     }

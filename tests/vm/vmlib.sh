@@ -4,7 +4,7 @@
 # over a virtio-serial port carried on a 127.0.0.1 TCP socket.
 #
 #   vm_build_image                  build/refresh the boot files (cached) into $VM_IMG
-#   vm_start NAME IP/PREFIX DISK [listen|connect PORT]
+#   vm_start NAME IP/PREFIX DISK [listen|connect PORT | tap IFNAME]
 #                                   start a guest's QEMU (killed by PID on exit); no waiting
 #   vm_wait NAME                    wait until the guest answers (logs the boot time)
 #   vm_run NAME [-t SECONDS] SCRIPT run SCRIPT in the guest; prints its output, returns its status
@@ -59,6 +59,10 @@ vm_start() {
     [ -z "${VM_STATE_DISK[$name]:-}" ] || extra=(-drive "file=${VM_STATE_DISK[$name]},format=raw,if=virtio,cache=unsafe")
     [ -z "$mode" ] || net=(-netdev "socket,id=n0,$mode=127.0.0.1:$nport"
                            -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
+    # tap mode (scripts/drill): the NIC on an existing tap device named PORT, e.g. on a bridge in
+    # a network namespace the caller made and runs us in, so a client there can reach the guests
+    [ "$mode" != tap ] || net=(-netdev "tap,id=n0,ifname=$nport,script=no,downscript=no"
+                               -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     cport=$(vm_free_port)
     qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 -nodefaults -display none -no-reboot \
         -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initramfs.gz" \
@@ -322,6 +326,7 @@ service:
     interval_ms: 100
 failback:
   policy: manual
+${VM_EXTRA_YAML:-}
 YAML
 }
 
@@ -423,8 +428,14 @@ vm_daemons_up() {
     vm_state_disk beta
     port=$(vm_free_port)
     VM_LAN_PORT=$port
-    vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" listen "$port"
-    vm_start beta 192.0.2.2/24 "$T_DIR/y.img" connect "$port"
+    # VM_LISTENER=beta: beta's QEMU listens on the LAN socket, so a crashed alpha can reconnect
+    if [ "${VM_LISTENER:-alpha}" = beta ]; then
+        vm_start beta 192.0.2.2/24 "$T_DIR/y.img" listen "$port"
+        vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" connect "$port"
+    else
+        vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" listen "$port"
+        vm_start beta 192.0.2.2/24 "$T_DIR/y.img" connect "$port"
+    fi
     vm_wait alpha
     vm_wait beta
     vm_setup_node alpha

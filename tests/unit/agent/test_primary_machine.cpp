@@ -319,3 +319,28 @@ TEST_CASE("the init option creates the array on the first connect and passes for
     REQUIRE(d.next == P::CONNECTING);
     CHECK(to_string(d.steps[1]) == "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create force");
 }
+
+TEST_CASE("init: a connect that failed after the array was created assembles it on the retry") {
+    auto connect_after_failure = [](Step failed_step) {
+        PrimaryMachine m(example_config(), base_lineage(), {true, false, false});
+        m.start(t0);
+        auto peer = standby_says(StandbyState::EXPORTING, Lineage{});
+        m.handle(event::HeartbeatReceived{peer, heard(t0 + 1s, t0)}, t0 + 1s);
+        auto d = m.handle(failed(std::move(failed_step)), t0 + 2s);
+        REQUIRE(d.next == P::WAIT_PEER);
+        REQUIRE(d.wake_at);
+        TimePoint later = *d.wake_at + 1s;
+        d = m.handle(event::HeartbeatReceived{peer, heard(later, t0)}, later);
+        REQUIRE(d.next == P::CONNECTING);
+        return to_string(d.steps[1]);
+    };
+    // The mount failed: the array exists (stopped by the undo), so it is assembled from X, not
+    // created again; the standby's Y is still blank, so it is then added in full.
+    CHECK(connect_after_failure(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}) ==
+          "AssembleDegraded md=/dev/md/haspool dev=/dev/vdb");
+    // The create itself (or the attach before it) failed: create again.
+    CHECK(connect_after_failure(step::AssembleMirror{"/dev/md/haspool", "/dev/vdb", "/dev/nbd0", true}) ==
+          "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create");
+    CHECK(connect_after_failure(step::AttachNbd{"192.0.2.2", 10809, "haspool", 0}) ==
+          "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create");
+}
