@@ -72,6 +72,8 @@ public:
 private:
     // The running array, or nullopt (with `error` empty when simply not running).
     std::optional<raid::MdSnapshot> running_array(const std::string& md, std::string& error);
+    // The same for a step that needs the array: nullopt with `failed` saying why.
+    std::optional<raid::MdSnapshot> require_array(const std::string& md, StepResult& failed);
     StepResult make_filesystem(const std::string& dev);  // on a new array that holds nothing yet
 
     config::Config cfg_;

@@ -45,6 +45,9 @@ std::string block_name(const std::string& dev) {
     return p.substr(p.rfind('/') + 1);
 }
 
+// The NBD leg goes (back) into the array write-mostly: reads stay on the local disk.
+bool is_nbd_leg(const std::string& dev) { return block_name(dev).rfind("nbd", 0) == 0; }
+
 // The kernel's word on /dev/nbd<index>; error sentence in `error`.
 bool nbd_connected(unsigned index, std::string& error) {
     nbd::KernelStatusResult st = nbd::kernel_status(index);
@@ -145,6 +148,14 @@ std::optional<raid::MdSnapshot> LinuxSystem::running_array(const std::string& md
     return snap.snapshot;
 }
 
+// The running array for a step that changes its members; otherwise `failed` says why not.
+std::optional<raid::MdSnapshot> LinuxSystem::require_array(const std::string& md, StepResult& failed) {
+    std::string error;
+    auto running = running_array(md, error);
+    if (!running) failed = StepResult::failure(error.empty() ? md + " is not running" : error);
+    return running;
+}
+
 StepResult LinuxSystem::make_filesystem(const std::string& dev) {
     raid::MdControl::ProbeResult p = md_.probe(dev);
     if (!p.error.empty()) return StepResult::failure(p.error);
@@ -214,10 +225,9 @@ StepResult LinuxSystem::stop_mirror(const step::StopMirror& s) {
 }
 
 StepResult LinuxSystem::fail_member(const step::FailMember& s) {
-    std::string error;
-    auto running = running_array(s.md, error);
-    if (!running) return error.empty() ? StepResult::failure(s.md + " is not running")
-                                       : StepResult::failure(error);
+    StepResult failed;
+    auto running = require_array(s.md, failed);
+    if (!running) return failed;
     const raid::MdMember* m = running->member(block_name(s.dev));
     if (!m) return StepResult::success();  // already out
     if (!m->state.faulty)
@@ -232,11 +242,10 @@ StepResult LinuxSystem::fail_member(const step::FailMember& s) {
 }
 
 StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
-    std::string error;
-    auto running = running_array(s.md, error);
-    if (!running) return error.empty() ? StepResult::failure(s.md + " is not running")
-                                       : StepResult::failure(error);
-    const bool nbd_leg = block_name(s.dev).rfind("nbd", 0) == 0;
+    StepResult failed;
+    auto running = require_array(s.md, failed);
+    if (!running) return failed;
+    const bool nbd_leg = is_nbd_leg(s.dev);
     if (const raid::MdMember* m = running->member(block_name(s.dev))) {
         if (!m->state.faulty) return StepResult::success();  // already in (in sync or recovering)
         if (std::string e = md_.remove(s.md, s.dev); !e.empty()) return StepResult::failure(e);
@@ -270,14 +279,14 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
 }
 
 StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {
-    std::string error;
-    auto running = running_array(s.md, error);
-    if (!running) return StepResult::failure(error.empty() ? s.md + " is not running" : error);
+    StepResult failed;
+    auto running = require_array(s.md, failed);
+    if (!running) return failed;
     if (const raid::MdMember* m = running->member(block_name(s.dev))) {
         if (!m->state.faulty) return StepResult::success();  // already added (copying or in sync)
         if (std::string e = md_.remove(s.md, s.dev); !e.empty()) return StepResult::failure(e);
     }
-    const bool nbd_leg = block_name(s.dev).rfind("nbd", 0) == 0;
+    const bool nbd_leg = is_nbd_leg(s.dev);
     log::notice("adding " + s.dev + " to " + s.md + " in full: its superblock is wiped and every chunk is copied",
                 {{"EVENT", "full-add"}, {"DEVICE", s.dev}});
     if (std::string e = md_.add_full(s.md, s.dev, nbd_leg); !e.empty()) return StepResult::failure(e);
@@ -285,10 +294,9 @@ StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {
 }
 
 StepResult LinuxSystem::restore_write_mostly(const step::RestoreWriteMostly& s) {
-    std::string error;
-    auto running = running_array(s.md, error);
-    if (!running) return error.empty() ? StepResult::failure(s.md + " is not running")
-                                       : StepResult::failure(error);
+    StepResult failed;
+    auto running = require_array(s.md, failed);
+    if (!running) return failed;
     const raid::MdMember* m = running->member(block_name(s.dev));
     if (!m) return StepResult::failure(s.dev + " is not a member of " + s.md);
     if (m->state.write_mostly) return StepResult::success();

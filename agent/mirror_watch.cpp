@@ -10,14 +10,9 @@
 
 namespace haspool::agent {
 
-class LinkDeadHolder {
-public:
-    std::unique_ptr<nbd::LinkDeadWatch> watch;
-};
-
 MirrorWatch::MirrorWatch(std::string md_device, unsigned nbd_index, EventSink on_event, SnapshotSink on_snapshot)
     : md_device_(std::move(md_device)), nbd_index_(nbd_index), on_event_(std::move(on_event)),
-      on_snapshot_(std::move(on_snapshot)), link_dead_(std::make_unique<LinkDeadHolder>()) {}
+      on_snapshot_(std::move(on_snapshot)) {}
 
 MirrorWatch::~MirrorWatch() { stop(); }
 
@@ -26,7 +21,7 @@ std::string MirrorWatch::start() {
     md_thread_ = std::thread([this] { watch_md(); });
     auto opened = nbd::LinkDeadWatch::open();
     if (!opened.watch) return "cannot subscribe to NBD LINK_DEAD notifications: " + opened.error;
-    link_dead_->watch = std::move(opened.watch);
+    link_dead_ = std::move(opened.watch);
     nbd_thread_ = std::thread([this] { watch_link_dead(); });
     return "";
 }
@@ -89,7 +84,7 @@ void MirrorWatch::watch_md() {
 }
 
 void MirrorWatch::watch_link_dead() {
-    nbd::LinkDeadWatch& w = *link_dead_->watch;
+    nbd::LinkDeadWatch& w = *link_dead_;
     while (!stopping_) {
         pollfd fds[2] = {{w.fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
         int n = ::poll(fds, 2, 1000);

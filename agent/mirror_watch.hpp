@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,10 @@
 
 #include "events.hpp"
 #include "md_status.hpp"
+
+namespace haspool::nbd {
+class LinkDeadWatch;
+}
 
 namespace haspool::agent {
 
@@ -53,7 +58,7 @@ private:
     std::condition_variable cv_;
     std::thread md_thread_;
     std::thread nbd_thread_;
-    std::unique_ptr<class LinkDeadHolder> link_dead_;
+    std::unique_ptr<nbd::LinkDeadWatch> link_dead_;  // set by start()
 };
 
 }  // namespace haspool::agent

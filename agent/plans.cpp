@@ -28,8 +28,13 @@ std::vector<Step> Plans::stop_serving(const config::Node& self) const {
     return s;
 }
 
+// Everything this node may hold, given back. The before_handback hook runs first: whatever the
+// after_takeover hook started (a stand-in for the mail units) must let go of the spool before
+// the unmount. Hooks must therefore tolerate running when there is nothing to stop.
 std::vector<Step> Plans::release(const config::Node& self) const {
-    std::vector<Step> s = stop_serving(self);
+    std::vector<Step> s;
+    add_hook(s, "before_handback", c_.hooks.before_handback);
+    for (auto& st : stop_serving(self)) s.push_back(std::move(st));
     s.push_back(step::StopMirror{c_.spool.md_device});
     if (self.role == config::Role::primary) s.push_back(step::DetachNbd{c_.nbd.device_index});
     return s;
@@ -89,6 +94,9 @@ std::vector<Step> Plans::connect(bool x_newer, bool create, bool force, bool y_b
         s.push_back(step::AssembleMirror{c_.spool.md_device, a.spool_device, nbd_device(), create, force});
     }
     serve(s, a, c_.spool.md_device, true);
+    // The hooks are named from the standby's side, but they mean "this node now serves" and
+    // "this node is about to stop": the primary starting to serve runs after_takeover too.
+    add_hook(s, "after_takeover", c_.hooks.after_takeover);
     return s;
 }
 
@@ -132,6 +140,7 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank) const {
         s.push_back(step::ReAddMember{c_.spool.md_device, a.spool_device});
     }
     serve(s, a, c_.spool.md_device, false);
+    add_hook(s, "after_takeover", c_.hooks.after_takeover);
     return s;
 }
 
@@ -141,6 +150,7 @@ std::vector<Step> Plans::solo() const {
     s.push_back(step::BumpGeneration{"forced solo start of " + a.name});
     s.push_back(step::AssembleDegraded{c_.spool.md_device, a.spool_device});
     serve(s, a, c_.spool.md_device, true);
+    add_hook(s, "after_takeover", c_.hooks.after_takeover);
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "../loopback.hpp"
 #include "../temp_dir.hpp"
 #include "agent_test_support.hpp"
 #include "nbd_client_handshake.hpp"
@@ -19,31 +20,8 @@ using namespace haspool::agent;
 
 namespace {
 
-uint16_t free_port() {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(s);
-    return ntohs(a.sin_port);
-}
-
-// -1 when the connection is refused.
-int connect_to(uint16_t port) {
-    int s = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(s);
-        return -1;
-    }
-    return s;
-}
+using haspool::test::loopback_connect;
+using haspool::test::loopback_free_port;
 
 // A `bytes`-long file of zeros standing in for Y.
 std::string y_file(haspool::test::TempDir& d, size_t bytes) {
@@ -58,18 +36,18 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
     config::Config c = agent::test::example_config();
     c.nbd.listen_address = "127.0.0.1";
     c.nbd.allowed_peers = {"127.0.0.1"};
-    c.nbd.port = free_port();
+    c.nbd.port = loopback_free_port();
     haspool::test::TempDir dir;
     std::string y = y_file(dir, 4 << 20);
     std::vector<std::string> events;
     SpoolExport ex(c, y, [&](const std::string& kind, const std::string&) { events.push_back(kind); });
     CHECK_FALSE(ex.running());
-    CHECK(connect_to(c.nbd.port) == -1);
+    CHECK(loopback_connect(c.nbd.port) == -1);
 
     REQUIRE(ex.start() == "");
     CHECK(ex.running());
     CHECK(ex.start() == "");  // idempotent
-    int fd = connect_to(c.nbd.port);
+    int fd = loopback_connect(c.nbd.port);
     REQUIRE(fd >= 0);
     auto h = nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5));
     REQUIRE(h.error == "");
@@ -79,10 +57,10 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
     REQUIRE(ex.stop() == "");
     CHECK_FALSE(ex.running());
     CHECK(ex.stop() == "");  // idempotent
-    CHECK(connect_to(c.nbd.port) == -1);
+    CHECK(loopback_connect(c.nbd.port) == -1);
 
     REQUIRE(ex.start() == "");
-    fd = connect_to(c.nbd.port);
+    fd = loopback_connect(c.nbd.port);
     REQUIRE(fd >= 0);
     CHECK(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5)).error == "");
     ::close(fd);
@@ -91,7 +69,7 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
 TEST_CASE("spool export: a missing Y is an error that names it") {
     config::Config c = agent::test::example_config();
     c.nbd.listen_address = "127.0.0.1";
-    c.nbd.port = free_port();
+    c.nbd.port = loopback_free_port();
     SpoolExport ex(c, "/nonexistent/haspool-y", nullptr);
     std::string e = ex.start();
     CHECK_THAT(e, Catch::Contains("/nonexistent/haspool-y"));

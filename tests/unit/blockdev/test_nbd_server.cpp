@@ -13,6 +13,7 @@
 #include <future>
 #include <thread>
 
+#include "../loopback.hpp"
 #include "nbd_client_handshake.hpp"
 #include "nbd_codec.hpp"
 #include "nbd_server.hpp"
@@ -25,12 +26,8 @@ namespace asio = boost::asio;
 namespace {
 
 int connect_to(uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    int fd = haspool::test::loopback_connect(port);
+    REQUIRE(fd >= 0);
     return fd;
 }
 
