@@ -100,7 +100,7 @@ public:
         system_->set_announcer_context(io_);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
-            if (r.ok) log::notice(what + ": ok", {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
+            if (r.ok) log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"), {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
             else log::error(what + ": FAILED: " + r.error, {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
         }, [](const Step& s) {
             // A long fsck or mount must not make systemd kill a starting/reloading unit.

@@ -88,7 +88,7 @@ StepResult LinuxSystem::fsck(const step::Fsck& s) {
     // this check: it was checked before it was mounted, and a mounted filesystem is never checked.
     // Mounted anywhere else, check_filesystem() refuses.
     actions::FilesystemSpec spec = filesystem_spec(cfg_, s);
-    if (mounted_where_we_mount_it(spec)) return StepResult::success();
+    if (mounted_where_we_mount_it(spec)) return StepResult::success("already mounted on " + spec.mount_point + ": checked before");
     return to_step_result(actions::check_filesystem(spec));
 }
 
@@ -109,7 +109,7 @@ StepResult LinuxSystem::probe_address(const step::ProbeAddress& s) {
     std::string error;
     auto present = actions::query_address(s.interface, *a, &error);
     if (!present) return StepResult::failure(to_string(s) + ": " + error);
-    if (present->present) return StepResult::success();
+    if (present->present) return StepResult::success("already on " + s.interface + ": ours");
     return to_step_result(actions::require_address_free(s.interface, *a, s.timeout));
 }
 

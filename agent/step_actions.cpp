@@ -32,7 +32,7 @@ std::optional<actions::HookEvent> hook_event_named(const std::string& name) {
 }
 
 StepResult to_step_result(const actions::ActionResult& r) {
-    return r.ok() ? StepResult::success() : StepResult::failure(r.message());
+    return r.ok() ? StepResult::success(r.message()) : StepResult::failure(r.message());
 }
 
 }  // namespace haspool::agent

@@ -11,9 +11,10 @@ namespace haspool::agent {
 struct StepResult {
     bool ok = true;
     std::string error;  // a sentence when !ok
+    std::string note;   // when ok: what was done, if it says more than "ok" ("e2fsck: journal replayed")
 
-    static StepResult success() { return {}; }
-    static StepResult failure(std::string why) { return {false, std::move(why)}; }
+    static StepResult success(std::string note = {}) { return {true, {}, std::move(note)}; }
+    static StepResult failure(std::string why) { return {false, std::move(why), {}}; }
 };
 
 class System {

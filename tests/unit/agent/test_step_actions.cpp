@@ -42,10 +42,14 @@ TEST_CASE("step actions: every hook name the plans use is a hook event, others a
     CHECK_FALSE(hook_event_named(""));
 }
 
-TEST_CASE("step actions: a failed action keeps its error sentence, a done one is ok") {
+TEST_CASE("step actions: a failed action keeps its error sentence, a done one is ok with its note") {
     CHECK(to_step_result(actions::ActionResult::done("already mounted")).ok);
     CHECK(to_step_result(actions::ActionResult::done("already mounted")).error.empty());
+    // the note reaches the step's log line: "Fsck ...: ok (e2fsck: journal replayed)"
+    CHECK(to_step_result(actions::ActionResult::done("e2fsck: journal replayed")).note == "e2fsck: journal replayed");
+    CHECK(to_step_result(actions::ActionResult::done()).note.empty());
     auto r = to_step_result(actions::ActionResult::failed("cannot mount '/dev/md0': busy"));
     CHECK_FALSE(r.ok);
     CHECK(r.error == "cannot mount '/dev/md0': busy");
+    CHECK(r.note.empty());
 }
