@@ -101,6 +101,9 @@ public:
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
             if (r.ok) log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"), {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
+            // What a (re-)add will copy stays in `status` while md copies it.
+            if (r.ok && !undo && (std::holds_alternative<step::ReAddMember>(s) || std::holds_alternative<step::AddMemberFull>(s)))
+                asio::post(io_, [this, n = r.note] { copy_plan_ = n; });
             else log::error(what + ": FAILED: " + r.error, {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
         }, [](const Step& s) {
             // A long fsck or mount must not make systemd kill a starting/reloading unit.
@@ -490,7 +493,11 @@ private:
     std::string md_text() const {
         if (!md_) return "not running";
         std::string s = md_->degraded ? "degraded" : md_->sync_action == "idle" ? "clean" : md_->sync_action;
-        if (md_->sync_action != "idle") s += " " + std::to_string(sync_percent_of(*md_)) + "%";
+        if (md_->sync_action != "idle") {
+            s += " " + std::to_string(sync_percent_of(*md_)) + "%";
+            // md recovers a member only after our (re-)add; a resync (a new or unclean array) is not ours
+            if (md_->sync_action == "recover" && !copy_plan_.empty()) s += ", " + copy_plan_;
+        }
         std::string members;
         for (const auto& m : md_->members)
             members += (members.empty() ? "" : ", ") + m.block_device + " " + m.state.text;
@@ -613,6 +620,7 @@ private:
     std::unique_ptr<SpoolExport> export_;    // standby: the export of Y
     std::unique_ptr<MirrorWatch> watch_;     // primary: md and LINK_DEAD
     std::optional<raid::MdSnapshot> md_;     // primary: the array as last seen
+    std::string copy_plan_;                  // primary: what the last (re-)add said md will copy
     std::optional<TimePoint> last_nbd_;      // standby: newest request on the export
     TimePoint last_tick_{};                  // when tick() last ran (local pause detection)
     TimePoint resumed_at_{};                 // the last resume after a local pause

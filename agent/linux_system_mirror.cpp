@@ -251,22 +251,29 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
         if (std::string e = md_.remove(s.md, s.dev); !e.empty()) return StepResult::failure(e);
     }
     // Say how much the re-add will copy before it starts: the dirty chunks in the bitmap of the
-    // leg that stays (md copies exactly those; a refused re-add copies nothing).
+    // leg that stays (md copies exactly those; a refused re-add copies nothing). The step's note
+    // carries the same figure to `haspool status` while md copies.
+    std::string plan;
     for (const auto& m : running->members)
         if (!m.state.faulty && m.state.in_sync) {
             raid::BitmapSummaryResult b = md_.examine_bitmap("/dev/" + m.block_device);
-            if (b.summary)
+            if (b.summary) {
+                plan = "copying " + s.dev + ": " + std::to_string(b.summary->dirty) + " of " +
+                       std::to_string(b.summary->bits) + " chunk(s) of " + std::to_string(b.summary->chunk_bytes / 1024) +
+                       " KiB dirty, about " + std::to_string(b.summary->dirty * b.summary->chunk_bytes / 1048576) +
+                       " MiB of " + std::to_string(b.summary->bits * b.summary->chunk_bytes / 1048576) + " MiB";
                 log::notice("re-adding " + s.dev + " to " + s.md + ": " + std::to_string(b.summary->dirty) + " of " +
                                 std::to_string(b.summary->bits) + " chunk(s) of " +
                                 std::to_string(b.summary->chunk_bytes / 1024) + " KiB are dirty (about " +
                                 std::to_string(b.summary->dirty * b.summary->chunk_bytes / 1048576) + " MiB of " +
                                 std::to_string(b.summary->bits * b.summary->chunk_bytes / 1048576) + " MiB to copy)",
                             {{"EVENT", "resync-size"}, {"DIRTY_CHUNKS", std::to_string(b.summary->dirty)}});
+            }
             break;
         }
     // The NBD leg goes back write-mostly (reads stay on X); X re-added at failback does not.
     std::string e = md_.re_add(s.md, s.dev, nbd_leg);
-    if (e.empty()) return StepResult::success();
+    if (e.empty()) return StepResult::success(plan.empty() ? "copying " + s.dev + ": the dirty chunks" : plan);
     // md refuses a re-add it cannot do from the bitmap (the member is too old for it, or its
     // superblock is not this array's). The member is the copy's target either way (the NBD leg
     // in a resync X->Y, X in a failback): wipe its superblock and add it in full.
@@ -275,7 +282,7 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
                  {{"EVENT", "full-add"}, {"DEVICE", s.dev}});
     if (std::string f = md_.add_full(s.md, s.dev, nbd_leg); !f.empty())
         return StepResult::failure("re-add refused (" + e + "), and the full add failed too: " + f);
-    return StepResult::success();
+    return StepResult::success("copying " + s.dev + ": every chunk (re-add refused)");
 }
 
 StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {
@@ -290,7 +297,7 @@ StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {
     log::notice("adding " + s.dev + " to " + s.md + " in full: its superblock is wiped and every chunk is copied",
                 {{"EVENT", "full-add"}, {"DEVICE", s.dev}});
     if (std::string e = md_.add_full(s.md, s.dev, nbd_leg); !e.empty()) return StepResult::failure(e);
-    return StepResult::success();
+    return StepResult::success("copying " + s.dev + ": every chunk");
 }
 
 StepResult LinuxSystem::restore_write_mostly(const step::RestoreWriteMostly& s) {

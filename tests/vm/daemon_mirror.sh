@@ -64,6 +64,11 @@ for t in "MIRRORED -> DEGRADED" "DEGRADED -> RESYNC" "RESYNC -> MIRRORED"; do
     grep -qF "$t" <<<"$trail" || fail "alpha's log has no '$t' transition: $(vm_daemon_log alpha 60)"
 done
 log "alpha's way back: $(cut -c12-23,37- <<<"$trail" | cut -c1-160 | tr '\n' ';')"
+# before md copies, the daemon says how much (the re-add's note, also in `status` while md recovers)
+plan=$(vm_run alpha "grep 'step ReAddMember.*: ok (copying ' $VM_DAEMON_LOG | tail -1")
+grep -q "of 128 chunk(s) of 1024 KiB dirty, about [0-9]* MiB of 128 MiB" <<<"$plan" ||
+    fail "alpha's re-add did not say how much it copies: $plan $(vm_daemon_log alpha 30)"
+log "alpha: ${plan#*: ok }"
 st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || fail "after the resync the NBD leg is not in sync + write-mostly: $st"
 [ "$(json_get "$(vm_status_json beta)" peer.state)" = MIRRORED ] || fail "beta does not see alpha MIRRORED"
