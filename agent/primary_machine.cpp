@@ -281,10 +281,17 @@ PrimaryMachine::Decision PrimaryMachine::on_wait_peer(const Event& e, TimePoint 
 PrimaryMachine::Decision PrimaryMachine::on_connecting(const Event& e, TimePoint now) {
     if (pending_ != Pending::connect) return stay();
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        const bool created = opt_.init;
         opt_.init = false;
         retry_ = Millis(0);
         if (connect_resyncs_)
             return go(PrimaryState::RESYNC, "serving; md copies X->" + peer_name_ + "'s Y");
+        // A new array is not a mirror yet: md's initial sync copies X onto Y. Until it ends, Y is
+        // no copy to take over from, and a switchover must be refused: RESYNC says so on the
+        // wire, and md's ResyncFinished makes it MIRRORED (DESIGN §2: MIRRORED = md clean).
+        if (created)
+            return go(PrimaryState::RESYNC, "serving " + c_.service.address + "; the new mirror's initial sync copies X onto " +
+                                                peer_name_ + "'s Y (MIRRORED when md is clean)");
         return go(PrimaryState::MIRRORED, "mirrored with " + peer_name_ + "; serving " + c_.service.address);
     }
     if (const auto* f = std::get_if<event::StepFailed>(&e)) {
@@ -403,6 +410,11 @@ PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now
             return stay(peer_name_ + " is silent during the Y->X resync; Y is the only complete copy, so its leg stays (md fails it on I/O timeout)");
         return go(PrimaryState::DEGRADED, peer_name_ + " silent during resync: failing its leg",
                   {step::FailMember{c_.spool.md_device, nbd_dev_}}, Pending::degrade);
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
+        return stay("refused switchover: md is still copying (" + std::string(resync_from_peer_ ? "Y->X" : "X->Y") +
+                    "), so " + (resync_from_peer_ ? "X" : "Y") + " is not a complete copy yet; wait for MIRRORED");
     }
     return stay();
 }

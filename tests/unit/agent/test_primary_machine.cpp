@@ -320,6 +320,27 @@ TEST_CASE("the init option creates the array on the first connect and passes for
     CHECK(to_string(d.steps[1]) == "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create force");
 }
 
+TEST_CASE("init: a new array is RESYNC until md's initial sync ends; no switchover onto a half-copied Y") {
+    PrimaryMachine m(example_config(), base_lineage(), {true, false, false});
+    m.start(t0);
+    auto peer = standby_says(StandbyState::EXPORTING, Lineage{});
+    REQUIRE(m.handle(event::HeartbeatReceived{peer, heard(t0 + 1s, t0)}, t0 + 1s).next == P::CONNECTING);
+    auto d = m.handle(event::StepsSucceeded{}, t0 + 20s);
+    CHECK(d.next == P::RESYNC);
+    CHECK_THAT(d.reason, Catch::Contains("initial sync"));
+    d = m.handle(event::HeartbeatReceived{peer, heard(t0 + 21s, t0)}, t0 + 21s);
+    d = m.handle(event::OperatorCommand{event::Command::switchover}, t0 + 22s);
+    CHECK(d.next == P::RESYNC);
+    CHECK(d.steps.empty());
+    CHECK_THAT(d.reason, Catch::Contains("refused switchover: md is still copying (X->Y)"));
+    d = m.handle(event::ResyncFinished{}, t0 + 30s);
+    CHECK(d.next == P::MIRRORED);
+    CHECK(step_names(d.steps) == "RestoreWriteMostly");
+    // the next connect (a restart without --init) assembles a mirror that is already one
+    auto r = connecting();
+    CHECK(r.m->handle(event::StepsSucceeded{}, r.at + 1s).next == P::MIRRORED);
+}
+
 TEST_CASE("init: a connect that failed after the array was created assembles it on the retry") {
     auto connect_after_failure = [](Step failed_step) {
         PrimaryMachine m(example_config(), base_lineage(), {true, false, false});
