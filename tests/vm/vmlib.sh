@@ -320,6 +320,7 @@ service:
   address: $VIP/24
   interface: eth0
   units: []
+  probe: ${VM_SERVICE_PROBE:-true}
   probe_timeout_ms: 500
   garp:
     count: 3
@@ -462,4 +463,60 @@ vm_spool_served_by() {
         out=$(vm_run "$other" "grep ' $SPOOL ' /proc/mounts; ip -4 addr show dev eth0")
         if grep -q "inet $VIP/\| $SPOOL " <<<"$out"; then fail "$other serves too: $out"; fi
     fi
+}
+
+# ---- fsync'd files, and a writer that acknowledges each file on the console ---------------
+# vm_write_files NODE PREFIX COUNT KIB: COUNT fsync'd random files PREFIX.N of KIB KiB on NODE's
+# spool; prints their "sha256  name" lines once every fsync has returned (the acknowledgement).
+vm_write_files() {
+    vm_run "$1" "set -e; for i in \$(seq 1 $3); do
+            dd if=/dev/urandom of=$SPOOL/$2.\$i bs=1k count=$4 conv=fsync 2>/dev/null
+        done; cd $SPOOL && sha256sum $2.*"
+}
+
+# vm_check_files NODE SUMS: every file of SUMS ("sha256  name" lines) is on NODE's spool, intact.
+vm_check_files() {
+    local out
+    out=$(vm_run "$1" "cd $SPOOL && sha256sum -c <<'SUMS' 2>&1
+$2
+SUMS") || fail "files missing or damaged on $1: $(grep -v ': OK$' <<<"$out" | head -20)"
+}
+
+# vm_install_writer NODE: /etc/haspool/writer TAG [PAUSE] writes numbered 16 KiB fsync'd files
+# TAG.N on the spool (PAUSE seconds apart) and prints "HASPOOL-ACK sha256 TAG.N" on the console
+# after each fsync returned; /etc/haspool/stop-writer stops it (also fit for a before_handback
+# hook: no systemd in the guest, the writer stands in for the mail units). The guest's /etc is
+# lost on reboot: install again after a restart.
+vm_install_writer() {
+    vm_run "$1" "cat >/etc/haspool/writer <<'SH'
+i=0
+while :; do
+    i=\$((i + 1)); f=$SPOOL/\$1.\$i
+    dd if=/dev/urandom of=\$f bs=4k count=4 conv=fsync 2>/dev/null || exit 0
+    s=\$(sha256sum \$f) || exit 0
+    echo \"HASPOOL-ACK \${s%% *} \$1.\$i\" >/dev/console
+    sleep \${2:-0}
+done
+SH
+cat >/etc/haspool/stop-writer <<'SH'
+p=\$(cat /run/writer.pid 2>/dev/null) || exit 0
+kill -TERM -- -\$p 2>/dev/null
+while kill -0 -- -\$p 2>/dev/null; do sleep 0.1; done
+rm -f /run/writer.pid
+SH" || fail "installing the writer on $1"
+}
+
+# vm_writer_start NODE TAG [PAUSE]: the writer in its own session (pid in /run/writer.pid).
+vm_writer_start() {
+    vm_run "$1" "setsid sh /etc/haspool/writer $2 ${3:-0} </dev/null >/dev/null 2>&1 & echo \$! >/run/writer.pid" ||
+        fail "starting the writer on $1"
+}
+
+vm_writer_stop() {
+    vm_run "$1" -t 60 "sh /etc/haspool/stop-writer" || fail "stopping the writer on $1"
+}
+
+# vm_acked NODE TAG: the files NODE's writer acknowledged so far, as "sha256  TAG.N" lines.
+vm_acked() {
+    grep -aoE "HASPOOL-ACK [0-9a-f]{64} $2\.[0-9]+" "$T_DIR/$1.console" | cut -d' ' -f2- | awk '{ print $1 "  " $2 }'
 }
