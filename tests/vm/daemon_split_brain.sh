@@ -112,7 +112,12 @@ for node in alpha beta; do
     [ "${f[1]}" = "$mine" ] && [ "${f[2]}" = "$theirs" ] ||
         fail "$node's status does not show both generations (mine $mine, $peer's $theirs): ${f[*]}"
     ev=$(vm_run "$node" "grep -F -- '-> SPLIT_BRAIN' $VM_DAEMON_LOG | tail -1")
-    grep -qF "generations diverged: mine $mine, $peer's $theirs" <<<"$ev" || fail "$node's evidence: $ev"
+    # Either reason is the split brain: the lineages diverged, or the peer says it serves while this
+    # node serves. The second is what alpha may see first: QEMU's socket netdev holds the frames
+    # beta sent while alpha's eth0 was down and delivers them when it comes back up, so alpha can
+    # read beta's heartbeats from TAKEOVER (before its bump) ahead of the current ones.
+    grep -qE "generations diverged: mine $mine, $peer's $theirs|$peer says (TAKEOVER|ACTIVE|DEGRADED) while this node is [A-Z]+: both may have written" <<<"$ev" ||
+        fail "$node's evidence: $ev"
     grep -q " critical: " <<<"$ev" || fail "$node did not log the split brain at critical level: $ev"
     log "$node: ${ev#* critical: }"
 done
@@ -198,15 +203,10 @@ resolve_discard_beta() {
     acked=$(vm_acked alpha a)
     vm_check_files alpha "$acked"
     out=$(vm_run alpha "ls $SPOOL/tenure.* 2>&1") && fail "beta's discarded files are on alpha's spool: $out"
-    vm_daemon_stop alpha
-    vm_compare_legs
-    # and Y, read on beta without md (metadata 1.0: the filesystem starts at sector 0)
-    vm_daemon_stop beta
-    vm_run beta "mount -t ext4 -o ro /dev/vda $SPOOL" || fail "mounting Y read-only on beta"
-    out=$(vm_run beta "ls $SPOOL/tenure.* 2>&1") && fail "beta's discarded files survive on Y: $out"
-    vm_check_files beta "$(sed -n "$((n_cut + 1)),\$p" <<<"$acked")"
-    vm_run beta "umount $SPOOL" || fail "unmounting Y on beta"
-    log "all $(wc -l <<<"$acked") files alpha acknowledged are on alpha ($n_part during the partition, on Y too); beta's $(wc -l <<<"$tenure") are gone from X and Y"
+    # X == Y, by md with both daemons up: with the probe off, stopping alpha's daemon (which leaves
+    # the service as it is) would let beta take Y over while vm_compare_legs reads it.
+    vm_check_legs
+    log "all $(wc -l <<<"$acked") files alpha acknowledged are on alpha ($n_part during the partition), so on Y too; beta's $(wc -l <<<"$tenure") are gone"
 }
 
 # resolve_discard_alpha: run on alpha (the loser). alpha stops serving, releases the array and
@@ -266,8 +266,7 @@ resolve_discard_alpha() {
     [ -n "${solo// /}" ] || fail "no file was written on X alone: nothing to prove discarded"
     out=$(vm_run alpha "cd $SPOOL && for f in $solo; do [ -e \$f ] && echo \$f; done; true")
     [ -z "$out" ] || fail "files alpha wrote on X alone survive its discard: $out"
-    vm_daemon_stop alpha
-    vm_compare_legs
+    vm_check_legs
     log "beta's $(wc -l <<<"$tenure") files and alpha's $n_cut pre-cut files are on alpha; the $(( $(wc -l <<<"$acked") - n_deg )) alpha wrote on X alone are gone; X == Y"
 }
 

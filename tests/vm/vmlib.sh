@@ -208,8 +208,33 @@ vm_compare_legs() {
     vm_run alpha "umount /mnt/spool 2>/dev/null; haspool debug md-stop --md $MD" || fail "stopping the array on alpha"
     sx=$(vm_run alpha "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading X"
     sy=$(vm_run beta "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading Y"
-    [ "${sx%% *}" = "${sy%% *}" ] || fail "X and Y differ over the array's $((sectors / 2048)) MiB"
+    [ "${sx%% *}" = "${sy%% *}" ] || fail "X and Y differ over the array's $((sectors / 2048)) MiB; $(vm_diff_images "$sectors")"
     log "X and Y identical over the array's $((sectors / 2048)) MiB"
+}
+
+# vm_check_legs: md's own comparison of X and Y on alpha's running array (sync_action=check,
+# then mismatch_cnt), with both daemons left running. For tests where stopping a daemon would
+# change Y (e.g. the address probe is off, so a silent primary lets the standby take over Y
+# while vm_compare_legs reads it). The spool must be idle (writers stopped); synced first.
+vm_check_legs() {
+    local out t
+    vm_time_run alpha t "sync; md=\$(basename \$(readlink -f $MD)); echo check >/sys/block/\$md/md/sync_action &&
+        sleep 1 && haspool debug md-wait --md $MD --until idle --timeout 300 >/dev/null" ||
+        fail "md's check of X against Y did not run: $(vm_run alpha "haspool debug md-status --md $MD")"
+    out=$(vm_run alpha "md=\$(basename \$(readlink -f $MD)); cat /sys/block/\$md/md/mismatch_cnt /sys/block/\$md/md/last_sync_action") ||
+        fail "reading md's mismatch count: $out"
+    [ "$(sed -n 2p <<<"$out")" = check ] || fail "md's last sync action was not the check: $out"
+    [ "$(sed -n 1p <<<"$out")" = 0 ] || fail "md's check found $(sed -n 1p <<<"$out") mismatched sectors between X and Y"
+    log "md's check read X and Y in full in ${t}s: no mismatched sector"
+}
+
+# vm_diff_images SECTORS: where the disk images of X and Y (as QEMU wrote them, on the host)
+# differ within the first SECTORS sectors: a diagnostic for a failed comparison.
+vm_diff_images() {
+    cmp -l -n $(($1 * 512)) "$T_DIR/x.img" "$T_DIR/y.img" 2>/dev/null |
+        awk '{ n++; k = int(($1 - 1) / 4096); if (!(k in seen)) { seen[k] = 1; if (m++ < 40) l = l sprintf(" %d", k) } }
+             n <= 16 { b = b sprintf(" %d:%s/%s", $1 - 1, $2, $3) }
+             END { printf "on the host the images differ in %d byte(s), %d 4-KiB block(s) (first:%s; offset:X/Y octal:%s)", n, m, l, b }'
 }
 
 # vm_x_bitmap: X's write-intent bitmap on alpha (md-examine-bitmap): sets BM_DIRTY, BM_CHUNK
