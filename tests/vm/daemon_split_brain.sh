@@ -17,7 +17,7 @@
 # along, attaches Y and adds it in FULL (never a re-add: md copies the whole data area, not the
 # bitmap's chunks). Afterwards alpha is MIRRORED, both agree on alpha's generation, the VIP is only
 # on alpha, every file alpha's writer acknowledged is there, beta's split-brain files are gone,
-# and X == Y over the array's data area.
+# and md's own check of the running array finds no sector where X and Y differ.
 # SPLIT_LOSER=alpha (daemon_split_brain_discard_alpha.sh) settles it the other way round.
 source "$(dirname "$0")/vmlib.sh"
 
