@@ -14,42 +14,14 @@ source "$(dirname "$0")/vmlib.sh"
 VM_LISTENER=beta
 VM_EXTRA_YAML='hooks:
   before_handback: [/bin/sh, /etc/haspool/stop-writer]'
-install_writer() {  # the writer and the hook that stops it (the guest's /etc is lost on reboot)
-    vm_run "$1" "cat >/etc/haspool/writer <<'SH'
-i=0
-while :; do
-    i=\$((i + 1)); f=$SPOOL/\$1.\$i
-    dd if=/dev/urandom of=\$f bs=4k count=4 conv=fsync 2>/dev/null || exit 0
-    s=\$(sha256sum \$f) || exit 0
-    echo \"HASPOOL-ACK \${s%% *} \$1.\$i\" >/dev/console
-done
-SH
-cat >/etc/haspool/stop-writer <<'SH'
-p=\$(cat /run/writer.pid 2>/dev/null) || exit 0
-kill -TERM -- -\$p 2>/dev/null
-while kill -0 -- -\$p 2>/dev/null; do sleep 0.1; done
-rm -f /run/writer.pid
-SH" || fail "installing the writer on $1"
-}
 vm_build_image
 vm_daemons_up
-install_writer alpha
-install_writer beta
+vm_install_writer alpha
+vm_install_writer beta
 vm_wait_state beta EXPORTING 30
 vm_spool_served_by alpha beta
 
-write_files() {  # write_files NODE PREFIX COUNT KIB: fsync'd random files; prints "sha256  name" lines
-    vm_run "$1" "set -e; for i in \$(seq 1 $3); do
-            dd if=/dev/urandom of=$SPOOL/$2.\$i bs=1k count=$4 conv=fsync 2>/dev/null
-        done; cd $SPOOL && sha256sum $2.*"
-}
-check_files() {  # check_files NODE SUMS
-    local out
-    out=$(vm_run "$1" "cd $SPOOL && sha256sum -c <<'SUMS' 2>&1
-$2
-SUMS") || fail "files missing or damaged on $1: $(grep -v ': OK$' <<<"$out" | head -20)"
-}
-sums=$(write_files alpha before 8 256) || fail "writing on alpha: $sums"
+sums=$(vm_write_files alpha before 8 256) || fail "writing on alpha: $sums"
 vm_run alpha "haspool debug md-wait --md $MD --until clean --timeout 60 >/dev/null" || fail "not clean before the crash"
 # md clears bitmap bits lazily (pitfall 7): wait until mkfs's and the files' bits are gone, so
 # the failback's copy measures beta's tenure (plus X's in-flight chunks), not the setup
@@ -62,15 +34,15 @@ vm_kill alpha
 log "alpha crashed (QEMU SIGKILLed)"
 vm_wait_state beta ACTIVE 60
 vm_spool_served_by beta
-check_files beta "$sums"
-tenure=$(write_files beta tenure 6 512) || fail "writing on beta during its tenure: $tenure"
+vm_check_files beta "$sums"
+tenure=$(vm_write_files beta tenure 6 512) || fail "writing on beta during its tenure: $tenure"
 log "beta ACTIVE, serving; wrote $(wc -l <<<"$tenure") files during its tenure"
 
 # alpha comes back: same disks, state disk included, no --init
 vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" connect "$VM_LAN_PORT"
 vm_wait alpha
 vm_setup_node alpha
-install_writer alpha
+vm_install_writer alpha
 vm_daemon_start alpha
 vm_wait_state alpha STANDING_BY 60
 log "alpha STANDING_BY: $(json_get "$VM_STATUS" last_decision)"
@@ -98,34 +70,29 @@ st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || grep -q "^member.nbd0=in_sync,write_mostly" <<<"$st" ||
     fail "after the failback the NBD leg is not in sync + write-mostly: $st"
 vm_spool_served_by alpha beta
-check_files alpha "$sums"
-check_files alpha "$tenure"
+vm_check_files alpha "$sums"
+vm_check_files alpha "$tenure"
 log "the files of beta's tenure are on alpha; 192.0.2.10 is back on alpha"
 
 # switchover there and back with a writer running on whoever serves. The writer stands in for
 # the mail units (no systemd in the guest): the before_handback hook stops it, as StopUnit would.
-writer() {  # writer NODE TAG: numbered fsync'd files, each acknowledged on the console after its fsync
-    vm_run "$1" "setsid sh /etc/haspool/writer $2 </dev/null >/dev/null 2>&1 & echo \$! >/run/writer.pid" ||
-        fail "starting the writer on $1"
-}
-acked() { grep -aoE "HASPOOL-ACK [0-9a-f]{64} $2\.[0-9]+" "$T_DIR/$1.console" | cut -d' ' -f2- | awk '{ print $1 "  " $2 }'; }
-writer alpha so1
+vm_writer_start alpha so1
 sleep 3
 out=$(vm_run alpha "haspool switchover --config $VM_CFG 2>&1") || fail "haspool switchover on alpha: $out"
 vm_wait_state beta ACTIVE 120
 vm_wait_state alpha STANDING_BY 60
-a1=$(acked alpha so1)
+a1=$(vm_acked alpha so1)
 [ -n "$a1" ] || fail "the writer on alpha acknowledged nothing"
-check_files beta "$a1"
+vm_check_files beta "$a1"
 log "switchover to beta: $(wc -l <<<"$a1") files acknowledged on alpha, all on beta"
-writer beta so2
+vm_writer_start beta so2
 sleep 3
 out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool failback (switch back) on alpha: $out"
 vm_wait_state alpha MIRRORED 180
-a2=$(acked beta so2)
+a2=$(vm_acked beta so2)
 [ -n "$a2" ] || fail "the writer on beta acknowledged nothing"
-check_files alpha "$a1"
-check_files alpha "$a2"
+vm_check_files alpha "$a1"
+vm_check_files alpha "$a2"
 log "switched back to alpha: $(wc -l <<<"$a2") files acknowledged on beta, all on alpha"
 
 vm_daemon_stop alpha

@@ -208,8 +208,33 @@ vm_compare_legs() {
     vm_run alpha "umount /mnt/spool 2>/dev/null; haspool debug md-stop --md $MD" || fail "stopping the array on alpha"
     sx=$(vm_run alpha "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading X"
     sy=$(vm_run beta "sync; echo 3 >/proc/sys/vm/drop_caches; head -c $((sectors * 512)) /dev/vda | sha256sum") || fail "reading Y"
-    [ "${sx%% *}" = "${sy%% *}" ] || fail "X and Y differ over the array's $((sectors / 2048)) MiB"
+    [ "${sx%% *}" = "${sy%% *}" ] || fail "X and Y differ over the array's $((sectors / 2048)) MiB; $(vm_diff_images "$sectors")"
     log "X and Y identical over the array's $((sectors / 2048)) MiB"
+}
+
+# vm_check_legs: md's own comparison of X and Y on alpha's running array (sync_action=check,
+# then mismatch_cnt), with both daemons left running. For tests where stopping a daemon would
+# change Y (e.g. the address probe is off, so a silent primary lets the standby take over Y
+# while vm_compare_legs reads it). The spool must be idle (writers stopped); synced first.
+vm_check_legs() {
+    local out t
+    vm_time_run alpha t "sync; md=\$(basename \$(readlink -f $MD)); echo check >/sys/block/\$md/md/sync_action &&
+        sleep 1 && haspool debug md-wait --md $MD --until idle --timeout 300 >/dev/null" ||
+        fail "md's check of X against Y did not run: $(vm_run alpha "haspool debug md-status --md $MD")"
+    out=$(vm_run alpha "md=\$(basename \$(readlink -f $MD)); cat /sys/block/\$md/md/mismatch_cnt /sys/block/\$md/md/last_sync_action") ||
+        fail "reading md's mismatch count: $out"
+    [ "$(sed -n 2p <<<"$out")" = check ] || fail "md's last sync action was not the check: $out"
+    [ "$(sed -n 1p <<<"$out")" = 0 ] || fail "md's check found $(sed -n 1p <<<"$out") mismatched sectors between X and Y"
+    log "md's check read X and Y in full in ${t}s: no mismatched sector"
+}
+
+# vm_diff_images SECTORS: where the disk images of X and Y (as QEMU wrote them, on the host)
+# differ within the first SECTORS sectors: a diagnostic for a failed comparison.
+vm_diff_images() {
+    cmp -l -n $(($1 * 512)) "$T_DIR/x.img" "$T_DIR/y.img" 2>/dev/null |
+        awk '{ n++; k = int(($1 - 1) / 4096); if (!(k in seen)) { seen[k] = 1; if (m++ < 40) l = l sprintf(" %d", k) } }
+             n <= 16 { b = b sprintf(" %d:%s/%s", $1 - 1, $2, $3) }
+             END { printf "on the host the images differ in %d byte(s), %d 4-KiB block(s) (first:%s; offset:X/Y octal:%s)", n, m, l, b }'
 }
 
 # vm_x_bitmap: X's write-intent bitmap on alpha (md-examine-bitmap): sets BM_DIRTY, BM_CHUNK
@@ -320,6 +345,7 @@ service:
   address: $VIP/24
   interface: eth0
   units: []
+  probe: ${VM_SERVICE_PROBE:-true}
   probe_timeout_ms: 500
   garp:
     count: 3
@@ -462,4 +488,60 @@ vm_spool_served_by() {
         out=$(vm_run "$other" "grep ' $SPOOL ' /proc/mounts; ip -4 addr show dev eth0")
         if grep -q "inet $VIP/\| $SPOOL " <<<"$out"; then fail "$other serves too: $out"; fi
     fi
+}
+
+# ---- fsync'd files, and a writer that acknowledges each file on the console ---------------
+# vm_write_files NODE PREFIX COUNT KIB: COUNT fsync'd random files PREFIX.N of KIB KiB on NODE's
+# spool; prints their "sha256  name" lines once every fsync has returned (the acknowledgement).
+vm_write_files() {
+    vm_run "$1" "set -e; for i in \$(seq 1 $3); do
+            dd if=/dev/urandom of=$SPOOL/$2.\$i bs=1k count=$4 conv=fsync 2>/dev/null
+        done; cd $SPOOL && sha256sum $2.*"
+}
+
+# vm_check_files NODE SUMS: every file of SUMS ("sha256  name" lines) is on NODE's spool, intact.
+vm_check_files() {
+    local out
+    out=$(vm_run "$1" "cd $SPOOL && sha256sum -c <<'SUMS' 2>&1
+$2
+SUMS") || fail "files missing or damaged on $1: $(grep -v ': OK$' <<<"$out" | head -20)"
+}
+
+# vm_install_writer NODE: /etc/haspool/writer TAG [PAUSE] writes numbered 16 KiB fsync'd files
+# TAG.N on the spool (PAUSE seconds apart) and prints "HASPOOL-ACK sha256 TAG.N" on the console
+# after each fsync returned; /etc/haspool/stop-writer stops it (also fit for a before_handback
+# hook: no systemd in the guest, the writer stands in for the mail units). The guest's /etc is
+# lost on reboot: install again after a restart.
+vm_install_writer() {
+    vm_run "$1" "cat >/etc/haspool/writer <<'SH'
+i=0
+while :; do
+    i=\$((i + 1)); f=$SPOOL/\$1.\$i
+    dd if=/dev/urandom of=\$f bs=4k count=4 conv=fsync 2>/dev/null || exit 0
+    s=\$(sha256sum \$f) || exit 0
+    echo \"HASPOOL-ACK \${s%% *} \$1.\$i\" >/dev/console
+    sleep \${2:-0}
+done
+SH
+cat >/etc/haspool/stop-writer <<'SH'
+p=\$(cat /run/writer.pid 2>/dev/null) || exit 0
+kill -TERM -- -\$p 2>/dev/null
+while kill -0 -- -\$p 2>/dev/null; do sleep 0.1; done
+rm -f /run/writer.pid
+SH" || fail "installing the writer on $1"
+}
+
+# vm_writer_start NODE TAG [PAUSE]: the writer in its own session (pid in /run/writer.pid).
+vm_writer_start() {
+    vm_run "$1" "setsid sh /etc/haspool/writer $2 ${3:-0} </dev/null >/dev/null 2>&1 & echo \$! >/run/writer.pid" ||
+        fail "starting the writer on $1"
+}
+
+vm_writer_stop() {
+    vm_run "$1" -t 60 "sh /etc/haspool/stop-writer" || fail "stopping the writer on $1"
+}
+
+# vm_acked NODE TAG: the files NODE's writer acknowledged so far, as "sha256  TAG.N" lines.
+vm_acked() {
+    grep -aoE "HASPOOL-ACK [0-9a-f]{64} $2\.[0-9]+" "$T_DIR/$1.console" | cut -d' ' -f2- | awk '{ print $1 "  " $2 }'
 }
