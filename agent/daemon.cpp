@@ -100,11 +100,14 @@ public:
         system_->set_announcer_context(io_);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             std::string what = prefix() + (undo ? "undo " : "step ") + to_string(s);
-            if (r.ok) log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"), {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
+            if (!r.ok) {
+                log::error(what + ": FAILED: " + r.error, {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
+                return;
+            }
+            log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"), {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
             // What a (re-)add will copy stays in `status` while md copies it.
-            if (r.ok && !undo && (std::holds_alternative<step::ReAddMember>(s) || std::holds_alternative<step::AddMemberFull>(s)))
+            if (!undo && (std::holds_alternative<step::ReAddMember>(s) || std::holds_alternative<step::AddMemberFull>(s)))
                 asio::post(io_, [this, n = r.note] { copy_plan_ = n; });
-            else log::error(what + ": FAILED: " + r.error, {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
         }, [](const Step& s) {
             // A long fsck or mount must not make systemd kill a starting/reloading unit.
             if (const auto* f = std::get_if<step::Fsck>(&s)) notify::extend_timeout(f->timeout + Millis(10000));

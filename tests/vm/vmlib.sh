@@ -425,6 +425,13 @@ _vm_wait_status() {
         log "$name: last status: $out"
         log "$name: daemon log tail:"
         vm_run "$name" -t 30 "tail -n 60 $VM_DAEMON_LOG" >&2 || true
+        # the other guest's view often holds the cause (a peer HALTED, a refused request)
+        local other=alpha
+        [ "$name" = alpha ] && other=beta
+        if [ -n "${VM_PID[$other]:-}" ]; then
+            log "$other: daemon log tail:"
+            vm_run "$other" -t 30 "tail -n 60 $VM_DAEMON_LOG" >&2 || true
+        fi
         fail "$what within ${limit}s"
     fi
     VM_WAITED=$(sed -n 's/^waited=//p' <<<"$out")
