@@ -316,6 +316,7 @@ spool:
   md_device: $MD
   mount_point: $SPOOL
   bitmap_chunk_kib: 1024
+${VM_SPOOL_EXTRA:-}
 service:
   address: $VIP/24
   interface: eth0
