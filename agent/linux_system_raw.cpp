@@ -1,8 +1,10 @@
 // LinuxSystem's raw-takeover steps (docs/agent.md "Raw takeover"): the persisted mark, Y's md data
-// area through a loop device (losetup, checked through /sys/block/loop*/loop), and the primary's
-// assembly from a Y that was written outside md. Each checks the kernel's view before it acts.
+// area through a loop device (the loop ioctls: LOOP_CTL_GET_FREE, LOOP_CONFIGURE, LOOP_CLR_FD —
+// no losetup, which busybox systems lack or limit; checked through /sys/block/loop*/loop), and the
+// primary's assembly from a Y that was written outside md. Each checks the kernel's view first.
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,6 +16,7 @@
 #include <ctime>
 #include <dirent.h>
 #include <fstream>
+#include <thread>
 
 #include "linux_system.hpp"
 #include "log.hpp"
@@ -102,6 +105,75 @@ std::vector<LoopMapping> loops_mapping(const std::string& real_backing) {
     return v;
 }
 
+// A fresh read-write loop device over [offset, offset + size) of `backing`; its path, or an
+// error sentence (prefixed "!").
+std::string attach_loop(const std::string& backing, uint64_t offset, uint64_t size) {
+    int bfd = ::open(backing.c_str(), O_RDWR | O_CLOEXEC);
+    if (bfd < 0) return "!cannot open " + backing + " read-write: " + std::strerror(errno);
+    int ctl = ::open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (ctl < 0) {
+        std::string e = std::string("!cannot open /dev/loop-control: ") + std::strerror(errno);
+        ::close(bfd);
+        return e;
+    }
+    std::string result;
+    for (int attempt = 0; attempt < 5; ++attempt) {  // another process may take the free device first
+        int n = ::ioctl(ctl, LOOP_CTL_GET_FREE);
+        if (n < 0) {
+            result = std::string("!LOOP_CTL_GET_FREE: ") + std::strerror(errno);
+            break;
+        }
+        const std::string loop = "/dev/loop" + std::to_string(n);
+        int lfd = ::open(loop.c_str(), O_RDWR | O_CLOEXEC);
+        if (lfd < 0) {
+            result = "!cannot open " + loop + ": " + std::strerror(errno);
+            break;
+        }
+        loop_config c{};
+        c.fd = static_cast<__u32>(bfd);
+        c.info.lo_offset = offset;
+        c.info.lo_sizelimit = size;  // no LO_FLAGS_AUTOCLEAR: the mapping outlives this process
+        std::strncpy(reinterpret_cast<char*>(c.info.lo_file_name), backing.c_str(), LO_NAME_SIZE - 1);
+        int rc = ::ioctl(lfd, LOOP_CONFIGURE, &c);
+        int err = errno;
+        if (rc != 0 && (err == EINVAL || err == ENOTTY)) {  // kernels before 5.8: the two-step way
+            rc = ::ioctl(lfd, LOOP_SET_FD, bfd);
+            err = errno;
+            if (rc == 0 && ::ioctl(lfd, LOOP_SET_STATUS64, &c.info) != 0) {
+                err = errno;
+                ::ioctl(lfd, LOOP_CLR_FD, 0);
+                rc = -1;
+            }
+        }
+        ::close(lfd);
+        if (rc == 0) {
+            result = loop;
+            break;
+        }
+        result = "!configuring " + loop + " over " + backing + ": " + std::strerror(err);
+        if (err != EBUSY) break;
+    }
+    ::close(ctl);
+    ::close(bfd);
+    return result;
+}
+
+// LOOP_CLR_FD, then wait (bounded) until the kernel has let go: with another opener (udev's
+// probe, say) the kernel only marks the device to clear on its last close.
+std::string detach_loop(const std::string& loop, const std::string& name) {
+    int lfd = ::open(loop.c_str(), O_RDWR | O_CLOEXEC);
+    if (lfd < 0) return "cannot open " + loop + ": " + std::strerror(errno);
+    int rc = ::ioctl(lfd, LOOP_CLR_FD, 0);
+    int err = errno;
+    ::close(lfd);
+    if (rc != 0 && err != ENXIO) return "LOOP_CLR_FD on " + loop + ": " + std::strerror(err);
+    for (int i = 0; i < 50; ++i) {
+        if (read_line("/sys/block/" + name + "/loop/backing_file").empty()) return {};
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return loop + " is still attached 5s after LOOP_CLR_FD (open elsewhere)";
+}
+
 // Points `link` at `target` atomically (a temporary link renamed over it).
 std::string publish_link(const std::string& link, const std::string& target) {
     auto slash = link.rfind('/');
@@ -170,12 +242,8 @@ StepResult LinuxSystem::map_raw(const step::MapRaw& s) {
                                    "), not as wanted (offset " + std::to_string(g->offset) + ", size " +
                                    std::to_string(g->size) + "); refusing to touch it");
     }
-    std::vector<std::string> argv = {"losetup", "--find", "--show", "--offset", std::to_string(g->offset),
-                                     "--sizelimit", std::to_string(g->size), s.dev};
-    raid::CommandResult r = runner_.run(argv, kToolTimeout);
-    if (!r.error.empty() || r.exit_status != 0) return StepResult::failure(what + raid::describe_failure(argv, r));
-    std::string loop = r.output.substr(0, r.output.find('\n'));
-    if (loop.rfind("/dev/loop", 0) != 0) return StepResult::failure(what + "losetup printed '" + loop + "', not a loop device");
+    std::string loop = attach_loop(s.dev, g->offset, g->size);
+    if (loop.rfind('!', 0) == 0) return StepResult::failure(what + loop.substr(1));
     if (std::string e = publish_link(s.link, loop); !e.empty()) return StepResult::failure(what + e);
     log::warning("mapped " + s.dev + " raw, outside md: " + loop + " (offset " + std::to_string(g->offset) + ", " +
                      std::to_string(g->size) + " bytes, md data area from " +
@@ -193,15 +261,11 @@ StepResult LinuxSystem::unmap_raw(const step::UnmapRaw& s) {
         struct stat st {};
         if (::stat(m.dev.c_str(), &st) != 0 || !S_ISBLK(st.st_mode))
             return StepResult::failure(what + "cannot stat " + m.dev + ": " + std::strerror(errno));
-        // losetup -d of a busy device only sets autoclear and returns 0: Y would be exported
+        // LOOP_CLR_FD on a busy device only sets autoclear and returns 0: Y would be exported
         // while still mounted. Refuse instead.
         auto on = actions::find_mounts_of(*mounts, ::major(st.st_rdev), ::minor(st.st_rdev));
         if (!on.empty()) return StepResult::failure(what + m.dev + " is still mounted on " + on.front()->mount_point);
-        std::vector<std::string> argv = {"losetup", "--detach", m.dev};
-        raid::CommandResult r = runner_.run(argv, kToolTimeout);
-        if (!r.error.empty() || r.exit_status != 0) return StepResult::failure(what + raid::describe_failure(argv, r));
-        if (!read_line("/sys/block/" + m.name + "/loop/backing_file").empty())
-            return StepResult::failure(what + m.dev + " is still attached after losetup --detach (open elsewhere)");
+        if (std::string e = detach_loop(m.dev, m.name); !e.empty()) return StepResult::failure(what + e);
         log::notice("unmapped " + s.dev + ": " + m.dev + " detached", {{"EVENT", "raw-unmapped"}, {"DEVICE", m.dev}});
     }
     if (::unlink(s.link.c_str()) != 0 && errno != ENOENT)

@@ -99,7 +99,7 @@ mkdir -p "$SPOOL/new"
 for i in 1 2 3; do echo "message $i via the raw mapping" >"$SPOOL/new/$i"; done
 sync -f "$SPOOL/new/3"
 
-# --- UnmapRaw refuses while the mapping is mounted (losetup -d would only set autoclear)
+# --- UnmapRaw refuses while the mapping is mounted (LOOP_CLR_FD would only set autoclear)
 perform unmap-mounted unmap-raw
 expect_rc 1 unmap-mounted
 expect_in unmap-mounted out "UnmapRaw: FAILED: unmapping $Y raw: $LOOP is still mounted on $SPOOL"
