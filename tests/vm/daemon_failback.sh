@@ -38,18 +38,7 @@ install_writer beta
 vm_wait_state beta EXPORTING 30
 vm_spool_served_by alpha beta
 
-write_files() {  # write_files NODE PREFIX COUNT KIB: fsync'd random files; prints "sha256  name" lines
-    vm_run "$1" "set -e; for i in \$(seq 1 $3); do
-            dd if=/dev/urandom of=$SPOOL/$2.\$i bs=1k count=$4 conv=fsync 2>/dev/null
-        done; cd $SPOOL && sha256sum $2.*"
-}
-check_files() {  # check_files NODE SUMS
-    local out
-    out=$(vm_run "$1" "cd $SPOOL && sha256sum -c <<'SUMS' 2>&1
-$2
-SUMS") || fail "files missing or damaged on $1: $(grep -v ': OK$' <<<"$out" | head -20)"
-}
-sums=$(write_files alpha before 8 256) || fail "writing on alpha: $sums"
+sums=$(vm_write_files alpha before 8 256) || fail "writing on alpha: $sums"
 vm_run alpha "haspool debug md-wait --md $MD --until clean --timeout 60 >/dev/null" || fail "not clean before the crash"
 # md clears bitmap bits lazily (pitfall 7): wait until mkfs's and the files' bits are gone, so
 # the failback's copy measures beta's tenure (plus X's in-flight chunks), not the setup
@@ -62,8 +51,8 @@ vm_kill alpha
 log "alpha crashed (QEMU SIGKILLed)"
 vm_wait_state beta ACTIVE 60
 vm_spool_served_by beta
-check_files beta "$sums"
-tenure=$(write_files beta tenure 6 512) || fail "writing on beta during its tenure: $tenure"
+vm_check_files beta "$sums"
+tenure=$(vm_write_files beta tenure 6 512) || fail "writing on beta during its tenure: $tenure"
 log "beta ACTIVE, serving; wrote $(wc -l <<<"$tenure") files during its tenure"
 
 # alpha comes back: same disks, state disk included, no --init
@@ -98,8 +87,8 @@ st=$(vm_run alpha "haspool debug md-status --md $MD")
 grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || grep -q "^member.nbd0=in_sync,write_mostly" <<<"$st" ||
     fail "after the failback the NBD leg is not in sync + write-mostly: $st"
 vm_spool_served_by alpha beta
-check_files alpha "$sums"
-check_files alpha "$tenure"
+vm_check_files alpha "$sums"
+vm_check_files alpha "$tenure"
 log "the files of beta's tenure are on alpha; 192.0.2.10 is back on alpha"
 
 # switchover there and back with a writer running on whoever serves. The writer stands in for
@@ -116,7 +105,7 @@ vm_wait_state beta ACTIVE 120
 vm_wait_state alpha STANDING_BY 60
 a1=$(acked alpha so1)
 [ -n "$a1" ] || fail "the writer on alpha acknowledged nothing"
-check_files beta "$a1"
+vm_check_files beta "$a1"
 log "switchover to beta: $(wc -l <<<"$a1") files acknowledged on alpha, all on beta"
 writer beta so2
 sleep 3
@@ -124,8 +113,8 @@ out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool fa
 vm_wait_state alpha MIRRORED 180
 a2=$(acked beta so2)
 [ -n "$a2" ] || fail "the writer on beta acknowledged nothing"
-check_files alpha "$a1"
-check_files alpha "$a2"
+vm_check_files alpha "$a1"
+vm_check_files alpha "$a2"
 log "switched back to alpha: $(wc -l <<<"$a2") files acknowledged on beta, all on alpha"
 
 vm_daemon_stop alpha
