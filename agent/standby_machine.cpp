@@ -367,7 +367,7 @@ StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint no
     return stay();
 }
 
-// TAKEOVER: the plan runs; its outcome decides.
+// TAKEOVER, the md assembly failed and the operator opted in: the raw plan (Plans::takeover_raw).
 StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f) {
     raw_written_ = true;  // planned first: MarkRawWrites is persisted before the loop device exists
     raw_takeover_ran_ = true;
@@ -380,6 +380,7 @@ StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f
     return d;
 }
 
+// TAKEOVER: the plan (or the raw plan that replaced it) runs; its outcome decides.
 StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
     if (pending_ != Pending::takeover && pending_ != Pending::takeover_raw) return stay();
     const bool raw = pending_ == Pending::takeover_raw;
