@@ -1,4 +1,4 @@
-// haspool plan takeover|failback|switchover|resolve: prints, in order, the steps each node would
+// haspool plan takeover|failback|switchover|resolve|raw-takeover: prints, in order, the steps each node would
 // run for the current configuration, without running anything (like `drbdadm -d`).
 #include <iostream>
 
@@ -23,19 +23,19 @@ int cmd_plan(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
     opts.add_options()("flow", po::value<std::string>()->required()->value_name("FLOW"),
-                       "takeover | failback | switchover | resolve")(
+                       "takeover | failback | switchover | resolve | raw-takeover")(
         "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded");
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "takeover|failback|switchover|resolve --config FILE [--node NAME] [--discard NODE]",
+    if (auto rc = parse("plan", "takeover|failback|switchover|resolve|raw-takeover --config FILE [--node NAME] [--discard NODE]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
                         "Nothing is run. With --node, only that node's part is printed. resolve needs --discard.",
                         opts, args, vm, &pos))
         return *rc;
     std::string flow = vm["flow"].as<std::string>();
-    if (flow != "takeover" && flow != "failback" && flow != "switchover" && flow != "resolve") {
-        std::cerr << "haspool plan: unknown flow '" << flow << "' (takeover, failback, switchover or resolve)\n";
+    if (flow != "takeover" && flow != "failback" && flow != "switchover" && flow != "resolve" && flow != "raw-takeover") {
+        std::cerr << "haspool plan: unknown flow '" << flow << "' (takeover, failback, switchover, resolve or raw-takeover)\n";
         return kExitUsage;
     }
     if ((flow == "resolve") != (vm.count("discard") > 0)) {
@@ -89,6 +89,25 @@ int cmd_plan(const std::vector<std::string>& args) {
             section(o, b, "handback, if it served (on failback)", plans.handback(), only);
             section(o, a, "failback, X added in full (on handed-back)", plans.failback(b_split, true), only);
         }
+    } else if (flow == "raw-takeover") {
+        // docs/agent.md "Raw takeover": the takeover plan up to its failed md assembly, the raw
+        // plan that replaces it, and the handback and full-copy failback that follow.
+        o << "# only with spool.raw_mount_fallback: true (this configuration: "
+          << (cfg->spool.raw_mount_fallback ? "on" : "off, so such a takeover halts") << ")\n";
+        std::vector<agent::Step> until;
+        for (const auto& st : plans.takeover(false)) {
+            until.push_back(st);
+            if (std::holds_alternative<agent::step::AssembleDegraded>(st)) break;
+        }
+        section(o, b, "takeover, until AssembleDegraded fails", until, only);
+        section(o, b, "raw takeover (the mark is persisted before anything writes Y)", plans.takeover_raw(), only);
+        section(o, b, "handback (on failback)", plans.handback(true), only);
+        agent::Lineage after_takeover = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(true);
+        section(o, a, "failback, X added in full (on handed-back; beta's heartbeats say raw-written)",
+                plans.failback(after_takeover, false, true), only);
+        section(o, b, "once " + a.name + " reports MIRRORED, in sync, at its generation", {agent::step::ClearRawWrites{
+                    a.name + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
+                    agent::to_string(after_takeover.current) + ")"}}, only);
     } else {
         o << "# generations shown as after a first takeover from an initialised cluster\n";
         section(o, b, "handback", plans.handback(), only);

@@ -27,6 +27,7 @@
 #include "peer_monitor.hpp"
 #include "peer_requests.hpp"
 #include "primary_machine.hpp"
+#include "raw_writes_mark.hpp"
 #include "sd_notify.hpp"
 #include "spool_export.hpp"
 #include "standby_machine.hpp"
@@ -65,11 +66,12 @@ struct AnyDecision {
     std::optional<TimePoint> wake_at;
     std::string reason;
     bool undo = false;
+    bool warn = false;
 };
 
 template <class S>
 AnyDecision any(const Decision<S>& d) {
-    return {to_string(d.next), static_cast<uint8_t>(d.next), d.steps, d.wake_at, d.reason, d.undo_on_failure};
+    return {to_string(d.next), static_cast<uint8_t>(d.next), d.steps, d.wake_at, d.reason, d.undo_on_failure, d.warn};
 }
 
 class Daemon {
@@ -112,7 +114,15 @@ public:
             // A long fsck or mount must not make systemd kill a starting/reloading unit.
             if (const auto* f = std::get_if<step::Fsck>(&s)) notify::extend_timeout(f->timeout + Millis(10000));
         });
-        if (standby_) sm_ = std::make_unique<StandbyMachine>(cfg_, state.lineage);
+        if (standby_) {
+            RawWritesMark::Loaded mark = RawWritesMark(cfg.cluster.state_dir).load();
+            if (!mark.error.empty()) log::warning(prefix() + mark.error, {{"EVENT", "raw-writes-mark"}});
+            else if (mark.marked)
+                log::warning(prefix() + "Y was written outside md (" + mark.reason + "): heartbeats say raw-written until " +
+                                 peer_name_ + " has rebuilt X in full from Y",
+                             {{"EVENT", "raw-writes-mark"}});
+            sm_ = std::make_unique<StandbyMachine>(cfg_, state.lineage, mark.marked);
+        }
         else pm_ = std::make_unique<PrimaryMachine>(cfg_, state.lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force});
     }
 
@@ -168,6 +178,7 @@ private:
             std::string from = state_.empty() ? "START" : state_;
             log::Level level = d.state == "SPLIT_BRAIN" ? log::Level::critical
                                : d.state == "HALTED"    ? log::Level::error
+                               : d.warn                 ? log::Level::warning
                                                         : log::Level::notice;
             log::write(level, prefix() + from + " -> " + d.state + (d.reason.empty() ? "" : " (" + d.reason + ")"),
                        {{"EVENT", event}, {"FROM", from}, {"TO", d.state}, {"REASON", d.reason}});
@@ -177,7 +188,8 @@ private:
             last_reason_ = d.reason;
             notify::status(status_line());
         } else if (!d.reason.empty()) {
-            log::notice(prefix() + d.state + ": " + d.reason, {{"EVENT", event}, {"FROM", d.state}, {"TO", d.state}, {"REASON", d.reason}});
+            log::write(d.warn ? log::Level::warning : log::Level::notice, prefix() + d.state + ": " + d.reason,
+                       {{"EVENT", event}, {"FROM", d.state}, {"TO", d.state}, {"REASON", d.reason}});
             last_reason_ = d.reason;
         }
         if (d.wake_at) arm_wake(*d.wake_at);
@@ -316,7 +328,8 @@ private:
     // The machine's word, made worse (never better) by what md shows: MIRRORED while the initial
     // sync after --init still runs says "resyncing", so the standby knows Y is incomplete.
     MirrorHealth mirror_health() const {
-        if (!pm_) return MirrorHealth::unknown;
+        // The standby has no mirror of its own to report; it says whether Y was written outside md.
+        if (!pm_) return sm_ && sm_->raw_written() ? MirrorHealth::raw_written : MirrorHealth::unknown;
         MirrorHealth h;
         switch (pm_->state()) {
             case PrimaryState::MIRRORED: h = MirrorHealth::in_sync; break;

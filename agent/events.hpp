@@ -78,6 +78,7 @@ struct Decision {
     std::optional<TimePoint> wake_at;
     std::string reason;           // empty: nothing worth a log line
     bool undo_on_failure = false; // when a step fails, undo the completed ones (step runner)
+    bool warn = false;            // a degraded choice the operator must notice: logged at WARNING
 };
 
 }  // namespace haspool::agent

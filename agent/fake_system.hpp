@@ -49,6 +49,11 @@ public:
     HASPOOL_FAKE(notify_peer, NotifyPeer)
     HASPOOL_FAKE(discard_generation, DiscardGeneration)
     HASPOOL_FAKE(add_member_full, AddMemberFull)
+    HASPOOL_FAKE(mark_raw_writes, MarkRawWrites)
+    HASPOOL_FAKE(clear_raw_writes, ClearRawWrites)
+    HASPOOL_FAKE(map_raw, MapRaw)
+    HASPOOL_FAKE(unmap_raw, UnmapRaw)
+    HASPOOL_FAKE(assemble_from_raw, AssembleFromRaw)
 #undef HASPOOL_FAKE
 
 private:

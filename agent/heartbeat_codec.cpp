@@ -179,7 +179,8 @@ Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
     m.status.primary = role == 0;
     if (!valid_state(m.status.primary, m.status.state))
         return reject(Reject::malformed, "state " + std::to_string(m.status.state) + " is not a state of the sender's role");
-    if (md > 3 || nbd > 2 || m.status.md_percent > 100)
+    // raw_written (4) is the standby's word only (types.hpp); from a primary it means nothing.
+    if (md > (m.status.primary ? 3 : 4) || nbd > 2 || m.status.md_percent > 100)
         return reject(Reject::malformed, "health out of range (md " + std::to_string(md) + ", percent " +
                                              std::to_string(m.status.md_percent) + ", nbd " + std::to_string(nbd) + ")");
     m.status.md = static_cast<MirrorHealth>(md);

@@ -8,7 +8,8 @@
 //   | timestamp u64 (ms since the Unix epoch, sender's wall clock)
 //   | role u8 (0 primary, 1 standby) | state u8 | generation u64
 //   | ancestors: count u8 (<= 8) + u64 each, newest first
-//   | md health u8 | md percent u8 | NBD health u8
+//   | md health u8 (0..3; 4 = raw-written, from the standby only, see types.hpp) | md percent u8
+//   | NBD health u8
 //   | message kind u8 (0 in heartbeats) | request id u64 (0 in heartbeats)
 //   | echo timestamp u64 | echo hold u32 (ms): the newest timestamp received from the peer on
 //     this path and how long ago it arrived, so the peer measures the path's round trip

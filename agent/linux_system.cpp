@@ -11,6 +11,7 @@
 #include "actions.hpp"
 #include "mountinfo.hpp"
 #include "log.hpp"
+#include "plans.hpp"
 #include "step_actions.hpp"
 
 #include <boost/asio/post.hpp>
@@ -97,7 +98,13 @@ StepResult LinuxSystem::mount(const step::Mount& s) {
 }
 
 StepResult LinuxSystem::unmount(const step::Unmount& s) {
-    return to_step_result(actions::ensure_unmounted(filesystem_spec(cfg_, s)));
+    actions::FilesystemSpec spec = filesystem_spec(cfg_, s);
+    // Only our own filesystem is unmounted: the array, or after a raw takeover the loop mapping
+    // of Y behind MapRaw's link (docs/agent.md "Raw takeover"), when that is what is mounted there.
+    actions::FilesystemSpec raw = spec;
+    raw.device = Plans(cfg_).raw_link();
+    if (standby_ && mounted_where_we_mount_it(raw)) spec = raw;
+    return to_step_result(actions::ensure_unmounted(spec));
 }
 
 StepResult LinuxSystem::probe_address(const step::ProbeAddress& s) {

@@ -68,6 +68,12 @@ public:
     StepResult discard_generation(const step::DiscardGeneration& s) override;
     // raid::MdControl::add_full is the building block; md is not wired into this build yet.
     StepResult add_member_full(const step::AddMemberFull& s) override;
+    // linux_system_raw.cpp (docs/agent.md "Raw takeover").
+    StepResult mark_raw_writes(const step::MarkRawWrites& s) override;
+    StepResult clear_raw_writes(const step::ClearRawWrites& s) override;
+    StepResult map_raw(const step::MapRaw& s) override;
+    StepResult unmap_raw(const step::UnmapRaw& s) override;
+    StepResult assemble_from_raw(const step::AssembleFromRaw& s) override;
 
 private:
     // The running array, or nullopt (with `error` empty when simply not running).

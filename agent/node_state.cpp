@@ -163,10 +163,10 @@ NodeStateStore::Loaded NodeStateStore::load() const {
     return l;
 }
 
-std::string NodeStateStore::save(const NodeState& s) const {
-    if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return "cannot create " + dir_ + ": " + errno_text();
-    std::string tmp = path() + ".tmp";
-    std::string data = serialize(s);
+std::string write_file_durably(const std::string& dir, const std::string& name, const std::string& data) {
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return "cannot create " + dir + ": " + errno_text();
+    const std::string path = dir + "/" + name;
+    std::string tmp = path + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return "cannot create " + tmp + ": " + errno_text();
     size_t off = 0;
@@ -186,14 +186,16 @@ std::string NodeStateStore::save(const NodeState& s) const {
         return e;
     }
     ::close(fd);
-    if (::rename(tmp.c_str(), path().c_str()) != 0) return "cannot rename " + tmp + " to " + path() + ": " + errno_text();
-    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) return "cannot open " + dir_ + " to sync it: " + errno_text();
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return "cannot rename " + tmp + " to " + path + ": " + errno_text();
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return "cannot open " + dir + " to sync it: " + errno_text();
     int rc = ::fsync(dfd);
-    std::string e = rc != 0 ? "fsync " + dir_ + ": " + errno_text() : "";
+    std::string e = rc != 0 ? "fsync " + dir + ": " + errno_text() : "";
     ::close(dfd);
     return e;
 }
+
+std::string NodeStateStore::save(const NodeState& s) const { return write_file_durably(dir_, "node-state", serialize(s)); }
 
 std::string NodeStateStore::initialise(bool standby, int64_t unix_time) const {
     struct stat st{};

@@ -45,6 +45,10 @@ struct ParsedState {
 };
 ParsedState parse_node_state(const std::string& text);
 
+// Writes `data` to dir/name crash-safely: temp file, fsync, rename, fsync of the directory
+// (created 0700 when missing). Returns an error sentence, or empty on success.
+std::string write_file_durably(const std::string& dir, const std::string& name, const std::string& data);
+
 class NodeStateStore {
 public:
     NodeStateStore(std::string state_dir, std::string node);

@@ -1,8 +1,17 @@
 #include "plans.hpp"
 
+#include <algorithm>
+
 namespace haspool::agent {
 
 std::string Plans::nbd_device() const { return "/dev/nbd" + std::to_string(c_.nbd.device_index); }
+
+std::string Plans::raw_link() const {
+    const std::string& sock = c_.cluster.control_socket;
+    auto slash = sock.rfind('/');
+    return (slash == std::string::npos || slash == 0 ? std::string("/run/haspool") : sock.substr(0, slash)) + "/" +
+           c_.spool.md_name + "-raw";
+}
 
 void Plans::add_hook(std::vector<Step>& s, const char* name, const std::vector<std::string>& argv) const {
     if (!argv.empty()) s.push_back(step::RunHook{name, argv, c_.hooks.timeout});
@@ -31,17 +40,18 @@ std::vector<Step> Plans::stop_serving(const config::Node& self) const {
 // Everything this node may hold, given back. The before_handback hook runs first: whatever the
 // after_takeover hook started (a stand-in for the mail units) must let go of the spool before
 // the unmount. Hooks must therefore tolerate running when there is nothing to stop.
-std::vector<Step> Plans::release(const config::Node& self) const {
+std::vector<Step> Plans::release(const config::Node& self, bool raw) const {
     std::vector<Step> s;
     add_hook(s, "before_handback", c_.hooks.before_handback);
     for (auto& st : stop_serving(self)) s.push_back(std::move(st));
+    if (raw && self.role == config::Role::standby) s.push_back(step::UnmapRaw{self.spool_device, raw_link()});
     s.push_back(step::StopMirror{c_.spool.md_device});
     if (self.role == config::Role::primary) s.push_back(step::DetachNbd{c_.nbd.device_index});
     return s;
 }
 
-std::vector<Step> Plans::discard(const config::Node& self, Generation generation) const {
-    std::vector<Step> s = release(self);
+std::vector<Step> Plans::discard(const config::Node& self, Generation generation, bool raw) const {
+    std::vector<Step> s = release(self, raw);
     s.push_back(step::DiscardGeneration{generation, "split brain resolved by the operator (haspool resolve --discard " +
                                                         self.name + ")"});
     if (self.role == config::Role::standby) s.push_back(step::StartExport{});
@@ -70,11 +80,27 @@ std::vector<Step> Plans::takeover(bool planned) const {
     return s;
 }
 
-std::vector<Step> Plans::handback() const {
+std::vector<Step> Plans::takeover_raw() const {
+    const config::Node& b = c_.standby();
+    std::vector<Step> s;
+    s.push_back(step::MarkRawWrites{"raw takeover by " + b.name + ": Y is written outside md"});
+    s.push_back(step::StopMirror{c_.spool.md_device});  // an inactive leftover of the failed assembly
+    s.push_back(step::MapRaw{b.spool_device, raw_link()});
+    serve(s, b, raw_link(), true);
+    // As in takeover(): the VIP was probed before fencing.
+    if (c_.service.probe)
+        s.erase(std::remove_if(s.begin(), s.end(), [](const Step& st) { return std::holds_alternative<step::ProbeAddress>(st); }),
+                s.end());
+    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    return s;
+}
+
+std::vector<Step> Plans::handback(bool raw) const {
     const config::Node& b = c_.standby();
     std::vector<Step> s;
     add_hook(s, "before_handback", c_.hooks.before_handback);
     for (auto& st : stop_serving(b)) s.push_back(st);
+    if (raw) s.push_back(step::UnmapRaw{b.spool_device, raw_link()});
     s.push_back(step::StopMirror{c_.spool.md_device});
     s.push_back(step::StartExport{});
     s.push_back(step::NotifyPeer{MessageKind::handed_back});
@@ -124,15 +150,20 @@ std::vector<Step> Plans::handover() const {
     return s;
 }
 
-std::vector<Step> Plans::failback(const Lineage& source, bool x_blank) const {
+std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_raw) const {
     const config::Node& a = c_.primary();
     step::AdoptGeneration adopt{source, "failback from " + c_.standby().name};
+    const bool full = x_blank || y_raw;
     std::vector<Step> s;
-    if (!x_blank) s.push_back(adopt);
+    if (!full) s.push_back(adopt);
     s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
-    s.push_back(step::AssembleDegraded{c_.spool.md_device, nbd_device()});
-    if (x_blank) {
+    if (y_raw) s.push_back(step::AssembleFromRaw{c_.spool.md_device, nbd_device()});
+    else s.push_back(step::AssembleDegraded{c_.spool.md_device, nbd_device()});
+    if (full) {
         // X's data was discarded: its bitmap cannot be trusted to mark what differs (docs/agent.md).
+        // Or Y was written outside md: Y's bitmap never saw those writes, and X and Y still carry
+        // equal event counts from before the takeover, so a re-add would copy nothing and leave X
+        // silently different from Y (DESIGN §7). Only a full add (superblock wiped) is right.
         s.push_back(step::AddMemberFull{c_.spool.md_device, a.spool_device});
         s.push_back(adopt);
     } else {

@@ -237,11 +237,15 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     if (cmp == Comparison::diverged) return stay("generations diverged (" + gens + "); waiting");
     const bool x_blank = lineage_.current == Generation::blank();
     const bool y_blank = p.lineage.current == Generation::blank();
+    // The standby served Y outside md (raw takeover): X gets a full copy, never a re-add.
+    const bool y_raw = p.md == MirrorHealth::raw_written;
     if (cmp == Comparison::peer_newer) {
         if (p.says(StandbyState::EXPORTING))
             return go(PrimaryState::FAILBACK, peer_name_ + " exports newer data (" + gens + "): failing back from Y" +
-                                                  (x_blank ? ", adding X in full (its data was discarded)" : ""),
-                      plans_.failback(p.lineage, x_blank), Pending::failback, true);
+                                                  (x_blank ? ", adding X in full (its data was discarded)"
+                                                   : y_raw ? ", adding X in full (Y was written outside md)"
+                                                           : ""),
+                      plans_.failback(p.lineage, x_blank, y_raw), Pending::failback, true);
         if (state_ == PrimaryState::STANDING_BY) return stay();
         return go(PrimaryState::STANDING_BY, peer_name_ + " holds newer data and is " + p.state_name() + " (" + gens +
                                                  "): standing by for failback");
@@ -251,7 +255,7 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
         // (right after a switchover the standby still says EXPORTING with our generation).
         if (cmp == Comparison::same && failback_retry_ && p.says(StandbyState::EXPORTING))
             return go(PrimaryState::FAILBACK, "retrying the failback from " + peer_name_ + "'s Y",
-                      plans_.failback(p.lineage), Pending::failback, true);
+                      plans_.failback(p.lineage, false, y_raw), Pending::failback, true);
         return stay();
     }
     if (!p.says(StandbyState::EXPORTING))

@@ -21,8 +21,8 @@ std::string path_names(const PeerFacts& f, bool stable) {
 
 }  // namespace
 
-StandbyMachine::StandbyMachine(const config::Config& c, Lineage lineage)
-    : c_(c), plans_(c), peer_name_(c.primary().name), lineage_(std::move(lineage)) {}
+StandbyMachine::StandbyMachine(const config::Config& c, Lineage lineage, bool raw_written)
+    : c_(c), plans_(c), peer_name_(c.primary().name), lineage_(std::move(lineage)), raw_written_(raw_written) {}
 
 StandbyMachine::Decision StandbyMachine::stay(std::string reason, std::optional<TimePoint> wake) {
     return Decision{state_, {}, wake, std::move(reason)};
@@ -103,7 +103,7 @@ StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, 
         return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
     };
     if (discard_self)
-        return run(plans_.discard(c_.standby(), lineage_.current), StandbyState::EXPORTING,
+        return run(plans_.discard(c_.standby(), lineage_.current, raw_mapped()), StandbyState::EXPORTING,
                    "discarded this node's data (generation " + mine + "): exporting Y blank; " + peer_name_ +
                        " adds it in full",
                    what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " + theirs +
@@ -115,7 +115,7 @@ StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, 
             return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(steps));
         case StandbyState::TAKEOVER:
         case StandbyState::HANDBACK: {
-            std::vector<Step> plan = plans_.release(c_.standby());
+            std::vector<Step> plan = plans_.release(c_.standby(), raw_mapped());
             plan.push_back(step::StartExport{});
             return run(std::move(plan), StandbyState::EXPORTING,
                        "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; exporting Y; " +
@@ -199,7 +199,34 @@ StandbyMachine::Decision StandbyMachine::consider_takeover(const PeerFacts& f, T
     return stay(why);
 }
 
+std::optional<StandbyMachine::Decision> StandbyMachine::clear_raw_mark(const PeerStatus& p) {
+    // MIRRORED + in sync at our generation happens only after a failback took our lineage, and
+    // after a raw takeover that failback adopts it only once X is being added in full (Plans::
+    // failback); in sync means the full copy finished. Until then the mark stays.
+    if (!raw_written_ || pending_ != Pending::none) return std::nullopt;
+    if (!p.says(PrimaryState::MIRRORED) || p.md != MirrorHealth::in_sync || compare(lineage_, p.lineage) != Comparison::same)
+        return std::nullopt;
+    pending_ = Pending::clear_raw;
+    return Decision{state_,
+                    {step::ClearRawWrites{peer_name_ + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
+                                          to_string(lineage_.current) + ")"}},
+                    {}, {}};
+}
+
 std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Event& e, TimePoint now) {
+    if (pending_ == Pending::clear_raw) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            pending_ = Pending::none;
+            raw_written_ = false;
+            return stay("cleared the raw-writes mark: " + peer_name_ + " rebuilt X in full from Y");
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            pending_ = Pending::none;
+            return stay("cannot clear the raw-writes mark: " + f->why + "; retrying on the next heartbeat (the mark "
+                        "only makes a later failback copy in full)");
+        }
+        return std::nullopt;
+    }
     if (pending_ != Pending::export_y && pending_ != Pending::adopt) return std::nullopt;
     Pending was = pending_;
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
@@ -270,6 +297,7 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
 StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint now) {
     if (auto d = export_result(e, now)) return *d;
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
+        if (auto d = clear_raw_mark(h->peer)) return *d;
         // A mirrored primary with a newer generation means Y holds exactly its data: adopt it.
         // Not while md still copies (the initial sync after --init): Y is not complete yet.
         if (h->peer.says(PrimaryState::MIRRORED) && h->peer.md == MirrorHealth::in_sync &&
@@ -339,23 +367,53 @@ StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint no
     return stay();
 }
 
-// TAKEOVER: the plan runs; its outcome decides.
+// TAKEOVER, the md assembly failed and the operator opted in: the raw plan (Plans::takeover_raw).
+StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f) {
+    raw_written_ = true;  // planned first: MarkRawWrites is persisted before the loop device exists
+    raw_takeover_ran_ = true;
+    Decision d = go(StandbyState::TAKEOVER,
+                    "RAW TAKEOVER (spool.raw_mount_fallback): Y cannot be assembled as md (" + f.why +
+                        "); serving Y's data area through a loop device instead. Nothing records what X misses: "
+                        "marked so the next failback copies all of Y onto X (full resync)",
+                    plans_.takeover_raw(), Pending::takeover_raw, true);
+    d.warn = true;
+    return d;
+}
+
+// TAKEOVER: the plan (or the raw plan that replaced it) runs; its outcome decides.
 StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
-    if (pending_ != Pending::takeover) return stay();
+    if (pending_ != Pending::takeover && pending_ != Pending::takeover_raw) return stay();
+    const bool raw = pending_ == Pending::takeover_raw;
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
         pending_ = Pending::none;
         export_up_ = false;
+        serving_raw_ = raw;
+        if (raw) {
+            Decision d = go(StandbyState::ACTIVE, "took over RAW: spool mounted from Y's loop mapping " + plans_.raw_link() +
+                                                      " (outside md), " + c_.service.address + " held, generation " +
+                                                      to_string(lineage_.current) + "; the failback will copy all of Y onto X");
+            d.warn = true;
+            return d;
+        }
         return go(StandbyState::ACTIVE, "took over: spool mounted from Y, " + c_.service.address + " held, generation " +
                                             to_string(lineage_.current));
     }
     if (const auto* f = std::get_if<event::StepFailed>(&e)) {
         pending_ = Pending::none;
         export_up_ = false;
+        // Only the md assembly falls back, and only when the operator opted in: any other failed
+        // step (probe answered, fence failed, fsck, mount, ...) means the same with or without md.
+        if (!raw && std::holds_alternative<step::AssembleDegraded>(f->step) && f->undo_errors.empty() &&
+            c_.spool.raw_mount_fallback)
+            return takeover_raw(*f);
         std::string undone;
         for (const auto& u : f->undone) undone += (undone.empty() ? "" : ", ") + name_of(u);
         std::string why = "takeover failed at " + name_of(f->step) + ": " + f->why + "; undone: " +
                           (undone.empty() ? "nothing to undo" : undone);
         for (const auto& ue : f->undo_errors) why += "; UNDO FAILED: " + ue;
+        if (std::holds_alternative<step::AssembleDegraded>(f->step) && !c_.spool.raw_mount_fallback)
+            why += "; no raw fallback (spool.raw_mount_fallback is off)";
+        if (raw) why += "; the raw takeover's mark stays (the next failback copies all of Y onto X)";
         why += "; Y is not exported; the operator decides (haspool status)";
         return go(StandbyState::HALTED, why);
     }
@@ -370,7 +428,7 @@ StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, T
     }
     if (operator_asked)
         return go(StandbyState::HANDBACK, "failback asked: handing the service back to " + peer_name_,
-                  plans_.handback(), Pending::handback);
+                  plans_.handback(serving_raw_), Pending::handback);
     if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since) return stay();
     TimePoint due = *f.stable_since + c_.failback.hold_off;
     if (now < due) return stay({}, due);
@@ -378,7 +436,7 @@ StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, T
               "automatic failback: " + peer_name_ + " stable for " +
                   format_duration(std::chrono::duration_cast<Millis>(now - *f.stable_since)) + " (hold-off " +
                   format_duration(c_.failback.hold_off) + ")",
-              plans_.handback(), Pending::handback);
+              plans_.handback(serving_raw_), Pending::handback);
 }
 
 // ACTIVE: serving from Y; fail back when the primary is back, stable and it is asked/allowed.
@@ -400,7 +458,10 @@ StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) 
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
         pending_ = Pending::none;
         export_up_ = true;
-        return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y");
+        serving_raw_ = false;
+        raw_takeover_ran_ = false;
+        return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
+                                               (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
     }
     if (const auto* f = std::get_if<event::StepFailed>(&e)) {
         pending_ = Pending::none;

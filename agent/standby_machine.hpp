@@ -14,7 +14,8 @@ class StandbyMachine {
 public:
     using Decision = agent::Decision<StandbyState>;
 
-    StandbyMachine(const config::Config& c, Lineage lineage);
+    // `raw_written`: the persisted mark of an earlier raw takeover (MarkRawWrites) is present.
+    StandbyMachine(const config::Config& c, Lineage lineage, bool raw_written = false);
 
     // The first decision: export Y and watch the primary.
     Decision start(TimePoint now);
@@ -27,6 +28,11 @@ public:
     const std::optional<PeerStatus>& peer() const { return peer_; }
     // Why Y must not be served (empty when it may): what the primary last told us.
     const std::string& outdated_because() const { return outdated_; }
+    // Y was written outside md (raw takeover) and X has not been rebuilt in full since: the
+    // heartbeats say so (MirrorHealth::raw_written), so the primary's failback adds X in full.
+    bool raw_written() const { return raw_written_; }
+    // The spool is served from the raw loop mapping of Y (ACTIVE after a raw takeover).
+    bool serving_raw() const { return serving_raw_; }
 
     // Why a takeover may not happen now, or nullopt when every guard of DESIGN §3 rule 1 and
     // §7 holds; `wait_until` is set when the answer changes by itself at that time.
@@ -37,7 +43,7 @@ public:
     std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
 
 private:
-    enum class Pending { none, export_y, adopt, takeover, handback, resolve };
+    enum class Pending { none, export_y, adopt, takeover, takeover_raw, handback, resolve, clear_raw };
 
     Decision decide(const Event& e, TimePoint now);
     // A decision that changes nothing and always says why (operator answers are never deduplicated).
@@ -48,6 +54,9 @@ private:
     std::optional<Decision> resolve_result(const Event& e, TimePoint now);
     // The peer still reports the generation the operator discarded (it has not finished yet).
     bool awaiting_peer_discard() const;
+    // Y may be mapped raw: serving from it, or a raw takeover ran (its plan, or the split brain
+    // interrupted it). UnmapRaw is idempotent, so releasing includes it whenever that may be.
+    bool raw_mapped() const { return serving_raw_ || raw_takeover_ran_; }
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
     Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
@@ -64,6 +73,10 @@ private:
     Decision consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked);
     std::optional<Decision> export_result(const Event& e, TimePoint now);
     Decision takeover_now(bool planned, std::string reason);
+    // TAKEOVER: the plan failed at AssembleDegraded; with spool.raw_mount_fallback, serve Y raw.
+    Decision takeover_raw(const event::StepFailed& f);
+    // EXPORTING: the primary reports X rebuilt from Y (MIRRORED, in sync, our generation).
+    std::optional<Decision> clear_raw_mark(const PeerStatus& p);
 
     const config::Config& c_;
     Plans plans_;
@@ -84,6 +97,9 @@ private:
     std::optional<Generation> discarded_peer_;  // resolve kept Y: the primary's generation it discards
     StandbyState resolve_next_ = StandbyState::EXPORTING;  // where SPLIT_BRAIN goes when the resolve plan succeeded
     std::string resolve_done_;
+    bool raw_written_ = false;   // the persisted full-copy mark (MarkRawWrites ran or was planned)
+    bool serving_raw_ = false;   // ACTIVE from the loop mapping: the handback unmaps it
+    bool raw_takeover_ran_ = false;  // a raw takeover plan was started and not yet released
 };
 
 }  // namespace haspool::agent

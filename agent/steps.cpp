@@ -48,6 +48,11 @@ std::string name_of(const Step& s) {
         [](const step::NotifyPeer&) { return "NotifyPeer"; },
         [](const step::DiscardGeneration&) { return "DiscardGeneration"; },
         [](const step::AddMemberFull&) { return "AddMemberFull"; },
+        [](const step::MarkRawWrites&) { return "MarkRawWrites"; },
+        [](const step::ClearRawWrites&) { return "ClearRawWrites"; },
+        [](const step::MapRaw&) { return "MapRaw"; },
+        [](const step::UnmapRaw&) { return "UnmapRaw"; },
+        [](const step::AssembleFromRaw&) { return "AssembleFromRaw"; },
     }, s);
 }
 
@@ -97,6 +102,11 @@ std::string to_string(const Step& s) {
             return "generation=" + to_string(d.generation) + " reason=\"" + d.reason + "\"";
         },
         [](const step::AddMemberFull& m) { return "md=" + m.md + " dev=" + m.dev; },
+        [](const step::MarkRawWrites& m) { return "reason=\"" + m.reason + "\""; },
+        [](const step::ClearRawWrites& m) { return "reason=\"" + m.reason + "\""; },
+        [](const step::MapRaw& m) { return "dev=" + m.dev + " link=" + m.link; },
+        [](const step::UnmapRaw& m) { return "dev=" + m.dev + " link=" + m.link; },
+        [](const step::AssembleFromRaw& m) { return "md=" + m.md + " dev=" + m.dev; },
     }, s);
     return params.empty() ? name_of(s) : name_of(s) + " " + params;
 }
@@ -106,6 +116,8 @@ std::optional<Step> undo_of(const Step& s) {
         [](const step::AttachNbd& a) -> std::optional<Step> { return step::DetachNbd{a.index}; },
         [](const step::AssembleDegraded& a) -> std::optional<Step> { return step::StopMirror{a.md}; },
         [](const step::AssembleMirror& a) -> std::optional<Step> { return step::StopMirror{a.md}; },
+        [](const step::AssembleFromRaw& a) -> std::optional<Step> { return step::StopMirror{a.md}; },
+        [](const step::MapRaw& m) -> std::optional<Step> { return step::UnmapRaw{m.dev, m.link}; },
         [](const step::Mount& m) -> std::optional<Step> { return step::Unmount{m.dir}; },
         [](const step::AddAddress& a) -> std::optional<Step> { return step::RemoveAddress{a.interface, a.cidr}; },
         [](const step::StartUnit& u) -> std::optional<Step> { return step::StopUnit{u.name, u.timeout}; },

@@ -47,6 +47,22 @@ struct DiscardGeneration { Generation generation; std::string reason; };
 // leg). Never a re-add: mdadm --add of a device that still carries this array's superblock turns
 // into a re-add, which copies only the chunks the bitmap marks (docs/agent.md, split brain).
 struct AddMemberFull { std::string md; std::string dev; };
+// The raw takeover (opt-in spool.raw_mount_fallback, docs/agent.md "Raw takeover"): when Y cannot
+// be assembled as md, the standby serves Y's data area through a loop device. Nothing records
+// what X misses then, so before the first write it persists the mark "Y was written outside md":
+// heartbeats carry it, and the next failback copies all of Y onto X.
+struct MarkRawWrites { std::string reason; };
+// X was rebuilt in full from Y (the primary says MIRRORED, in sync, at our generation).
+struct ClearRawWrites { std::string reason; };
+// A read-write loop device over Y's md data area (metadata 1.0: from sector 0 up to the end of
+// the filesystem, which md placed inside the data area), published as the symlink `link`.
+struct MapRaw { std::string dev; std::string link; };
+// Detach the loop device behind `link` (only when it maps `dev`) and remove the link.
+struct UnmapRaw { std::string dev; std::string link; };
+// Failback after a raw takeover: assemble md from `dev` (the NBD leg, Y) alone; when Y carries no
+// md superblock (the reason the standby went raw), create a degraded metadata-1.0 array over it,
+// which keeps the data at sector 0, and check that the filesystem fits in it.
+struct AssembleFromRaw { std::string md; std::string dev; };
 }  // namespace step
 
 using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, step::BumpGeneration,
@@ -55,14 +71,15 @@ using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, s
                           step::Fsck, step::Mount, step::Unmount, step::ProbeAddress, step::AddAddress,
                           step::SendGarp, step::RemoveAddress, step::StartUnit, step::StopUnit,
                           step::RunHook, step::NotifyPeer,
-                          step::DiscardGeneration, step::AddMemberFull>;
+                          step::DiscardGeneration, step::AddMemberFull, step::MarkRawWrites, step::ClearRawWrites,
+                          step::MapRaw, step::UnmapRaw, step::AssembleFromRaw>;
 
 std::string name_of(const Step& s);    // "Mount"
 std::string to_string(const Step& s);  // "Mount dev=/dev/md/haspool dir=/var/spool/mail fs=ext4"
 // The step that takes back what `s` acquired (Mount -> Unmount, AddAddress -> RemoveAddress,
-// StartUnit -> StopUnit, Assemble* -> StopMirror, AttachNbd -> DetachNbd); none for steps that
+// StartUnit -> StopUnit, Assemble* -> StopMirror, AttachNbd -> DetachNbd, MapRaw -> UnmapRaw); none for steps that
 // acquire nothing or cannot be taken back safely (StopExport, BumpGeneration, RunFence,
-// DiscardGeneration, AddMemberFull, ...).
+// DiscardGeneration, AddMemberFull, MarkRawWrites: the mark stays until X is rebuilt, ...).
 std::optional<Step> undo_of(const Step& s);
 
 // One line per step, numbered ("1. StopExport"), as `haspool plan` prints them.

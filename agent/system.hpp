@@ -59,6 +59,13 @@ public:
     // Split brain (`haspool resolve`): discard this node's generation; add a member in full.
     virtual StepResult discard_generation(const step::DiscardGeneration&) = 0;
     virtual StepResult add_member_full(const step::AddMemberFull&) = 0;
+    // The raw takeover (docs/agent.md "Raw takeover"): the persisted mark, Y's data area through
+    // a loop device, and the primary's assembly from a Y that was written outside md.
+    virtual StepResult mark_raw_writes(const step::MarkRawWrites&) = 0;
+    virtual StepResult clear_raw_writes(const step::ClearRawWrites&) = 0;
+    virtual StepResult map_raw(const step::MapRaw&) = 0;
+    virtual StepResult unmap_raw(const step::UnmapRaw&) = 0;
+    virtual StepResult assemble_from_raw(const step::AssembleFromRaw&) = 0;
 };
 
 // Calls the System method for `s`'s kind.

@@ -53,6 +53,7 @@ const char* to_string(MirrorHealth h) {
         case MirrorHealth::in_sync: return "in-sync";
         case MirrorHealth::degraded: return "degraded";
         case MirrorHealth::resyncing: return "resyncing";
+        case MirrorHealth::raw_written: return "raw-written";
     }
     return "?";
 }

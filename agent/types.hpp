@@ -48,7 +48,13 @@ const char* to_string(StandbyState s);
 // Name of a wire state byte of either role ("?" when unknown).
 std::string state_name(uint8_t wire_state);
 
-enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3 };
+// raw_written is sent by the standby only (its own md health is otherwise `unknown`): "Y was
+// written outside md (raw takeover): the next copy onto X must be a full one" — a persisted mark,
+// cleared once X was rebuilt in full (docs/agent.md "Raw takeover"). Wire compatibility: a build
+// without it rejects the value as malformed, so an old primary never hears a marked standby and
+// never fails back from it with a re-add (it stands by: safe, and counted as "malformed"); while
+// unmarked, heartbeats are byte for byte what older builds send.
+enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3, raw_written = 4 };
 enum class NbdHealth : uint8_t { none = 0, connected = 1, lost = 2 };
 const char* to_string(MirrorHealth h);
 const char* to_string(NbdHealth h);

@@ -72,6 +72,10 @@ struct Spool {
     unsigned write_behind = 0;               // 0: synchronous mirror (opt-in only)
     Millis fsck_timeout{600000};
     Millis mount_timeout{60000};
+    // Opt-in (docs/agent.md "Raw takeover"): when a takeover cannot assemble Y as a degraded md,
+    // serve Y's data area through a loop device instead of halting; the next failback then
+    // copies all of Y onto X. Off: such a takeover halts and the operator decides.
+    bool raw_mount_fallback = false;
 };
 
 struct Garp {

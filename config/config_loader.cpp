@@ -343,7 +343,8 @@ void read_nbd(Reader& r, const YAML::Node& n, Nbd& b) {
 void read_spool(Reader& r, const YAML::Node& n, Spool& s) {
     if (!r.is_map(n, "spool")) return;
     r.check_keys(n, "spool", {"md_device", "md_name", "filesystem", "mount_point", "mount_options",
-                              "bitmap_chunk_kib", "write_behind", "fsck_timeout_ms", "mount_timeout_ms"});
+                              "bitmap_chunk_kib", "write_behind", "fsck_timeout_ms", "mount_timeout_ms",
+                              "raw_mount_fallback"});
     r.absolute_path(n, "spool", "md_device", s.md_device);
     r.string(n, "spool", "md_name", s.md_name);
     r.enumeration(n, "spool", "filesystem", s.filesystem,
@@ -357,6 +358,7 @@ void read_spool(Reader& r, const YAML::Node& n, Spool& s) {
     r.integer(n, "spool", "write_behind", s.write_behind, 0, 16383);
     r.millis(n, "spool", "fsck_timeout_ms", s.fsck_timeout);
     r.millis(n, "spool", "mount_timeout_ms", s.mount_timeout);
+    r.boolean(n, "spool", "raw_mount_fallback", s.raw_mount_fallback);
 }
 
 void read_service(Reader& r, const YAML::Node& n, Service& s) {
@@ -505,6 +507,10 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
     if (c.spool.write_behind > 0)
         r.warning(root["spool"]["write_behind"], "spool.write_behind",
                   "write-behind lets the primary acknowledge writes the standby has not stored: a takeover can lose them");
+    if (c.spool.raw_mount_fallback)
+        r.warning(root["spool"]["raw_mount_fallback"], "spool.raw_mount_fallback",
+                  "a takeover that cannot assemble Y as md serves Y outside md: nothing records what X misses, so "
+                  "the next failback copies the whole spool onto X (full resync)");
     if (c.fence.command.empty() && root["fence"])
         r.warning(root["fence"], "fence.command", "no fence command: takeover relies on heartbeats and the address probe alone");
 }

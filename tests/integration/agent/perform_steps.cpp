@@ -3,7 +3,8 @@
 // prints one line per step: "<Step>: ok" or "<Step>: FAILED: <error>". Exit 0 when every step
 // succeeded, 1 at the first failure (the rest are not run), 2 on bad usage or config.
 // STEP is one of probe, fsck, mount, add-address, garp, remove-address, unmount, hook:<name>,
-// start-unit:<name>, stop-unit:<name>, fence.
+// start-unit:<name>, stop-unit:<name>, fence; and the raw takeover's mark-raw, clear-raw, map-raw,
+// unmap-raw, fsck-raw, mount-raw (the spool device mapped as Plans::takeover_raw maps it).
 // Used by tests/integration/agent/linux_system.sh (run inside a network namespace).
 #include <iostream>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "config_loader.hpp"
 #include "linux_system.hpp"
+#include "plans.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -33,6 +35,13 @@ std::optional<Step> step_named(const config::Config& c, const config::Node& self
     if (name == "remove-address") return step::RemoveAddress{ifname, c.service.address};
     if (name == "unmount") return step::Unmount{c.spool.mount_point};
     if (name == "fence") return step::RunFence{c.fence.command, c.fence.timeout};
+    const std::string raw = Plans(c).raw_link();
+    if (name == "mark-raw") return step::MarkRawWrites{"raw takeover by " + self.name + " (integration test)"};
+    if (name == "clear-raw") return step::ClearRawWrites{"integration test"};
+    if (name == "map-raw") return step::MapRaw{self.spool_device, raw};
+    if (name == "unmap-raw") return step::UnmapRaw{self.spool_device, raw};
+    if (name == "fsck-raw") return step::Fsck{raw, c.spool.filesystem, c.spool.fsck_timeout};
+    if (name == "mount-raw") return step::Mount{raw, c.spool.mount_point, c.spool.filesystem, c.spool.mount_options};
     if (auto h = arg("hook:")) return step::RunHook{*h, {"unused"}, c.hooks.timeout};
     if (auto u = arg("start-unit:")) return step::StartUnit{*u, c.service.unit_timeout};
     if (auto u = arg("stop-unit:")) return step::StopUnit{*u, c.service.unit_timeout};

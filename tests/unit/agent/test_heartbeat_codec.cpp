@@ -244,3 +244,30 @@ TEST_CASE("rejected datagrams do not advance the replay window") {
     expect_reject(g, encode(forged, "wrong key wrong key wrong key !!"), Reject::bad_hmac);
     CHECK(feed(g, encode(heartbeat(2), kKey)).message);
 }
+
+TEST_CASE("codec: the standby's raw-written mark round trips; from a primary it is malformed") {
+    Message m = heartbeat();
+    m.status.primary = false;
+    m.status.state = static_cast<uint8_t>(StandbyState::EXPORTING);
+    m.status.md = MirrorHealth::raw_written;
+    m.status.md_percent = 0;
+    auto b = encode(m, kKey);
+    Decoded d = decode(b.data(), b.size(), kKey);
+    INFO(d.detail);
+    REQUIRE(d.message);
+    CHECK(d.message->status.md == MirrorHealth::raw_written);
+    CHECK(std::string(to_string(MirrorHealth::raw_written)) == "raw-written");
+    // Wire compatibility: the mark lives in a byte older builds range-check (0..3), so they
+    // reject it as malformed rather than fail back with a re-add; unmarked it is the old value.
+    CHECK(b[b.size() - kHmacSize - 4 - 8 - 8 - 1 - 3] == 4);
+
+    PeerGate g = gate();
+    Message p = heartbeat(1);
+    p.status.md = MirrorHealth::raw_written;  // a primary never sends it
+    expect_reject(g, encode(p, kKey), Reject::malformed);
+    Message five = heartbeat(2);
+    five.status.primary = false;
+    five.status.state = static_cast<uint8_t>(StandbyState::ACTIVE);
+    five.status.md = static_cast<MirrorHealth>(5);
+    expect_reject(g, encode(five, kKey), Reject::malformed);
+}

@@ -77,6 +77,8 @@ TEST_CASE("a minimal valid file loads with the documented defaults") {
     CHECK(c.spool.md_device == "/dev/md/haspool");
     CHECK(c.spool.mount_point == "/var/spool/mail");
     CHECK(c.failback.policy == FailbackPolicy::manual);
+    CHECK_FALSE(c.spool.raw_mount_fallback);  // explicit: off unless asked for
+    CHECK(r.warnings.empty());
     CHECK(c.nodes[0].hostname == "alpha");
 }
 
@@ -99,6 +101,7 @@ TEST_CASE("the annotated example file round-trips without problems") {
     CHECK(c.nbd.block_size == d.nbd.block_size);
     CHECK(c.spool.md_device == d.spool.md_device);
     CHECK(c.spool.fsck_timeout == d.spool.fsck_timeout);
+    CHECK(c.spool.raw_mount_fallback == d.spool.raw_mount_fallback);
     CHECK(c.service.garp.count == d.service.garp.count);
     CHECK(c.service.garp.repeat_after == d.service.garp.repeat_after);
     CHECK(c.fence.timeout == d.fence.timeout);
@@ -252,4 +255,21 @@ TEST_CASE("write-behind is allowed but warned about") {
     REQUIRE(r.errors.empty());
     REQUIRE(r.warnings.size() == 1);
     CHECK(r.warnings[0].path == "spool.write_behind");
+}
+
+TEST_CASE("the raw-mount fallback is opt-in, and warned about when on") {
+    auto on = with("spool:\n  raw_mount_fallback: true\n");
+    INFO(dump(on));
+    REQUIRE(on.errors.empty());
+    CHECK(on.config->spool.raw_mount_fallback);
+    REQUIRE(on.warnings.size() == 1);
+    CHECK(on.warnings[0].path == "spool.raw_mount_fallback");
+    CHECK(on.warnings[0].message.find("copies the whole spool") != std::string::npos);
+
+    auto off = with("spool:\n  raw_mount_fallback: false\n");
+    REQUIRE(off.errors.empty());
+    CHECK_FALSE(off.config->spool.raw_mount_fallback);
+    CHECK(off.warnings.empty());
+
+    REQUIRE_ERROR(with("spool:\n  raw_mount_fallback: sometimes\n"), "spool.raw_mount_fallback", "must be true or false");
 }
