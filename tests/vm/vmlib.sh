@@ -485,21 +485,6 @@ vm_daemons_up() {
     log "initial sync of ${VM_DISK_MB} MiB finished ${VM_T_SYNC}s after MIRRORED"
 }
 
-# vm_write_files NODE PREFIX COUNT KIB: fsync'd random files on NODE's spool; prints "sha256  name" lines.
-vm_write_files() {
-    vm_run "$1" "set -e; for i in \$(seq 1 $3); do
-            dd if=/dev/urandom of=$SPOOL/$2.\$i bs=1k count=$4 conv=fsync 2>/dev/null
-        done; cd $SPOOL && sha256sum $2.*"
-}
-
-# vm_check_files NODE SUMS: every file of SUMS ("sha256  name" lines) is intact on NODE's spool.
-vm_check_files() {
-    local out
-    out=$(vm_run "$1" "cd $SPOOL && sha256sum -c <<'SUMS' 2>&1
-$2
-SUMS") || fail "files missing or damaged on $1: $(grep -v ': OK$' <<<"$out" | head -20)"
-}
-
 # vm_spool_served_by NAME: NAME has the array mounted on the spool and the service address on
 # eth0, and the other guest (when given as $2 and running) has neither.
 vm_spool_served_by() {
