@@ -102,6 +102,11 @@ log "takeover decided ${delay_ms} ms after the last path went down (dead_after $
 log_has beta "EXPORTING -> SUSPECT (no heartbeat on 2/2 paths" || fail "no SUSPECT line: $(cat "$T_DIR/beta.log")"
 wait_for 10 log_has beta "TAKEOVER -> HALTED (takeover failed at AssembleDegraded"
 log_has beta "step StopExport: ok" || fail "the takeover did not stop the export: $(cat "$T_DIR/beta.log")"
+# each step is logged once, as ok or as FAILED with its reason: never both, never an empty reason
+grep -F "step StopExport: FAILED" "$T_DIR/beta.log" && fail "a step that succeeded was also logged as FAILED"
+grep -E ': FAILED: *$' "$T_DIR/alpha.log" "$T_DIR/beta.log" && fail "a FAILED line without its reason"
+log_has beta "step AssembleDegraded md=/dev/md/haspool dev=$T_DIR/y.img: FAILED: " ||
+    fail "the failed assembly is not logged with its reason: $(cat "$T_DIR/beta.log")"
 ip -n "$NB" link set lo up
 out=$(ip netns exec "$NB" bash -c 'exec 3<>/dev/tcp/192.0.2.2/10809' 2>&1) && fail "the export still listens after StopExport"
 status_has beta "standby beta: HALTED" || fail "beta: $(status beta)"
