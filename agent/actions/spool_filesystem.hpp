@@ -55,8 +55,9 @@ ActionResult check_filesystem(const FilesystemSpec& spec);
 ActionResult ensure_mounted(const FilesystemSpec& spec);
 
 // The undo of ensure_mounted(): unmounts spec.mount_point if spec.device is mounted there.
-// Refuses when a different filesystem is mounted there. When the filesystem is busy, fails with
-// the processes holding it ("pid 123 (sleep: cwd)").
+// Refuses when a different filesystem is mounted there. A busy filesystem is retried for 5 s
+// (processes that were just stopped may still be letting go), then fails with the processes
+// holding it ("pid 123 (sleep: cwd)").
 ActionResult ensure_unmounted(const FilesystemSpec& spec);
 
 }  // namespace haspool::actions

@@ -87,14 +87,18 @@ cwd_is() { [ "$(readlink "/proc/$1/cwd")" = "$2" ]; }  # a function: wait_for re
 wait_for 10 cwd_is "$holder_pid" "$MNT"
 action umount-busy umount "$DEV" "$MNT"
 expect_rc 1 umount-busy
-expect_in umount-busy err "cannot unmount '$MNT': the filesystem is busy; held by pid $holder_pid (sleep: cwd)"
+expect_in umount-busy err "cannot unmount '$MNT': the filesystem is busy ("
+expect_in umount-busy err " attempts in 5000 ms); held by pid $holder_pid (sleep: cwd)"
 [ "$(mounted_at "$MNT")" = "$DEV ext4" ] || fail "busy spool no longer mounted"
 stop_pid "$holder_pid"
 wait_for 10 process_dead "$holder_pid"
 
+# --- a holder that lets go within the grace (a unit or hook's process still exiting) is waited for
+start_bg holder2 bash -c 'cd "$1" && exec sleep 1.5' holder2 "$MNT"
+wait_for 10 cwd_is "$last_pid" "$MNT"
 action umount1 umount "$DEV" "$MNT"
 expect_rc 0 umount1
-expect_in umount1 out "ok: unmounted"
+expect_in umount1 out "ok: unmounted after "
 [ -z "$(mounted_at "$MNT")" ] || fail "still mounted: $(mounted_at "$MNT")"
 action umount2 umount "$DEV" "$MNT"
 expect_rc 0 umount2
