@@ -19,6 +19,12 @@ bool on_device(const std::string& path, unsigned major, unsigned minor) {
     return ::major(st.st_dev) == major && ::minor(st.st_dev) == minor;
 }
 
+bool is_device_node(const std::string& path, unsigned major, unsigned minor) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return false;
+    return ::major(st.st_rdev) == major && ::minor(st.st_rdev) == minor;
+}
+
 std::vector<std::string> numeric_entries(const std::string& dir) {
     std::vector<std::string> out;
     DIR* d = ::opendir(dir.c_str());
@@ -29,6 +35,14 @@ std::vector<std::string> numeric_entries(const std::string& dir) {
             out.emplace_back(n);
     }
     ::closedir(d);
+    return out;
+}
+
+// PIDs or fd numbers in numeric order (readdir's order is the hash order of the directory).
+std::vector<std::pair<long, std::string>> sorted_numeric_entries(const std::string& dir) {
+    std::vector<std::pair<long, std::string>> out;
+    for (auto& e : numeric_entries(dir)) out.emplace_back(std::stol(e), std::move(e));
+    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -64,12 +78,8 @@ std::optional<std::pair<unsigned, unsigned>> maps_line_device(std::string_view l
 }
 
 std::vector<MountHolder> find_mount_holders(unsigned major, unsigned minor, const std::string& proc) {
-    std::vector<std::pair<long, std::string>> pids;
-    for (const auto& p : numeric_entries(proc)) pids.emplace_back(std::stol(p), p);
-    std::sort(pids.begin(), pids.end());
-
     std::vector<MountHolder> out;
-    for (const auto& [num, name] : pids) {
+    for (const auto& [num, name] : sorted_numeric_entries(proc)) {
         const std::string dir = proc + "/" + name;
         std::set<std::string> hows;
         std::vector<std::string> ordered;
@@ -78,9 +88,7 @@ std::vector<MountHolder> find_mount_holders(unsigned major, unsigned minor, cons
         };
         for (const char* link : {"cwd", "root", "exe"})
             if (on_device(dir + "/" + link, major, minor)) add(link);
-        auto fds = numeric_entries(dir + "/fd");
-        std::sort(fds.begin(), fds.end(), [](const auto& a, const auto& b) { return std::stol(a) < std::stol(b); });
-        for (const auto& fd : fds)
+        for (const auto& [n, fd] : sorted_numeric_entries(dir + "/fd"))
             if (on_device(dir + "/fd/" + fd, major, minor)) add("fd " + fd);
         std::ifstream maps(dir + "/maps");
         for (std::string line; std::getline(maps, line);) {
@@ -93,6 +101,20 @@ std::vector<MountHolder> find_mount_holders(unsigned major, unsigned minor, cons
         if (ordered.empty()) continue;
         std::string comm = read_comm(dir);
         for (auto& how : ordered) out.push_back({static_cast<pid_t>(num), comm, std::move(how)});
+    }
+    return out;
+}
+
+std::vector<MountHolder> find_device_openers(unsigned major, unsigned minor, const std::string& proc) {
+    std::vector<MountHolder> out;
+    for (const auto& [num, name] : sorted_numeric_entries(proc)) {
+        const std::string dir = proc + "/" + name;
+        std::string comm;
+        for (const auto& [n, fd] : sorted_numeric_entries(dir + "/fd")) {
+            if (!is_device_node(dir + "/fd/" + fd, major, minor)) continue;
+            if (comm.empty()) comm = read_comm(dir);
+            out.push_back({static_cast<pid_t>(num), comm, "fd " + fd});
+        }
     }
     return out;
 }

@@ -24,6 +24,11 @@ std::optional<std::pair<unsigned, unsigned>> maps_line_device(std::string_view l
 // whose device number is major:minor, in PID order, at most one entry per (pid, how) pair.
 std::vector<MountHolder> find_mount_holders(unsigned major, unsigned minor, const std::string& proc = "/proc");
 
+// Every process with the block device major:minor itself open (an fd on the device node, as
+// e2fsck, mkfs, blkid or a backup hold it), in PID order: what keeps a device "in use" when
+// nothing has it mounted.
+std::vector<MountHolder> find_device_openers(unsigned major, unsigned minor, const std::string& proc = "/proc");
+
 // "pid 123 (sleep: cwd), pid 456 (cat: fd 3)"; "no process found" when empty.
 std::string describe_holders(const std::vector<MountHolder>& holders);
 

@@ -46,7 +46,9 @@ E2fsckVerdict interpret_e2fsck_status(int status);
 
 // Checks the filesystem on spec.device before it is mounted: `e2fsck -p` for ext2/3/4; for xfs
 // nothing (mount replays the log) unless spec.xfs_repair asks for `xfs_repair`. Refuses a device
-// that is mounted anywhere. Sends EXTEND_TIMEOUT_USEC to systemd while the check runs.
+// that is mounted anywhere. A check e2fsck refuses because the (unmounted) device is in use is
+// retried for 5 s, then fails naming who has the device open. Sends EXTEND_TIMEOUT_USEC to
+// systemd while the check runs.
 ActionResult check_filesystem(const FilesystemSpec& spec);
 
 // Mounts spec.device on spec.mount_point (-t type, -o options). Done with "already mounted"

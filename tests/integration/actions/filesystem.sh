@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The spool filesystem on real loop devices with real e2fsck, mount(8) and umount2(2):
 # a dirty ext4 is checked and mounted; one e2fsck -p cannot fix is refused and nothing is mounted;
+# a check refused because the unmounted device is in use is retried, then names the holder;
 # mounting is idempotent and refuses a foreign mount; unmounting a busy spool names the holder.
 source "$(dirname "$0")/../../lib.sh"
 source "$(dirname "$0")/lib_actions.sh"
@@ -136,9 +137,39 @@ expect_in check-mount-bad err "UNEXPECTED INCONSISTENCY"
 # --- the same sequence on a good filesystem mounts it
 action check-mount-good check-mount "$DEV" "$MNT" ext4
 expect_rc 0 check-mount-good
+expect_in check-mount-good out "ok: e2fsck: "
 expect_in check-mount-good out "ok: mounted"
+log "check-mount-good: $(head -1 "$T_DIR/check-mount-good.out")"
 action umount3 umount "$DEV" "$MNT"
 expect_rc 0 umount3
+
+# --- the device held exclusively by someone else (e2fsck: "is in use", status 8) while nothing
+#     has it mounted: a holder that lets go within the grace is waited for; one that stays is named
+requires python3
+hold_excl() {  # hold_excl NAME SECONDS: opens $DEV with O_EXCL, as a mount or mkfs holds it
+    start_bg "$1" python3 -c '
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)
+open(sys.argv[3], "w").close()
+time.sleep(float(sys.argv[2]))
+' "$DEV" "$2" "$T_DIR/$1.holding"
+    wait_for 10 test -e "$T_DIR/$1.holding"
+}
+hold_excl excl-brief 1.5
+action fsck-held-briefly fsck "$DEV" ext4
+expect_rc 0 fsck-held-briefly
+expect_in fsck-held-briefly out "ok: e2fsck: no errors (after "
+expect_in fsck-held-briefly out " in-use refusal(s))"
+hold_excl excl-stays 30
+excl_pid=$last_pid
+action fsck-held fsck "$DEV" ext4
+expect_rc 1 fsck-held
+expect_in fsck-held err "filesystem check of '$DEV' refused: the device is in use ("
+expect_in fsck-held err " attempts in 5000 ms, not mounted); held by pid $excl_pid (python3: fd "
+expect_in fsck-held err "is in use"
+log "fsck-held: $(cat "$T_DIR/fsck-held.err")"
+stop_pid "$excl_pid"
+wait_for 10 process_dead "$excl_pid"
 
 # --- not a block device
 action notblock fsck "$T_DIR" ext4

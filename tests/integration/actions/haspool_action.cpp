@@ -107,7 +107,9 @@ int main(int argc, char** argv) {
             auto t = fs_type(a[3]);
             if (!t) return usage();
             FilesystemSpec s{a[1], *t, a[2]};
-            if (auto r = check_filesystem(s); !r) return report(r);
+            auto r = check_filesystem(s);
+            if (!r) return report(r);
+            report(r);
             return report(ensure_mounted(s));
         }
         if (verb == "umount" && a.size() == 3) {
