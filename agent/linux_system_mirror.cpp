@@ -258,15 +258,14 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
         if (!m.state.faulty && m.state.in_sync) {
             raid::BitmapSummaryResult b = md_.examine_bitmap("/dev/" + m.block_device);
             if (b.summary) {
-                plan = "copying " + s.dev + ": " + std::to_string(b.summary->dirty) + " of " +
-                       std::to_string(b.summary->bits) + " chunk(s) of " + std::to_string(b.summary->chunk_bytes / 1024) +
-                       " KiB dirty, about " + std::to_string(b.summary->dirty * b.summary->chunk_bytes / 1048576) +
-                       " MiB of " + std::to_string(b.summary->bits * b.summary->chunk_bytes / 1048576) + " MiB";
-                log::notice("re-adding " + s.dev + " to " + s.md + ": " + std::to_string(b.summary->dirty) + " of " +
-                                std::to_string(b.summary->bits) + " chunk(s) of " +
-                                std::to_string(b.summary->chunk_bytes / 1024) + " KiB are dirty (about " +
-                                std::to_string(b.summary->dirty * b.summary->chunk_bytes / 1048576) + " MiB of " +
-                                std::to_string(b.summary->bits * b.summary->chunk_bytes / 1048576) + " MiB to copy)",
+                const auto& sum = *b.summary;
+                const std::string figures =
+                    std::to_string(sum.dirty) + " of " + std::to_string(sum.bits) + " chunk(s) of " +
+                    std::to_string(sum.chunk_bytes / 1024) + " KiB dirty, about " +
+                    std::to_string(sum.dirty * sum.chunk_bytes / 1048576) + " MiB of " +
+                    std::to_string(sum.bits * sum.chunk_bytes / 1048576) + " MiB";
+                plan = "copying " + s.dev + ": " + figures;
+                log::notice("re-adding " + s.dev + " to " + s.md + ": " + figures,
                             {{"EVENT", "resync-size"}, {"DIRTY_CHUNKS", std::to_string(b.summary->dirty)}});
             }
             break;
