@@ -160,22 +160,35 @@ mapfile -t f < <(status_of "$LOSER" state generation)
 sectors=$(vm_run alpha "cat /sys/block/\$(basename \$(readlink -f $MD))/size") || fail "array size"
 array_kib=$((sectors / 2))
 
+# run_resolve LOSER WINNER GEN_LOSER GEN_WINNER ROLE END_STATE: `haspool resolve --discard LOSER`
+# run on the loser, so the decision reaches the winner over the peer channel. Checks what resolve
+# said, waits for the loser's END_STATE, checks the winner heard and acknowledged
+# "discard-ROLE", and that the loser persisted its blank generation with the discard in history.
+run_resolve() {
+    local loser=$1 winner=$2 gen_loser=$3 gen_winner=$4 role=$5 end_state=$6 out state
+    out=$(vm_run "$loser" "haspool resolve --discard $loser --config $VM_CFG 2>&1") ||
+        fail "haspool resolve --discard $loser on $loser: $out"
+    log "haspool resolve --discard $loser (on $loser): $out"
+    grep -qF "discarding this node's data (generation $gen_loser, $winner keeps $gen_winner)" <<<"$out" ||
+        fail "resolve said: $out"
+    vm_wait_state "$loser" "$end_state" 90
+    log "$loser $end_state (blank) $((SECONDS - t0))s after the resolve"
+    vm_run "$loser" "grep -q '$winner acknowledged discard-$role' $VM_DAEMON_LOG" ||
+        fail "$winner never acknowledged the discard: $(vm_daemon_log "$loser" 40)"
+    vm_run "$winner" "grep -q '$loser says: discard-$role' $VM_DAEMON_LOG" ||
+        fail "$winner never heard the discard: $(vm_daemon_log "$winner" 40)"
+    state=$(vm_run "$loser" "cat $VM_STATE_DIR/node-state")
+    grep -qx "generation 0" <<<"$state" || fail "$loser's discard is not persisted: $state"
+    grep -q "discarded generation" <<<"$state" || fail "$loser's history does not record the discard: $state"
+}
+
 # resolve_discard_beta: run on beta (the loser), so the decision reaches alpha over the peer
 # channel. beta releases and exports Y blank; alpha, serving on all along, adds Y in full.
 resolve_discard_beta() {
-    local out state trail w0 w1 t0 gen_end acked
+    local out trail w0 w1 t0 gen_end acked
     w0=$(nbd_w)
     t0=$SECONDS
-    out=$(vm_run beta "haspool resolve --discard beta --config $VM_CFG 2>&1") || fail "haspool resolve --discard beta on beta: $out"
-    log "haspool resolve --discard beta (on beta): $out"
-    grep -qF "discarding this node's data (generation $gen_b, alpha keeps $gen_a)" <<<"$out" || fail "resolve said: $out"
-    vm_wait_state beta EXPORTING 90
-    log "beta EXPORTING (blank) $((SECONDS - t0))s after the resolve"
-    vm_run beta "grep -q 'alpha acknowledged discard-standby' $VM_DAEMON_LOG" || fail "alpha never acknowledged the discard: $(vm_daemon_log beta 40)"
-    vm_run alpha "grep -q 'beta says: discard-standby' $VM_DAEMON_LOG" || fail "alpha never heard the discard: $(vm_daemon_log alpha 40)"
-    state=$(vm_run beta "cat $VM_STATE_DIR/node-state")
-    grep -qx "generation 0" <<<"$state" || fail "beta's discard is not persisted: $state"
-    grep -q "discarded generation" <<<"$state" || fail "beta's history does not record the discard: $state"
+    run_resolve beta alpha "$gen_b" "$gen_a" standby EXPORTING
     vm_wait_state alpha MIRRORED 300
     vm_run alpha "haspool debug md-wait --md $MD --until clean --timeout 120 >/dev/null" || fail "not clean after the resync"
     T_MIRRORED=$((SECONDS - t0))
@@ -213,22 +226,13 @@ resolve_discard_beta() {
 # the NBD leg and stands by with a blank X; beta serves on. `haspool failback`: beta hands back,
 # alpha fails back from Y and adds X in full (never a re-add, never a bitmap merge).
 resolve_discard_alpha() {
-    local out state trail w0 w1 t0 gen_end acked solo
+    local out trail w0 w1 t0 gen_end acked solo
     # The discard unmounts the spool: the service (here the writer; units under systemd) stops first.
     vm_writer_stop alpha
     acked=$(vm_acked alpha a)
     w0=$(vm_run alpha "awk '{ print \$7 }' /sys/block/vda/stat")
     t0=$SECONDS
-    out=$(vm_run alpha "haspool resolve --discard alpha --config $VM_CFG 2>&1") || fail "haspool resolve --discard alpha on alpha: $out"
-    log "haspool resolve --discard alpha (on alpha): $out"
-    grep -qF "discarding this node's data (generation $gen_a, beta keeps $gen_b)" <<<"$out" || fail "resolve said: $out"
-    vm_wait_state alpha STANDING_BY 90
-    log "alpha STANDING_BY (blank) $((SECONDS - t0))s after the resolve"
-    vm_run alpha "grep -q 'beta acknowledged discard-primary' $VM_DAEMON_LOG" || fail "beta never acknowledged the discard: $(vm_daemon_log alpha 40)"
-    vm_run beta "grep -q 'alpha says: discard-primary' $VM_DAEMON_LOG" || fail "beta never heard the discard: $(vm_daemon_log beta 40)"
-    state=$(vm_run alpha "cat $VM_STATE_DIR/node-state")
-    grep -qx "generation 0" <<<"$state" || fail "alpha's discard is not persisted: $state"
-    grep -q "discarded generation" <<<"$state" || fail "alpha's history does not record the discard: $state"
+    run_resolve alpha beta "$gen_a" "$gen_b" primary STANDING_BY
     vm_wait_state beta ACTIVE 10
     vm_spool_served_by beta alpha
     out=$(vm_run alpha "grep '^md' /proc/mdstat; cat /sys/block/nbd0/pid 2>/dev/null; grep ' $SPOOL ' /proc/mounts; true")
