@@ -69,6 +69,8 @@ int cmd_plan(const std::vector<std::string>& args) {
     } else if (flow == "switchover") {
         o << "# planned, on a healthy mirror: the primary stops first, then the standby takes over at once\n";
         section(o, a, "handover", plans.handover(), only);
+        section(o, a, "only if the handover fails before StopMirror (" + b.name + " not told): resume here",
+                plans.resume(a, cfg->spool.md_device), only);
         section(o, b, "planned takeover (on take-over)", plans.takeover(true), only);
     } else if (flow == "resolve") {
         // The split the example shows: from 1/primary, A minted 2/primary (degraded) and B 2/standby
@@ -111,6 +113,8 @@ int cmd_plan(const std::vector<std::string>& args) {
     } else {
         o << "# generations shown as after a first takeover from an initialised cluster\n";
         section(o, b, "handback", plans.handback(), only);
+        section(o, b, "only if the handback fails before StopMirror (" + a.name + " not told): resume here",
+                plans.resume(b, cfg->spool.md_device), only);
         agent::Lineage after_takeover = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(true);
         section(o, a, "failback (on handed-back)", plans.failback(after_takeover), only);
     }

@@ -37,6 +37,19 @@ std::vector<Step> Plans::stop_serving(const config::Node& self) const {
     return s;
 }
 
+std::vector<Step> Plans::resume(const config::Node& self, const std::string& dev) const {
+    std::vector<Step> s;
+    serve(s, self, dev, false);
+    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    return s;
+}
+
+bool Plans::failed_while_stopping_service(const Step& failed) {
+    if (const auto* h = std::get_if<step::RunHook>(&failed)) return h->name == "before_handback";
+    return std::holds_alternative<step::StopUnit>(failed) || std::holds_alternative<step::RemoveAddress>(failed) ||
+           std::holds_alternative<step::Unmount>(failed);
+}
+
 // Everything this node may hold, given back. The before_handback hook runs first: whatever the
 // after_takeover hook started (a stand-in for the mail units) must let go of the spool before
 // the unmount. Hooks must therefore tolerate running when there is nothing to stop.

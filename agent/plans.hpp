@@ -47,6 +47,16 @@ public:
     // those writes, so X is added in full exactly as when X is blank; Y is assembled with
     // AssembleFromRaw (its superblock may be what broke).
     std::vector<Step> failback(const Lineage& source, bool x_blank = false, bool y_raw = false) const;
+    // Either node, after a handover/handback failed before it let go of the array: serve again
+    // from `dev` (still assembled, or the raw mapping): mount (a no-op when the unmount was what
+    // failed), probe + add the VIP, announce it, start the units, after_takeover. No fsck: the
+    // filesystem was mounted until a moment ago, or is mounted still.
+    std::vector<Step> resume(const config::Node& self, const std::string& dev) const;
+    // True when a handover/handback (or release) that failed at `failed` has not yet let go of
+    // the array: the failed step is one of the "stop serving" steps that precede StopMirror
+    // (before_handback, StopUnit, RemoveAddress, Unmount). The peer was not told anything yet,
+    // so resuming here cannot meet a peer that serves.
+    static bool failed_while_stopping_service(const Step& failed);
     // Primary, --force-solo: serve from X alone without hearing the standby.
     std::vector<Step> solo() const;
     // Either node: stop serving (units, VIP, mount) — the safe state after a failure.

@@ -2,6 +2,8 @@
 
 #include "resolve.hpp"
 
+#include <utility>
+
 namespace haspool::agent {
 
 namespace {
@@ -327,6 +329,7 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
         if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
         if (!peer_ || !peer_->says(StandbyState::EXPORTING) || facts_.paths_stable() == 0)
             return stay("refused switchover: " + peer_name_ + " must be EXPORTING and heard on a stable path");
+        leg_failed_in_handover_.clear();
         return go(PrimaryState::HANDOVER, "switchover: stopping here, then " + peer_name_ + " takes over",
                   plans_.handover(), Pending::handover);
     }
@@ -450,14 +453,45 @@ PrimaryMachine::Decision PrimaryMachine::on_standing_by(const Event& e, TimePoin
     return stay();
 }
 
-// HANDOVER: the switchover's stop plan runs.
+// HANDOVER: the switchover's stop plan runs. When it fails before the array was stopped (a busy
+// unmount, a unit that would not stop), the standby was not told, the array is still assembled
+// with both legs and nobody else may serve: the service resumes here rather than staying down.
 PrimaryMachine::Decision PrimaryMachine::on_handover(const Event& e, TimePoint) {
-    if (pending_ != Pending::handover) return stay();
-    if (std::holds_alternative<event::StepsSucceeded>(e))
-        return go(PrimaryState::STANDING_BY, "stopped and told " + peer_name_ + " to take over (switchover)");
-    if (const auto* f = std::get_if<event::StepFailed>(&e))
-        return go(PrimaryState::HALTED, "switchover failed: " + failure(*f) + "; " + peer_name_ +
-                                            " was not told to take over; the operator decides");
+    if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
+        // Not acted on mid-plan; once serving again this node degrades as MIRRORED would have.
+        leg_failed_in_handover_ = m->dev;
+        return stay("md failed " + m->dev + " during the switchover");
+    }
+    if (pending_ == Pending::handover) {
+        if (std::holds_alternative<event::StepsSucceeded>(e))
+            return go(PrimaryState::STANDING_BY, "stopped and told " + peer_name_ + " to take over (switchover)");
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            const std::string why = "switchover failed: " + failure(*f) + "; " + peer_name_ + " was not told to take over";
+            if (f->undo_errors.empty() && Plans::failed_while_stopping_service(f->step))
+                return go(PrimaryState::HANDOVER, why + "; the array is still assembled: resuming the service here",
+                          plans_.resume(c_.primary(), c_.spool.md_device), Pending::resume);
+            return go(PrimaryState::HALTED, why + "; the operator decides");
+        }
+        return stay();
+    }
+    if (pending_ == Pending::resume) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            if (!leg_failed_in_handover_.empty()) {
+                std::string dev = std::exchange(leg_failed_in_handover_, {});
+                return go(PrimaryState::DEGRADED,
+                          "resumed serving " + c_.service.address + " after the failed switchover; md failed " + dev +
+                              " meanwhile: serving from X alone",
+                          plans_.degrade(), Pending::degrade);
+            }
+            return go(PrimaryState::MIRRORED,
+                      "resumed serving " + c_.service.address + " after the failed switchover (" + peer_name_ +
+                          " exports Y as before)",
+                      {}, Pending::none, false, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e))
+            return go(PrimaryState::HALTED, "resuming the service after the failed switchover failed: " + failure(*f) +
+                                                "; the operator decides");
+    }
     return stay();
 }
 

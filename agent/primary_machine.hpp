@@ -32,7 +32,7 @@ public:
     const std::optional<PeerStatus>& peer() const { return peer_; }
 
 private:
-    enum class Pending { none, connect, degrade, resync, handover, failback, solo, stop, resolve };
+    enum class Pending { none, connect, degrade, resync, handover, resume, failback, solo, stop, resolve };
 
     Decision decide(const Event& e, TimePoint now);
     // A decision that changes nothing and always says why (operator answers are never deduplicated).
@@ -76,8 +76,9 @@ private:
     PeerFacts facts_;
     Pending pending_ = Pending::none;
     bool resync_from_peer_ = false;  // RESYNC after FAILBACK: Y is the only complete copy
-    bool connect_resyncs_ = false;
-    bool failback_retry_ = false;    // a failback failed (its lineage may already be adopted)   // the running connect plan re-adds Y (X newer)
+    bool connect_resyncs_ = false;   // the running connect plan re-adds Y (X newer)
+    bool failback_retry_ = false;    // a failback failed (its lineage may already be adopted)
+    std::string leg_failed_in_handover_;  // md failed this leg while HANDOVER ran (or resumed)
     std::optional<TimePoint> retry_at_;
     Millis retry_{0};
     std::string last_note_;

@@ -429,7 +429,7 @@ StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, T
     if (operator_asked)
         return go(StandbyState::HANDBACK, "failback asked: handing the service back to " + peer_name_,
                   plans_.handback(serving_raw_), Pending::handback);
-    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since) return stay();
+    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since || auto_failback_held_) return stay();
     TimePoint due = *f.stable_since + c_.failback.hold_off;
     if (now < due) return stay({}, due);
     return go(StandbyState::HANDBACK,
@@ -452,21 +452,50 @@ StandbyMachine::Decision StandbyMachine::on_active(const Event& e, TimePoint now
     return stay();
 }
 
-// HANDBACK: the handback plan runs.
+// HANDBACK: the handback plan runs. As on the primary's switchover: a plan that fails before it
+// let go of the array leaves this node the only one that may serve (the primary was not told and
+// stands by), so the service resumes here. Automatic failback then waits for the operator: a
+// cause that persists (a process holding the spool) would otherwise flap the service address
+// every hold-off.
 StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) {
-    if (pending_ != Pending::handback) return stay();
-    if (std::holds_alternative<event::StepsSucceeded>(e)) {
-        pending_ = Pending::none;
-        export_up_ = true;
-        serving_raw_ = false;
-        raw_takeover_ran_ = false;
-        return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
-                                               (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
+    if (pending_ == Pending::handback) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            pending_ = Pending::none;
+            export_up_ = true;
+            serving_raw_ = false;
+            raw_takeover_ran_ = false;
+            auto_failback_held_ = false;
+            return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
+                                                   (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            pending_ = Pending::none;
+            const std::string why = "handback failed at " + name_of(f->step) + ": " + f->why + "; " + peer_name_ +
+                                    " was not told to fail back";
+            if (f->undo_errors.empty() && Plans::failed_while_stopping_service(f->step)) {
+                auto_failback_held_ = true;
+                return go(StandbyState::HANDBACK,
+                          why + "; " + (serving_raw_ ? "Y is still mapped" : "the array is still assembled") +
+                              ": resuming the service here",
+                          plans_.resume(c_.standby(), serving_raw_ ? plans_.raw_link() : c_.spool.md_device),
+                          Pending::resume);
+            }
+            return go(StandbyState::HALTED, why + "; the operator decides");
+        }
+        return stay();
     }
-    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-        pending_ = Pending::none;
-        return go(StandbyState::HALTED, "handback failed at " + name_of(f->step) + ": " + f->why +
-                                            "; " + peer_name_ + " was not told to fail back; the operator decides");
+    if (pending_ == Pending::resume) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            pending_ = Pending::none;
+            return go(StandbyState::ACTIVE, "resumed serving " + c_.service.address +
+                                                " after the failed handback; automatic failback waits for the operator "
+                                                "(haspool failback retries)");
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            pending_ = Pending::none;
+            return go(StandbyState::HALTED, "resuming the service after the failed handback failed at " +
+                                                name_of(f->step) + ": " + f->why + "; the operator decides");
+        }
     }
     return stay();
 }

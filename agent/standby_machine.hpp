@@ -43,7 +43,7 @@ public:
     std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
 
 private:
-    enum class Pending { none, export_y, adopt, takeover, takeover_raw, handback, resolve, clear_raw };
+    enum class Pending { none, export_y, adopt, takeover, takeover_raw, handback, resume, resolve, clear_raw };
 
     Decision decide(const Event& e, TimePoint now);
     // A decision that changes nothing and always says why (operator answers are never deduplicated).
@@ -100,6 +100,7 @@ private:
     bool raw_written_ = false;   // the persisted full-copy mark (MarkRawWrites ran or was planned)
     bool serving_raw_ = false;   // ACTIVE from the loop mapping: the handback unmaps it
     bool raw_takeover_ran_ = false;  // a raw takeover plan was started and not yet released
+    bool auto_failback_held_ = false;  // a handback failed and was resumed: only the operator retries
 };
 
 }  // namespace haspool::agent

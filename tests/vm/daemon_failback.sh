@@ -74,6 +74,30 @@ vm_check_files alpha "$sums"
 vm_check_files alpha "$tenure"
 log "the files of beta's tenure are on alpha; 192.0.2.10 is back on alpha"
 
+# A switchover that cannot unmount: a process that neither the units nor the hook stop keeps the
+# spool open past the unmount's 5 s grace. beta was not told, so alpha resumes the service
+# (MIRRORED again, the VIP back on alpha) instead of halting with nobody serving.
+holder=$(vm_run alpha "cd $SPOOL && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo \$!") || fail "starting a holder on alpha"
+resumed_at=$(vm_run alpha "wc -l <$VM_DAEMON_LOG")
+t_so=$SECONDS
+out=$(vm_run alpha "haspool switchover --config $VM_CFG 2>&1") || fail "haspool switchover (held spool) on alpha: $out"
+for _ in $(seq 1 60); do
+    vm_run alpha "tail -n +$((resumed_at + 1)) $VM_DAEMON_LOG | grep -q 'resumed serving'" && break
+    sleep 1
+done
+said=$(vm_run alpha "tail -n +$((resumed_at + 1)) $VM_DAEMON_LOG | grep -E 'switchover failed|resumed serving|HANDOVER|HALTED'")
+grep -q "resumed serving" <<<"$said" || fail "alpha did not resume after the failed switchover: $(vm_daemon_log alpha 40)"
+grep -q "Unmount failed: .*held by pid $holder (sleep: cwd)" <<<"$said" ||
+    fail "the failed switchover does not name the holder: $said"
+grep -q "beta was not told to take over; the array is still assembled: resuming the service here" <<<"$said" ||
+    fail "alpha's decision does not say why it resumes: $said"
+grep -q "HALTED" <<<"$said" && fail "alpha halted: $said"
+vm_wait_state alpha MIRRORED 30
+log "switchover with a held spool: resumed, MIRRORED again $((SECONDS - t_so))s after the request"
+[ "$(json_get "$(vm_status_json beta)" state)" = EXPORTING ] || fail "beta left EXPORTING: $(vm_status_json beta)"
+vm_spool_served_by alpha beta
+vm_run alpha "kill $holder" || fail "stopping the holder on alpha"
+
 # switchover there and back with a writer running on whoever serves. The writer stands in for
 # the mail units (no systemd in the guest): the before_handback hook stops it, as StopUnit would.
 vm_writer_start alpha so1

@@ -86,7 +86,7 @@ Reached handover() {
 
 Reached halted() {
     auto r = handover();
-    r.m->handle(failed(step::Unmount{"/var/spool/mail"}, "target is busy"), r.at + 100ms);
+    r.m->handle(failed(step::DetachNbd{0}, "NBD_CMD_DISCONNECT refused"), r.at + 100ms);
     REQUIRE(r.m->state() == P::HALTED);
     return {std::move(r.m), r.at + 100ms};
 }
@@ -364,4 +364,67 @@ TEST_CASE("init: a connect that failed after the array was created assembles it 
           "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create");
     CHECK(connect_after_failure(step::AttachNbd{"192.0.2.2", 10809, "haspool", 0}) ==
           "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create");
+}
+
+TEST_CASE("failed switchover before the array was stopped: the service resumes here") {
+    const char* kResume = "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+    // Each of the steps that precede StopMirror: the standby was not told, md still has both legs.
+    for (Step stopping : std::vector<Step>{step::StopUnit{"postfix.service", 1000ms},
+                                           step::RemoveAddress{"eth0", "198.51.100.25/24"},
+                                           step::Unmount{"/var/spool/mail"},
+                                           step::RunHook{"before_handback", {"/bin/false"}, 1000ms}}) {
+        auto r = handover();
+        INFO("failed step: " << to_string(stopping));
+        auto d = r.m->handle(failed(stopping, "target is busy"), r.at + 100ms);
+        CHECK(d.next == P::HANDOVER);
+        CHECK(step_names(d.steps) == kResume);
+        CHECK(d.reason.find("beta was not told to take over") != std::string::npos);
+        CHECK(d.reason.find("resuming the service here") != std::string::npos);
+        // Heartbeats while the resume plan runs change nothing.
+        d = r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(r.at + 200ms, t0)},
+                        r.at + 200ms);
+        CHECK(d.next == P::HANDOVER);
+        CHECK(d.steps.empty());
+        d = r.m->handle(event::StepsSucceeded{}, r.at + 300ms);
+        CHECK(d.next == P::MIRRORED);
+        CHECK(d.steps.empty());
+        CHECK(d.reason.find("resumed serving") != std::string::npos);
+    }
+}
+
+TEST_CASE("failed switchover after the array was let go, or with a failed undo: HALTED, the operator decides") {
+    for (Step late : std::vector<Step>{step::StopMirror{"/dev/md/haspool"}, step::DetachNbd{0},
+                                       step::NotifyPeer{MessageKind::take_over},
+                                       step::RunHook{"after_handback", {"/bin/false"}, 1000ms}}) {
+        auto r = handover();
+        INFO("failed step: " << to_string(late));
+        auto d = r.m->handle(failed(late), r.at + 100ms);
+        CHECK(d.next == P::HALTED);
+        CHECK(d.steps.empty());
+        CHECK(d.reason.find("the operator decides") != std::string::npos);
+    }
+    auto r = handover();
+    event::StepFailed f = failed(step::Unmount{"/var/spool/mail"});
+    f.undo_errors.push_back("AddAddress: EPERM");
+    CHECK(r.m->handle(f, r.at + 100ms).next == P::HALTED);
+}
+
+TEST_CASE("failed switchover: md failing a leg meanwhile degrades once serving again; a failed resume halts") {
+    auto r = handover();
+    r.m->handle(failed(step::Unmount{"/var/spool/mail"}), r.at + 100ms);
+    auto d = r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 150ms);
+    CHECK(d.next == P::HANDOVER);
+    CHECK(d.steps.empty());
+    d = r.m->handle(event::StepsSucceeded{}, r.at + 300ms);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(step_names(d.steps) == kDegrade);
+    CHECK(d.reason.find("md failed /dev/nbd0 meanwhile") != std::string::npos);
+
+    auto h = handover();
+    h.m->handle(failed(step::StopUnit{"postfix.service", 1000ms}), h.at + 100ms);
+    d = h.m->handle(failed(step::ProbeAddress{"eth0", "198.51.100.25/24", 1000ms}, "answered by 02:00:00:00:00:09"),
+                    h.at + 300ms);
+    CHECK(d.next == P::HALTED);
+    CHECK(d.steps.empty());
+    CHECK(d.reason.find("resuming the service after the failed switchover failed: ProbeAddress") != std::string::npos);
 }

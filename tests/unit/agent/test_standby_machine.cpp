@@ -123,7 +123,10 @@ std::map<std::string, std::vector<Row>> table() {
                      {"TimerFired", S::TAKEOVER, kTakeover}, {"PeerRequest(take-over)", S::TAKEOVER, kTakeover}}},
         {"TAKEOVER", {{"StepsSucceeded", S::ACTIVE, ""}, {"StepFailed", S::HALTED, ""}}},
         {"ACTIVE", {{"HeartbeatReceived", S::SPLIT_BRAIN, ""}}},
-        {"HANDBACK", {{"StepsSucceeded", S::EXPORTING, ""}, {"StepFailed", S::HALTED, ""}}},
+        // The table's StepFailed is a failed Unmount: the handback stopped before letting go of
+        // the array, so the service resumes here (the primary was not told).
+        {"HANDBACK", {{"StepsSucceeded", S::EXPORTING, ""},
+                      {"StepFailed", S::HANDBACK, "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit"}}},
         {"HALTED", {}},
         // split_brain() diverged from EXPORTING; the operator resolves here or on the primary.
         {"SPLIT_BRAIN", {{"ResolveRequested(beta)", S::SPLIT_BRAIN, kDiscardY},
@@ -369,4 +372,53 @@ TEST_CASE("a primary still CONNECTING while this node took over is not a split b
                                                   heard(r.at + 1s, r.at)},
                          r.at + 1s);
     CHECK(d.next == S::ACTIVE);
+}
+
+TEST_CASE("failed handback before the array was stopped: the service resumes here, automatic failback waits") {
+    config::Config c = example_config();
+    c.failback.policy = config::FailbackPolicy::automatic;
+    StandbyMachine m(c, base_lineage());
+    m.start(t0);
+    m.handle(event::StepsSucceeded{}, t0);
+    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
+    m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+    m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+    m.handle(event::StepsSucceeded{}, t0 + 5s);
+    REQUIRE(m.state() == S::ACTIVE);
+    TimePoint back = t0 + 100s, due = back + c.failback.hold_off;
+    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(back + 3s, back)}, back + 3s);
+    REQUIRE(m.handle(event::TimerFired{heard(due, back)}, due).next == S::HANDBACK);
+
+    auto d = m.handle(failed(step::Unmount{"/var/spool/mail"}, "busy; held by pid 42 (postdrop: fd 3)"), due + 1s);
+    CHECK(d.next == S::HANDBACK);
+    CHECK(step_names(d.steps) == "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit");
+    CHECK(d.reason.find("alpha was not told to fail back") != std::string::npos);
+    CHECK(d.reason.find("held by pid 42") != std::string::npos);
+    d = m.handle(event::StepsSucceeded{}, due + 2s);
+    CHECK(d.next == S::ACTIVE);
+    CHECK(d.reason.find("automatic failback waits for the operator") != std::string::npos);
+
+    // The primary stays stable: no second automatic attempt (a lasting cause would flap the VIP).
+    for (auto later : {due + 10s, due + 10min}) {
+        d = m.handle(event::TimerFired{heard(later, back)}, later);
+        CHECK(d.next == S::ACTIVE);
+        CHECK(d.steps.empty());
+    }
+    // The operator retries.
+    d = m.handle(event::OperatorCommand{event::Command::failback}, due + 11min);
+    CHECK(d.next == S::HANDBACK);
+    CHECK(step_names(d.steps) == kHandback);
+}
+
+TEST_CASE("failed handback after the array was let go, or a failed resume: HALTED") {
+    auto r = handback();
+    auto d = r.m->handle(failed(step::StartExport{}), r.at + 100ms);
+    CHECK(d.next == S::HALTED);
+    CHECK(d.steps.empty());
+    r = handback();
+    r.m->handle(failed(step::RemoveAddress{"eth0", "198.51.100.25/24"}), r.at + 100ms);
+    REQUIRE(r.m->state() == S::HANDBACK);
+    d = r.m->handle(failed(step::AddAddress{"eth0", "198.51.100.25/24"}, "EPERM"), r.at + 200ms);
+    CHECK(d.next == S::HALTED);
+    CHECK(d.reason.find("resuming the service after the failed handback failed at AddAddress") != std::string::npos);
 }
