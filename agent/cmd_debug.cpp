@@ -13,6 +13,7 @@
 #include "md_sysfs.hpp"
 #include "nbd_attach.hpp"
 #include "nbd_netlink.hpp"
+#include "spool_export.hpp"
 
 namespace haspool::cli {
 
@@ -257,6 +258,25 @@ int md_examine_bitmap(const std::string& sub, const std::vector<std::string>& ar
     return kExitOk;
 }
 
+int device_claim_command(const std::string& sub, const std::vector<std::string>& args) {
+    po::options_description o("Options");
+    o.add_options()("device", po::value<std::string>()->required(), "the block device (Y on the standby)");
+    po::variables_map vm;
+    if (auto rc = parse("debug " + sub, "--device DEV",
+                        "What uses DEV on this node so that the standby must not export it (mounted, md/dm on "
+                        "it, a loop device over it). Exit 0 and 'free' when nothing does; 1 with what does.",
+                        o, args, vm))
+        return *rc;
+    agent::DeviceClaim c = agent::device_claim(vm["device"].as<std::string>());
+    if (!c.error.empty()) return failed(sub, c.error);
+    if (c.what.empty()) {
+        std::cout << "free\n";
+        return kExitOk;
+    }
+    std::cout << "in use: " << c.what << (c.by_loop ? " (the raw mapping)" : "") << "\n";
+    return 1;
+}
+
 struct Sub {
     const char* summary;
     int (*run)(const std::string&, const std::vector<std::string>&);
@@ -280,6 +300,7 @@ const std::map<std::string, Sub>& subcommands() {
         {"md-wait", {"wait (poll POLLPRI) until clean|degraded|idle", md_command}},
         {"md-examine-bitmap", {"a member's bitmap: mdadm -X and its dirty chunks", md_examine_bitmap}},
         {"md-merge-bitmap", {"mark a stopped member's dirty chunks in the running array", md_command}},
+        {"device-claim", {"what on this node uses a device (why the standby would not export it)", device_claim_command}},
         {"smtp-sink", {"SMTP receiver storing each message durably before its 250 (the drill's)", debug_smtp_sink}},
         {"smtp-send", {"send numbered messages over SMTP, one result line each (the drill's)", debug_smtp_send}},
     };

@@ -126,6 +126,18 @@ public:
         else pm_ = std::make_unique<PrimaryMachine>(cfg_, state.lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force});
     }
 
+    // The standby at start: is Y in use on this node (restarted while it served)?
+    std::optional<StandbyMachine::SpoolInUse> spool_in_use() const {
+        const std::string& y = cfg_.find_node(self_name_)->spool_device;
+        DeviceClaim claim = device_claim(y);
+        if (!claim.error.empty())  // StartExport then fails with its own error, and is retried
+            log::warning(prefix() + "at start: cannot tell whether " + y + " is in use: " + claim.error,
+                         {{"EVENT", "spool-in-use"}, {"DEVICE", y}});
+        if (claim.what.empty()) return std::nullopt;
+        log::warning(prefix() + "at start: " + claim.what, {{"EVENT", "spool-in-use"}, {"DEVICE", y}});
+        return StandbyMachine::SpoolInUse{claim.what, claim.by_loop};
+    }
+
     int run() {
         for (const auto& p : link_.open()) problems_.push_back(p);
         open_control_socket();
@@ -140,7 +152,7 @@ public:
                              {{"EVENT", "link-dead-unavailable"}});
         TimePoint now = Clock::now();
         since_ = now;
-        apply(pm_ ? any(pm_->start(now)) : any(sm_->start(now)), "started", now);
+        apply(pm_ ? any(pm_->start(now)) : any(sm_->start(now, spool_in_use())), "started", now);
         tick();
         notify::ready(status_line());
         io_.run();

@@ -39,7 +39,7 @@ std::vector<Step> Plans::stop_serving(const config::Node& self) const {
 
 std::vector<Step> Plans::resume(const config::Node& self, const std::string& dev) const {
     std::vector<Step> s;
-    serve(s, self, dev, false);
+    serve(s, self, dev, true);
     add_hook(s, "after_takeover", c_.hooks.after_takeover);
     return s;
 }

@@ -47,10 +47,10 @@ public:
     // those writes, so X is added in full exactly as when X is blank; Y is assembled with
     // AssembleFromRaw (its superblock may be what broke).
     std::vector<Step> failback(const Lineage& source, bool x_blank = false, bool y_raw = false) const;
-    // Either node, after a handover/handback failed before it let go of the array: serve again
-    // from `dev` (still assembled, or the raw mapping): mount (a no-op when the unmount was what
-    // failed), probe + add the VIP, announce it, start the units, after_takeover. No fsck: the
-    // filesystem was mounted until a moment ago, or is mounted still.
+    // Either node, after a handover/handback failed before it let go of the array, or a standby
+    // restarted while Y is in use: serve again from `dev` (still assembled, or the raw mapping):
+    // fsck and mount (both no-ops when it is mounted where we mount it, as after a failed
+    // unmount), probe + add the VIP, announce it, start the units, after_takeover.
     std::vector<Step> resume(const config::Node& self, const std::string& dev) const;
     // True when a handover/handback (or release) that failed at `failed` has not yet let go of
     // the array: the failed step is one of the "stop serving" steps that precede StopMirror

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <future>
 
 #include <boost/asio/post.hpp>
@@ -15,30 +17,50 @@ namespace haspool::agent {
 
 namespace asio = boost::asio;
 
-std::string device_claimed_by(const std::string& device, const std::string& sysfs_root) {
+DeviceClaim device_claim(const std::string& device, const std::string& sysfs_root) {
     struct stat st {};
-    if (::stat(device.c_str(), &st) != 0) return "cannot stat " + device + ": " + std::strerror(errno);
-    if (!S_ISBLK(st.st_mode)) return "";  // a file (tests): nothing can hold it the way md does
+    if (::stat(device.c_str(), &st) != 0) return {{}, false, "cannot stat " + device + ": " + std::strerror(errno)};
+    if (!S_ISBLK(st.st_mode)) return {};  // a file (tests): nothing can hold it the way md does
+    const unsigned maj = ::major(st.st_rdev), min = ::minor(st.st_rdev);
     std::string error;
     if (auto mounts = actions::read_mountinfo(&error)) {
         for (const auto& m : *mounts)
-            if (m.major == ::major(st.st_rdev) && m.minor == ::minor(st.st_rdev))
-                return device + " is mounted at " + m.mount_point;
+            if (m.major == maj && m.minor == min) return {device + " is mounted at " + m.mount_point};
     } else {
-        return "cannot read the mount table: " + error;
+        return {{}, false, "cannot read the mount table: " + error};
     }
     // /sys/dev/block/MAJ:MIN/holders lists what stacks on the device (md, dm): a takeover's
     // degraded md on Y shows up here.
-    std::string holders = sysfs_root + "/dev/block/" + std::to_string(::major(st.st_rdev)) + ":" +
-                          std::to_string(::minor(st.st_rdev)) + "/holders";
+    std::string holders = sysfs_root + "/dev/block/" + std::to_string(maj) + ":" + std::to_string(min) + "/holders";
     std::string names;
     if (DIR* d = ::opendir(holders.c_str())) {
         while (dirent* e = ::readdir(d))
             if (e->d_name[0] != '.') names += (names.empty() ? "" : ", ") + std::string(e->d_name);
         ::closedir(d);
     }
-    if (!names.empty()) return device + " is held by " + names;
-    return "";
+    if (!names.empty()) return {device + " is held by " + names};
+    // A loop device over Y (MapRaw) is not a holder in sysfs: its backing_file names Y.
+    if (DIR* d = ::opendir((sysfs_root + "/block").c_str())) {
+        std::string loops;
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.rfind("loop", 0) != 0) continue;
+            std::ifstream in(sysfs_root + "/block/" + name + "/loop/backing_file");
+            std::string backing;
+            if (!std::getline(in, backing) || backing.empty()) continue;
+            struct stat b {};
+            if (::stat(backing.c_str(), &b) == 0 && S_ISBLK(b.st_mode) && b.st_rdev == st.st_rdev)
+                loops += (loops.empty() ? "/dev/" : ", /dev/") + name;
+        }
+        ::closedir(d);
+        if (!loops.empty()) return {device + " is the backing device of " + loops, true};
+    }
+    return {};
+}
+
+std::string device_claimed_by(const std::string& device, const std::string& sysfs_root) {
+    DeviceClaim c = device_claim(device, sysfs_root);
+    return c.what.empty() ? c.error : c.what;
 }
 
 namespace {

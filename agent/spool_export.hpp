@@ -23,8 +23,17 @@
 
 namespace haspool::agent {
 
-// Why `device` must not be exported now ("mounted at /mnt/spool", "held by md127"), or "" when
-// nothing holds it. `sysfs_root` is a seam for tests.
+// What on this node uses `device` so that it must not be exported now: mounted ("mounted at
+// /mnt/spool"), stacked on (md/dm: "held by md127"), or the backing device of a loop device (the
+// raw takeover's mapping of Y: "the backing device of /dev/loop3", which sysfs does not list as a
+// holder). `what` is empty when nothing uses it. `sysfs_root` is a seam for tests.
+struct DeviceClaim {
+    std::string what;
+    bool by_loop = false;  // the raw mapping: the spool is served through a loop device over it
+    std::string error;     // could not tell (no such device, no mount table): `what` is empty
+};
+DeviceClaim device_claim(const std::string& device, const std::string& sysfs_root = "/sys");
+// device_claim(...).what, or its error: why `device` must not be exported now, "" when it may.
 std::string device_claimed_by(const std::string& device, const std::string& sysfs_root = "/sys");
 
 class SpoolExport {

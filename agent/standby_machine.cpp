@@ -36,7 +36,27 @@ StandbyMachine::Decision StandbyMachine::go(StandbyState next, std::string reaso
     return Decision{next, std::move(steps), wake, std::move(reason), undo};
 }
 
-StandbyMachine::Decision StandbyMachine::start(TimePoint) {
+StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<SpoolInUse>& in_use) {
+    if (in_use) {
+        // This node still serves (or was taking over or handing back): the only safe continuation
+        // is to serve on. The peer cannot be serving from Y (it is not exported), and the VIP is
+        // probed before it is added. Every step is idempotent against what is already in place.
+        serving_raw_ = in_use->raw;
+        raw_takeover_ran_ = in_use->raw;
+        std::vector<Step> steps;
+        if (in_use->raw && !raw_written_) {
+            raw_written_ = true;
+            steps.push_back(step::MarkRawWrites{"restarted while serving from the raw mapping of Y"});
+        }
+        for (auto& st : plans_.resume(c_.standby(), in_use->raw ? plans_.raw_link() : c_.spool.md_device))
+            steps.push_back(std::move(st));
+        state_ = StandbyState::TAKEOVER;
+        pending_ = Pending::resume;
+        ++batches_;
+        return Decision{state_, std::move(steps), std::nullopt,
+                        "started while Y is in use on this node (" + in_use->what + "): resuming the service from it " +
+                            "instead of exporting Y, generation " + to_string(lineage_.current)};
+    }
     state_ = StandbyState::EXPORTING;
     pending_ = Pending::export_y;
     ++batches_;
@@ -382,6 +402,7 @@ StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f
 
 // TAKEOVER: the plan (or the raw plan that replaced it) runs; its outcome decides.
 StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
+    if (auto d = resume_result(e, "a restart while this node served", "")) return *d;
     if (pending_ != Pending::takeover && pending_ != Pending::takeover_raw) return stay();
     const bool raw = pending_ == Pending::takeover_raw;
     if (std::holds_alternative<event::StepsSucceeded>(e)) {
@@ -484,20 +505,26 @@ StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) 
         }
         return stay();
     }
-    if (pending_ == Pending::resume) {
-        if (std::holds_alternative<event::StepsSucceeded>(e)) {
-            pending_ = Pending::none;
-            return go(StandbyState::ACTIVE, "resumed serving " + c_.service.address +
-                                                " after the failed handback; automatic failback waits for the operator "
-                                                "(haspool failback retries)");
-        }
-        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-            pending_ = Pending::none;
-            return go(StandbyState::HALTED, "resuming the service after the failed handback failed at " +
-                                                name_of(f->step) + ": " + f->why + "; the operator decides");
-        }
-    }
+    if (auto d = resume_result(e, "the failed handback",
+                               "; automatic failback waits for the operator (haspool failback retries)"))
+        return *d;
     return stay();
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::resume_result(const Event& e, const std::string& after,
+                                                                      const std::string& then) {
+    if (pending_ != Pending::resume) return std::nullopt;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        return go(StandbyState::ACTIVE, "resumed serving " + c_.service.address + (serving_raw_ ? " from the raw mapping of Y" : "") +
+                                            " after " + after + then);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        return go(StandbyState::HALTED, "resuming the service after " + after + " failed at " + name_of(f->step) + ": " + f->why +
+                                            "; Y is not exported; the operator decides");
+    }
+    return std::nullopt;
 }
 
 }  // namespace haspool::agent

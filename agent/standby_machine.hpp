@@ -17,8 +17,16 @@ public:
     // `raw_written`: the persisted mark of an earlier raw takeover (MarkRawWrites) is present.
     StandbyMachine(const config::Config& c, Lineage lineage, bool raw_written = false);
 
-    // The first decision: export Y and watch the primary.
-    Decision start(TimePoint now);
+    // What the daemon found using Y on this node when it started (DeviceClaim): the daemon was
+    // restarted (an upgrade, a crash) while this node served, or in the middle of a takeover or
+    // handback. Exporting Y then would let the primary fail back under the mounted filesystem.
+    struct SpoolInUse {
+        std::string what;  // "/dev/vdb is held by md127"
+        bool raw = false;  // through the raw takeover's loop mapping
+    };
+    // The first decision: export Y and watch the primary; or, when Y is in use here, resume
+    // serving from it (fsck unless mounted, mount, VIP, units) and be ACTIVE again.
+    Decision start(TimePoint now, const std::optional<SpoolInUse>& in_use = std::nullopt);
     Decision handle(const Event& e, TimePoint now);
 
     StandbyState state() const { return state_; }
@@ -57,6 +65,8 @@ private:
     // Y may be mapped raw: serving from it, or a raw takeover ran (its plan, or the split brain
     // interrupted it). UnmapRaw is idempotent, so releasing includes it whenever that may be.
     bool raw_mapped() const { return serving_raw_ || raw_takeover_ran_; }
+    // The outcome of a resume plan (after a failed handback, or a restart while serving).
+    std::optional<Decision> resume_result(const Event& e, const std::string& after, const std::string& then);
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
     Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,

@@ -56,6 +56,22 @@ SUMS") || fail "acknowledged files missing or damaged on beta: $(grep -v ': OK$'
 log "all $(wc -l <<<"$sums") acknowledged files intact on beta"
 out=$(vm_run beta "echo after-takeover >$SPOOL/after && sync && cat $SPOOL/after") || fail "writing on beta after the takeover: $out"
 
+# beta's daemon restarted while it serves (an upgrade, a crash of the daemon): Y is in use here
+# (md holds it), so it is never exported; the new daemon resumes the service it finds.
+vm_daemon_stop beta
+from=$(vm_run beta "wc -l <$VM_DAEMON_LOG")
+vm_daemon_start beta
+vm_wait_state beta ACTIVE 60
+said=$(vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG")
+grep -q "started while Y is in use on this node (.* is held by md" <<<"$said" ||
+    fail "the restarted standby did not see Y in use: $(tail -20 <<<"$said")"
+grep -q "resumed serving $VIP after a restart while this node served" <<<"$said" ||
+    fail "the restarted standby did not resume: $(tail -20 <<<"$said")"
+grep -q "StartExport" <<<"$said" && fail "the restarted standby exported Y: $(grep StartExport <<<"$said")"
+vm_run beta "ss -ltn | grep -q ':10809 '" && fail "something listens on the NBD port of beta after the restart"
+vm_spool_served_by beta
+log "beta's daemon restarted while serving: resumed ACTIVE, Y not exported ($(grep -c 'step ' <<<"$said") steps, all idempotent)"
+
 # the filesystem as taken over: consistent (no errors left for e2fsck -fn to find)
 gen=$(json_get "$(vm_status_json beta)" generation)
 vm_daemon_stop beta

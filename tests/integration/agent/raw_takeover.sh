@@ -94,6 +94,12 @@ read -r LOOP OFF SIZE < <(raw_loops)
 [ "$(cat "/sys/block/${LOOP#/dev/}/ro")" = 0 ] || fail "$LOOP is read-only"
 [ "$(mounted_at "$SPOOL")" = "$LOOP ext4" ] || fail "mountinfo at $SPOOL: '$(mounted_at "$SPOOL")'"
 
+# The standby's export guard sees Y in use through the mapping (sysfs lists no holder for a
+# loop device's backing device): a daemon restarted now resumes serving instead of exporting Y.
+run_capture claim-mapped "$HASPOOL" debug device-claim --device "$Y"
+expect_rc 1 claim-mapped
+expect_in claim-mapped out "in use: $Y is the backing device of $LOOP (the raw mapping)"
+
 # Mail written through the mapping.
 mkdir -p "$SPOOL/new"
 for i in 1 2 3; do echo "message $i via the raw mapping" >"$SPOOL/new/$i"; done
@@ -111,6 +117,10 @@ expect_rc 0 handback
 [ "$(grep -c ": ok$" "$T_DIR/handback.out")" = 4 ] || fail "handback: $(cat "$T_DIR/handback.out")"
 [ -z "$(raw_loops)" ] || fail "still mapped: $(raw_loops)"
 [ ! -e "$LINK" ] && [ ! -L "$LINK" ] || fail "$LINK still exists"
+
+run_capture claim-free "$HASPOOL" debug device-claim --device "$Y"
+expect_rc 0 claim-free
+expect_in claim-free out "free"
 
 # The mail is on Y itself, the filesystem is clean, and the tail (md's place) is untouched.
 debugfs -R "cat /new/2" "$Y" 2>/dev/null | grep -qx "message 2 via the raw mapping" || fail "message 2 is not on $Y"

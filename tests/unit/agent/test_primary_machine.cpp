@@ -367,7 +367,7 @@ TEST_CASE("init: a connect that failed after the array was created assembles it 
 }
 
 TEST_CASE("failed switchover before the array was stopped: the service resumes here") {
-    const char* kResume = "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+    const char* kResume = "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
     // Each of the steps that precede StopMirror: the standby was not told, md still has both legs.
     for (Step stopping : std::vector<Step>{step::StopUnit{"postfix.service", 1000ms},
                                            step::RemoveAddress{"eth0", "198.51.100.25/24"},

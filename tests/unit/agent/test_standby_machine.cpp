@@ -126,7 +126,7 @@ std::map<std::string, std::vector<Row>> table() {
         // The table's StepFailed is a failed Unmount: the handback stopped before letting go of
         // the array, so the service resumes here (the primary was not told).
         {"HANDBACK", {{"StepsSucceeded", S::EXPORTING, ""},
-                      {"StepFailed", S::HANDBACK, "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit"}}},
+                      {"StepFailed", S::HANDBACK, "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit"}}},
         {"HALTED", {}},
         // split_brain() diverged from EXPORTING; the operator resolves here or on the primary.
         {"SPLIT_BRAIN", {{"ResolveRequested(beta)", S::SPLIT_BRAIN, kDiscardY},
@@ -391,7 +391,7 @@ TEST_CASE("failed handback before the array was stopped: the service resumes her
 
     auto d = m.handle(failed(step::Unmount{"/var/spool/mail"}, "busy; held by pid 42 (postdrop: fd 3)"), due + 1s);
     CHECK(d.next == S::HANDBACK);
-    CHECK(step_names(d.steps) == "Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit");
+    CHECK(step_names(d.steps) == "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit");
     CHECK(d.reason.find("alpha was not told to fail back") != std::string::npos);
     CHECK(d.reason.find("held by pid 42") != std::string::npos);
     d = m.handle(event::StepsSucceeded{}, due + 2s);
@@ -421,4 +421,53 @@ TEST_CASE("failed handback after the array was let go, or a failed resume: HALTE
     d = r.m->handle(failed(step::AddAddress{"eth0", "198.51.100.25/24"}, "EPERM"), r.at + 200ms);
     CHECK(d.next == S::HALTED);
     CHECK(d.reason.find("resuming the service after the failed handback failed at AddAddress") != std::string::npos);
+}
+
+TEST_CASE("safety: a standby restarted while Y is in use here never exports it; it resumes serving") {
+    const char* kResume = "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+    SECTION("through md (restarted while ACTIVE, or mid-takeover)") {
+        StandbyMachine m(example_config(), base_lineage().bumped(true));
+        auto d = m.start(t0, StandbyMachine::SpoolInUse{"/dev/vdb is held by md127", false});
+        CHECK(d.next == S::TAKEOVER);
+        CHECK(step_names(d.steps) == kResume);
+        CHECK(std::get<step::Fsck>(d.steps[0]).dev == "/dev/md/haspool");
+        CHECK(d.reason.find("instead of exporting Y") != std::string::npos);
+        CHECK(d.reason.find("held by md127") != std::string::npos);
+        // The primary standing by changes nothing while the plan runs; no export, no takeover plan.
+        d = m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(t0 + 1s, t0)}, t0 + 1s);
+        CHECK(d.steps.empty());
+        d = m.handle(event::StepsSucceeded{}, t0 + 2s);
+        CHECK(d.next == S::ACTIVE);
+        CHECK(d.reason.find("after a restart while this node served") != std::string::npos);
+        CHECK_FALSE(m.serving_raw());
+    }
+    SECTION("through the raw mapping: the full-copy mark is persisted first if it was missing") {
+        StandbyMachine m(example_config(), base_lineage().bumped(true), false);
+        auto d = m.start(t0, StandbyMachine::SpoolInUse{"/dev/vdb is the backing device of /dev/loop3", true});
+        CHECK(step_names(d.steps) == std::string("MarkRawWrites,") + kResume);
+        CHECK(std::get<step::Fsck>(d.steps[1]).dev == Plans(example_config()).raw_link());
+        CHECK(m.raw_written());
+        m.handle(event::StepsSucceeded{}, t0 + 2s);
+        CHECK(m.state() == S::ACTIVE);
+        CHECK(m.serving_raw());
+        // The handback unmaps the loop device before Y is exported again.
+        m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(t0 + 5s, t0 + 1s)}, t0 + 5s);
+        d = m.handle(event::OperatorCommand{event::Command::failback}, t0 + 6s);
+        CHECK(d.next == S::HANDBACK);
+        CHECK(step_names(d.steps).find("UnmapRaw") != std::string::npos);
+    }
+    SECTION("marked already: no second mark") {
+        StandbyMachine m(example_config(), base_lineage().bumped(true), true);
+        auto d = m.start(t0, StandbyMachine::SpoolInUse{"/dev/vdb is the backing device of /dev/loop3", true});
+        CHECK(step_names(d.steps) == kResume);
+    }
+    SECTION("the resume fails: HALTED, Y still not exported") {
+        StandbyMachine m(example_config(), base_lineage().bumped(true));
+        m.start(t0, StandbyMachine::SpoolInUse{"/dev/vdb is mounted at /mnt", false});
+        auto d = m.handle(failed(step::Fsck{"/dev/md/haspool", config::Filesystem::ext4, 1000ms}, "cannot stat"), t0 + 1s);
+        CHECK(d.next == S::HALTED);
+        CHECK(d.steps.empty());
+        CHECK(d.reason.find("resuming the service after a restart while this node served failed at Fsck") != std::string::npos);
+        CHECK(d.reason.find("Y is not exported") != std::string::npos);
+    }
 }
