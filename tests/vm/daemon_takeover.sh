@@ -65,7 +65,7 @@ vm_wait_state beta ACTIVE 60
 said=$(vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG")
 grep -q "started while Y is in use on this node (.* is held by md" <<<"$said" ||
     fail "the restarted standby did not see Y in use: $(tail -20 <<<"$said")"
-grep -q "resumed serving $VIP after a restart while this node served" <<<"$said" ||
+grep -q "resumed serving $VIP/24 after a restart while this node served" <<<"$said" ||
     fail "the restarted standby did not resume: $(tail -20 <<<"$said")"
 grep -q "StartExport" <<<"$said" && fail "the restarted standby exported Y: $(grep StartExport <<<"$said")"
 vm_run beta "ss -ltn | grep -q ':10809 '" && fail "something listens on the NBD port of beta after the restart"
