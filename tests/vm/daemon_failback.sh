@@ -47,6 +47,30 @@ vm_daemon_start alpha
 vm_wait_state alpha STANDING_BY 60
 log "alpha STANDING_BY: $(json_get "$VM_STATUS" last_decision)"
 vm_spool_served_by beta alpha
+
+# A failback whose handback cannot unmount on beta (a process outside the units holds the spool
+# past the unmount's 5 s grace): alpha was not told, so beta resumes serving (ACTIVE) instead of
+# halting with nobody serving, and alpha stands by. The operator's next failback goes through.
+holder=$(vm_run beta "cd $SPOOL && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo \$!") || fail "starting a holder on beta"
+from=$(vm_run beta "wc -l <$VM_DAEMON_LOG")
+t_fb=$SECONDS
+out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool failback (held spool) on alpha: $out"
+for _ in $(seq 1 60); do
+    vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG | grep -q 'resumed serving'" && break
+    sleep 1
+done
+said=$(vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG | grep -E 'handback failed|resumed serving|HALTED'")
+grep -q "resumed serving $VIP/24 after the failed handback; automatic failback waits for the operator" <<<"$said" ||
+    fail "beta did not resume after the failed handback: $(vm_daemon_log beta 40)"
+grep -q "handback failed at Unmount: .*held by pid $holder (sleep: cwd); alpha was not told to fail back; the array is still assembled: resuming the service here" <<<"$said" ||
+    fail "beta's decision does not name the holder or say why it resumes: $said"
+grep -q "HALTED" <<<"$said" && fail "beta halted: $said"
+vm_wait_state beta ACTIVE 30
+log "failback with a held spool on beta: beta resumed, ACTIVE again $((SECONDS - t_fb))s after the request"
+[ "$(json_get "$(vm_status_json alpha)" state)" = STANDING_BY ] || fail "alpha left STANDING_BY: $(vm_status_json alpha)"
+vm_spool_served_by beta alpha
+vm_run beta "kill $holder" || fail "stopping the holder on beta"
+
 w0=$(vm_run alpha "awk '{ print \$7 }' /sys/block/vda/stat")
 
 out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool failback on alpha: $out"
