@@ -11,6 +11,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "mount_holders.hpp"
 #include "mountinfo.hpp"
 
 namespace haspool::agent {
@@ -31,13 +32,8 @@ DeviceClaim device_claim(const std::string& device, const std::string& sysfs_roo
     }
     // /sys/dev/block/MAJ:MIN/holders lists what stacks on the device (md, dm): a takeover's
     // degraded md on Y shows up here.
-    std::string holders = sysfs_root + "/dev/block/" + std::to_string(maj) + ":" + std::to_string(min) + "/holders";
     std::string names;
-    if (DIR* d = ::opendir(holders.c_str())) {
-        while (dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') names += (names.empty() ? "" : ", ") + std::string(e->d_name);
-        ::closedir(d);
-    }
+    for (const auto& h : actions::block_device_holders(maj, min, sysfs_root)) names += (names.empty() ? "" : ", ") + h;
     if (!names.empty()) return {device + " is held by " + names};
     // A loop device over Y (MapRaw) is not a holder in sysfs: its backing_file names Y.
     if (DIR* d = ::opendir((sysfs_root + "/block").c_str())) {

@@ -119,6 +119,17 @@ std::vector<MountHolder> find_device_openers(unsigned major, unsigned minor, con
     return out;
 }
 
+std::vector<std::string> block_device_holders(unsigned major, unsigned minor, const std::string& sysfs_root) {
+    std::vector<std::string> out;
+    const std::string dir = sysfs_root + "/dev/block/" + std::to_string(major) + ":" + std::to_string(minor) + "/holders";
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+        ::closedir(d);
+    }
+    return out;
+}
+
 std::string describe_holders(const std::vector<MountHolder>& holders) {
     if (holders.empty()) return "no process found";
     std::string s;

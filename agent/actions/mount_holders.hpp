@@ -29,6 +29,10 @@ std::vector<MountHolder> find_mount_holders(unsigned major, unsigned minor, cons
 // nothing has it mounted.
 std::vector<MountHolder> find_device_openers(unsigned major, unsigned minor, const std::string& proc = "/proc");
 
+// What the kernel stacks on the block device major:minor (md, dm: the names listed in
+// SYSFS/dev/block/MAJ:MIN/holders), in directory order; empty when nothing or unreadable.
+std::vector<std::string> block_device_holders(unsigned major, unsigned minor, const std::string& sysfs_root = "/sys");
+
 // "pid 123 (sleep: cwd), pid 456 (cat: fd 3)"; "no process found" when empty.
 std::string describe_holders(const std::vector<MountHolder>& holders);
 

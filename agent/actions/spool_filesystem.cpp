@@ -1,6 +1,5 @@
 #include "spool_filesystem.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -102,13 +101,7 @@ bool held_exclusively(const std::string& device) {
 // Who has `dev` open or stacked on it, for the error when it stays in use.
 std::string describe_device_users(const DeviceNumber& dev) {
     std::vector<std::string> users;
-    const std::string holders_dir =
-        "/sys/dev/block/" + std::to_string(dev.major) + ":" + std::to_string(dev.minor) + "/holders";
-    if (DIR* d = ::opendir(holders_dir.c_str())) {
-        while (dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') users.push_back(std::string("kernel holder ") + e->d_name);
-        ::closedir(d);
-    }
+    for (const auto& h : block_device_holders(dev.major, dev.minor)) users.push_back("kernel holder " + h);
     auto openers = find_device_openers(dev.major, dev.minor);
     if (!openers.empty() || users.empty()) users.push_back(describe_holders(openers));
     return join(users, ", ");
