@@ -48,23 +48,36 @@ vm_wait_state alpha STANDING_BY 60
 log "alpha STANDING_BY: $(json_get "$VM_STATUS" last_decision)"
 vm_spool_served_by beta alpha
 
+# held_spool_request NODE COMMAND: a process outside the units and hooks keeps NODE's spool open
+# (its pid in HOLDER) while alpha runs `haspool COMMAND`, so NODE's stop plan fails at Unmount.
+# Waits until NODE's daemon says it resumed serving; never HALTED. SAID: NODE's decision lines
+# since the request; T_REQ: when it was made ($SECONDS).
+held_spool_request() {
+    local node=$1 cmd=$2 from out
+    HOLDER=$(vm_run "$node" "cd $SPOOL && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo \$!") ||
+        fail "starting a holder on $node"
+    from=$(vm_run "$node" "wc -l <$VM_DAEMON_LOG")
+    T_REQ=$SECONDS
+    out=$(vm_run alpha "haspool $cmd --config $VM_CFG 2>&1") || fail "haspool $cmd (held spool) on alpha: $out"
+    for _ in $(seq 1 60); do
+        vm_run "$node" "tail -n +$((from + 1)) $VM_DAEMON_LOG | grep -q 'resumed serving'" && break
+        sleep 1
+    done
+    SAID=$(vm_run "$node" "tail -n +$((from + 1)) $VM_DAEMON_LOG |
+        grep -E 'handback failed|switchover failed|resumed serving|HANDOVER|HALTED'")
+    grep -q "resumed serving" <<<"$SAID" || fail "$node did not resume after the failed $cmd: $(vm_daemon_log "$node" 40)"
+    grep -q "HALTED" <<<"$SAID" && fail "$node halted: $SAID"
+}
+
 # A failback whose handback cannot unmount on beta (a process outside the units holds the spool
 # past the unmount's 5 s grace): alpha was not told, so beta resumes serving (ACTIVE) instead of
 # halting with nobody serving, and alpha stands by. The operator's next failback goes through.
-holder=$(vm_run beta "cd $SPOOL && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo \$!") || fail "starting a holder on beta"
-from=$(vm_run beta "wc -l <$VM_DAEMON_LOG")
-t_fb=$SECONDS
-out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool failback (held spool) on alpha: $out"
-for _ in $(seq 1 60); do
-    vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG | grep -q 'resumed serving'" && break
-    sleep 1
-done
-said=$(vm_run beta "tail -n +$((from + 1)) $VM_DAEMON_LOG | grep -E 'handback failed|resumed serving|HALTED'")
+held_spool_request beta failback
+said=$SAID holder=$HOLDER t_fb=$T_REQ
 grep -q "resumed serving $VIP/24 after the failed handback; automatic failback waits for the operator" <<<"$said" ||
     fail "beta did not resume after the failed handback: $(vm_daemon_log beta 40)"
 grep -q "handback failed at Unmount: .*held by pid $holder (sleep: cwd); alpha was not told to fail back; the array is still assembled: resuming the service here" <<<"$said" ||
     fail "beta's decision does not name the holder or say why it resumes: $said"
-grep -q "HALTED" <<<"$said" && fail "beta halted: $said"
 vm_wait_state beta ACTIVE 30
 log "failback with a held spool on beta: beta resumed, ACTIVE again $((SECONDS - t_fb))s after the request"
 [ "$(json_get "$(vm_status_json alpha)" state)" = STANDING_BY ] || fail "alpha left STANDING_BY: $(vm_status_json alpha)"
@@ -101,21 +114,12 @@ log "the files of beta's tenure are on alpha; 192.0.2.10 is back on alpha"
 # A switchover that cannot unmount: a process that neither the units nor the hook stop keeps the
 # spool open past the unmount's 5 s grace. beta was not told, so alpha resumes the service
 # (MIRRORED again, the VIP back on alpha) instead of halting with nobody serving.
-holder=$(vm_run alpha "cd $SPOOL && setsid sleep 300 </dev/null >/dev/null 2>&1 & echo \$!") || fail "starting a holder on alpha"
-resumed_at=$(vm_run alpha "wc -l <$VM_DAEMON_LOG")
-t_so=$SECONDS
-out=$(vm_run alpha "haspool switchover --config $VM_CFG 2>&1") || fail "haspool switchover (held spool) on alpha: $out"
-for _ in $(seq 1 60); do
-    vm_run alpha "tail -n +$((resumed_at + 1)) $VM_DAEMON_LOG | grep -q 'resumed serving'" && break
-    sleep 1
-done
-said=$(vm_run alpha "tail -n +$((resumed_at + 1)) $VM_DAEMON_LOG | grep -E 'switchover failed|resumed serving|HANDOVER|HALTED'")
-grep -q "resumed serving" <<<"$said" || fail "alpha did not resume after the failed switchover: $(vm_daemon_log alpha 40)"
+held_spool_request alpha switchover
+said=$SAID holder=$HOLDER t_so=$T_REQ
 grep -q "Unmount failed: .*held by pid $holder (sleep: cwd)" <<<"$said" ||
     fail "the failed switchover does not name the holder: $said"
 grep -q "beta was not told to take over; the array is still assembled: resuming the service here" <<<"$said" ||
     fail "alpha's decision does not say why it resumes: $said"
-grep -q "HALTED" <<<"$said" && fail "alpha halted: $said"
 vm_wait_state alpha MIRRORED 30
 log "switchover with a held spool: resumed, MIRRORED again $((SECONDS - t_so))s after the request"
 [ "$(json_get "$(vm_status_json beta)" state)" = EXPORTING ] || fail "beta left EXPORTING: $(vm_status_json beta)"

@@ -16,6 +16,18 @@ namespace {
 
 const Millis kDead = example_config().heartbeat.dead_after;
 
+// From start to ACTIVE: Y exported, the primary heard MIRRORED, then silent for dead_after;
+// the takeover plan reported done at t0 + 5 s.
+void take_over_from_start(StandbyMachine& m) {
+    m.start(t0);
+    m.handle(event::StepsSucceeded{}, t0);
+    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
+    m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
+    m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
+    m.handle(event::StepsSucceeded{}, t0 + 5s);
+    REQUIRE(m.state() == S::ACTIVE);
+}
+
 // Machines brought into each state by the events that lead there; `at` is the time reached.
 struct Reached {
     std::unique_ptr<StandbyMachine> m;
@@ -302,13 +314,7 @@ TEST_CASE("automatic failback waits for the primary to be stable for hold_off") 
     config::Config c = example_config();
     c.failback.policy = config::FailbackPolicy::automatic;
     StandbyMachine m(c, base_lineage());
-    m.start(t0);
-    m.handle(event::StepsSucceeded{}, t0);
-    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
-    m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
-    m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
-    m.handle(event::StepsSucceeded{}, t0 + 5s);
-    REQUIRE(m.state() == S::ACTIVE);
+    take_over_from_start(m);
     TimePoint back = t0 + 100s;
     auto d = m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(back + 3s, back)}, back + 3s);
     CHECK(d.next == S::ACTIVE);
@@ -378,13 +384,7 @@ TEST_CASE("failed handback before the array was stopped: the service resumes her
     config::Config c = example_config();
     c.failback.policy = config::FailbackPolicy::automatic;
     StandbyMachine m(c, base_lineage());
-    m.start(t0);
-    m.handle(event::StepsSucceeded{}, t0);
-    m.handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1s, t0)}, t0 + 1s);
-    m.handle(event::PeerSilent{silent(t0 + 1s)}, t0 + 2s);
-    m.handle(event::TimerFired{silent(t0 + 1s)}, t0 + 1s + kDead);
-    m.handle(event::StepsSucceeded{}, t0 + 5s);
-    REQUIRE(m.state() == S::ACTIVE);
+    take_over_from_start(m);
     TimePoint back = t0 + 100s, due = back + c.failback.hold_off;
     m.handle(event::HeartbeatReceived{primary_says(PrimaryState::STANDING_BY), heard(back + 3s, back)}, back + 3s);
     REQUIRE(m.handle(event::TimerFired{heard(due, back)}, due).next == S::HANDBACK);
