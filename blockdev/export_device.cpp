@@ -1,4 +1,4 @@
-#include "export_device.hpp"
+#include "blockdev/export_device.hpp"
 
 #include <fcntl.h>
 #include <linux/falloc.h>

@@ -1,4 +1,4 @@
-#include "nbd_attach.hpp"
+#include "blockdev/nbd_attach.hpp"
 
 
 #include <arpa/inet.h>
@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "nbd_client_handshake.hpp"
-#include "nbd_netlink.hpp"
-#include "nbd_protocol.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
+#include "blockdev/nbd_netlink.hpp"
+#include "blockdev/nbd_protocol.hpp"
 
 namespace haspool::nbd {
 

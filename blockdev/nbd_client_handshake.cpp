@@ -1,9 +1,9 @@
-#include "nbd_client_handshake.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
 
 #include <cstring>
 
-#include "nbd_codec.hpp"
-#include "socket_io.hpp"
+#include "blockdev/nbd_codec.hpp"
+#include "blockdev/socket_io.hpp"
 
 namespace haspool::nbd {
 

@@ -1,4 +1,4 @@
-#include "nbd_codec.hpp"
+#include "blockdev/nbd_codec.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "nbd_protocol.hpp"
+#include "blockdev/nbd_protocol.hpp"
 
 namespace haspool::nbd {
 

@@ -1,4 +1,4 @@
-#include "nbd_netlink.hpp"
+#include "blockdev/nbd_netlink.hpp"
 
 #include <linux/nbd-netlink.h>
 #include <netlink/genl/ctrl.h>

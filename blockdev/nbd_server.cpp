@@ -1,4 +1,4 @@
-#include "nbd_server.hpp"
+#include "blockdev/nbd_server.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>

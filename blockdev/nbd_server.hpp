@@ -28,8 +28,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
-#include "export_device.hpp"
-#include "nbd_session.hpp"
+#include "blockdev/export_device.hpp"
+#include "blockdev/nbd_session.hpp"
 
 namespace haspool::nbd {
 

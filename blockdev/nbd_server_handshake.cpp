@@ -1,9 +1,9 @@
-#include "nbd_server_handshake.hpp"
+#include "blockdev/nbd_server_handshake.hpp"
 
 #include <cstring>
 #include <vector>
 
-#include "nbd_codec.hpp"
+#include "blockdev/nbd_codec.hpp"
 
 namespace haspool::nbd {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "socket_io.hpp"
+#include "blockdev/socket_io.hpp"
 
 namespace haspool::nbd {
 

@@ -1,4 +1,4 @@
-#include "nbd_session.hpp"
+#include "blockdev/nbd_session.hpp"
 
 #include <sys/socket.h>
 

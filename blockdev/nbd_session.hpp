@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "export_device.hpp"
-#include "nbd_codec.hpp"
-#include "nbd_server_handshake.hpp"
+#include "blockdev/export_device.hpp"
+#include "blockdev/nbd_codec.hpp"
+#include "blockdev/nbd_server_handshake.hpp"
 
 namespace haspool::nbd {
 

@@ -1,4 +1,4 @@
-#include "socket_io.hpp"
+#include "blockdev/socket_io.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

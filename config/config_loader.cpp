@@ -1,4 +1,4 @@
-#include "config_loader.hpp"
+#include "config/config_loader.hpp"
 
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>

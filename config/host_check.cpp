@@ -1,4 +1,4 @@
-#include "host_check.hpp"
+#include "config/host_check.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "config_loader.hpp"
+#include "config/config.hpp"
+#include "config/config_loader.hpp"
 
 namespace haspool::config {
 

@@ -1,4 +1,4 @@
-#include "md_bitmap.hpp"
+#include "raid/md_bitmap.hpp"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "md_status.hpp"
+#include "raid/md_status.hpp"
 
 namespace haspool::raid {
 

@@ -1,9 +1,9 @@
-#include "md_control.hpp"
+#include "raid/md_control.hpp"
 
 #include <climits>
 #include <cstdlib>
 
-#include "md_sysfs.hpp"
+#include "raid/md_sysfs.hpp"
 
 namespace haspool::raid {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "md_bitmap.hpp"
-#include "md_status.hpp"
-#include "run_command.hpp"
+#include "raid/md_bitmap.hpp"
+#include "raid/md_status.hpp"
+#include "raid/command_runner.hpp"
 
 namespace haspool::raid {
 

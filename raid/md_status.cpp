@@ -1,4 +1,4 @@
-#include "md_status.hpp"
+#include "raid/md_status.hpp"
 
 #include <charconv>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "md_sysfs.hpp"
+#include "raid/md_sysfs.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "md_status.hpp"
+#include "raid/md_status.hpp"
 
 namespace haspool::raid {
 

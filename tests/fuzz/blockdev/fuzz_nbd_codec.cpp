@@ -6,7 +6,7 @@
 #include <cstring>
 #include <span>
 
-#include "nbd_codec.hpp"
+#include "blockdev/nbd_codec.hpp"
 
 using namespace haspool::nbd;
 

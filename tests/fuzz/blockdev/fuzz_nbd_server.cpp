@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <thread>
 
-#include "export_device.hpp"
-#include "nbd_server_handshake.hpp"
-#include "nbd_session.hpp"
-#include "socket_io.hpp"
+#include "blockdev/export_device.hpp"
+#include "blockdev/nbd_server_handshake.hpp"
+#include "blockdev/nbd_session.hpp"
+#include "blockdev/socket_io.hpp"
 
 using namespace haspool::nbd;
 

@@ -10,7 +10,7 @@ sources=()
 for f in "$@"; do sources+=("$src/$f"); done
 bin="$T_DIR/$target"
 if ! clang++ -std=c++20 -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        -I"$src/blockdev" "$src/tests/fuzz/blockdev/$target.cpp" "${sources[@]}" \
+        -I"$src" "$src/tests/fuzz/blockdev/$target.cpp" "${sources[@]}" \
         -o "$bin" 2>"$T_DIR/build.err"; then
     grep -q 'libclang_rt.fuzzer\|cannot find.*fuzzer' "$T_DIR/build.err" && skip "needs libclang-rt-14-dev (libFuzzer)"
     fail "building the fuzz target failed: $(tail -5 "$T_DIR/build.err")"

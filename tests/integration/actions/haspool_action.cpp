@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actions.hpp"
+#include "agent/system/actions/actions.hpp"
 
 using namespace haspool::actions;
 namespace config = haspool::config;

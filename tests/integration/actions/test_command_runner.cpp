@@ -2,7 +2,7 @@
 // called while the command runs, and not once the command has ended.
 #include <catch2/catch.hpp>
 
-#include "command_runner.hpp"
+#include "agent/system/actions/command_runner.hpp"
 
 using namespace haspool::actions;
 using namespace std::chrono_literals;

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "systemd_units.hpp"
+#include "agent/system/actions/systemd_units.hpp"
 
 using namespace haspool::actions;
 using namespace std::chrono_literals;

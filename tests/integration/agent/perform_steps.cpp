@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "config_loader.hpp"
-#include "linux_system.hpp"
-#include "plans.hpp"
+#include "config/config_loader.hpp"
+#include "agent/system/linux_system.hpp"
+#include "agent/core/plans.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "nbd_client_handshake.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
 
 int main(int argc, char** argv) {
     if (argc < 4) {

@@ -3,9 +3,9 @@
 // and builders for peer facts and heartbeats. No test here reads a clock or sleeps.
 #include <string>
 
-#include "config_loader.hpp"
-#include "events.hpp"
-#include "steps.hpp"
+#include "config/config_loader.hpp"
+#include "agent/core/events.hpp"
+#include "agent/core/steps.hpp"
 
 namespace haspool::agent::test {
 

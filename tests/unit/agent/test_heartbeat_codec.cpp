@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "heartbeat_codec.hpp"
+#include "agent/peer/heartbeat_codec.hpp"
 
 using namespace haspool::agent;
 

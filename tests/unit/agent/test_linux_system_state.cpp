@@ -4,7 +4,7 @@
 
 #include "../temp_dir.hpp"
 #include "agent_test_support.hpp"
-#include "linux_system.hpp"
+#include "agent/system/linux_system.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

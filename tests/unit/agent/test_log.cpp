@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "log.hpp"
+#include "agent/log/log.hpp"
 
 using namespace haspool;
 

@@ -1,7 +1,7 @@
 // md_transitions: what the mirror watch reports to the primary's machine, from two snapshots.
 #include <catch2/catch.hpp>
 
-#include "md_transitions.hpp"
+#include "agent/core/md_transitions.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "node_state.hpp"
+#include "agent/store/node_state.hpp"
 
 using namespace haspool::agent;
 namespace fs = std::filesystem;

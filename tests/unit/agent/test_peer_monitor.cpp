@@ -1,7 +1,7 @@
 // The peer monitor: arrivals with explicit time points become facts (alive, stable, silent).
 #include <catch2/catch.hpp>
 
-#include "peer_monitor.hpp"
+#include "agent/peer/peer_monitor.hpp"
 
 using namespace haspool::agent;
 using namespace std::chrono_literals;
@@ -62,7 +62,7 @@ TEST_CASE("monitor: arrivals on an unknown path are ignored") {
     CHECK_FALSE(m.facts(t0).ever_heard());
 }
 
-#include "peer_requests.hpp"
+#include "agent/peer/peer_requests.hpp"
 
 TEST_CASE("outbox: a request is resent every interval until acknowledged") {
     Outbox o;

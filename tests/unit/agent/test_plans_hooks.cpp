@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_test_support.hpp"
-#include "plans.hpp"
+#include "agent/core/plans.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -1,11 +1,11 @@
 // Where the spool lies on Y for the raw takeover: mdadm --examine's data area, the filesystem's
-// own size from its superblock, and the loop geometry's safety checks (agent/raw_layout.hpp).
+// own size from its superblock, and the loop geometry's safety checks (agent/system/raw_layout.hpp).
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <vector>
 
-#include "raw_layout.hpp"
+#include "agent/system/raw_layout.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -5,10 +5,10 @@
 
 #include "agent_test_support.hpp"
 #include "fake_system.hpp"
-#include "plans.hpp"
-#include "primary_machine.hpp"
-#include "standby_machine.hpp"
-#include "step_runner.hpp"
+#include "agent/core/plans.hpp"
+#include "agent/core/primary_machine.hpp"
+#include "agent/core/standby_machine.hpp"
+#include "agent/system/step_runner.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "agent_test_support.hpp"
-#include "primary_machine.hpp"
-#include "standby_machine.hpp"
+#include "agent/core/primary_machine.hpp"
+#include "agent/core/standby_machine.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

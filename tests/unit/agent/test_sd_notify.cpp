@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "sd_notify.hpp"
+#include "agent/log/sd_notify.hpp"
 
 namespace {
 

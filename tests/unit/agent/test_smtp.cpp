@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "../temp_dir.hpp"
-#include "line_buffer.hpp"
-#include "smtp_reply.hpp"
-#include "smtp_session.hpp"
-#include "spool_store.hpp"
+#include "agent/lab/line_buffer.hpp"
+#include "agent/lab/smtp_reply.hpp"
+#include "agent/lab/smtp_session.hpp"
+#include "agent/lab/spool_store.hpp"
 
 using namespace haspool::mail;
 

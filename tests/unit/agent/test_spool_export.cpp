@@ -12,8 +12,8 @@
 #include "../loopback.hpp"
 #include "../temp_dir.hpp"
 #include "agent_test_support.hpp"
-#include "nbd_client_handshake.hpp"
-#include "spool_export.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
+#include "agent/system/spool_export.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "agent_test_support.hpp"
-#include "standby_machine.hpp"
+#include "agent/core/standby_machine.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_test_support.hpp"
-#include "step_actions.hpp"
+#include "agent/system/step_actions.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

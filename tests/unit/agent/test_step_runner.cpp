@@ -3,8 +3,8 @@
 
 #include "agent_test_support.hpp"
 #include "fake_system.hpp"
-#include "plans.hpp"
-#include "step_runner.hpp"
+#include "agent/core/plans.hpp"
+#include "agent/system/step_runner.hpp"
 
 using namespace haspool::agent;
 using namespace haspool::agent::test;

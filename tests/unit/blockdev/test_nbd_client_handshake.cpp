@@ -7,9 +7,9 @@
 
 #include <thread>
 
-#include "nbd_client_handshake.hpp"
-#include "nbd_codec.hpp"
-#include "socket_io.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
+#include "blockdev/nbd_codec.hpp"
+#include "blockdev/socket_io.hpp"
 
 using namespace haspool::nbd;
 using namespace std::chrono_literals;

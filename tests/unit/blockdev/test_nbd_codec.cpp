@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "nbd_codec.hpp"
+#include "blockdev/nbd_codec.hpp"
 
 using namespace haspool::nbd;
 

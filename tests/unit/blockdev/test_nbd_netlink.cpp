@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "nbd_attach.hpp"
-#include "nbd_netlink.hpp"
+#include "blockdev/nbd_attach.hpp"
+#include "blockdev/nbd_netlink.hpp"
 
 using namespace haspool::nbd;
 using std::chrono::seconds;

@@ -14,10 +14,10 @@
 #include <thread>
 
 #include "../loopback.hpp"
-#include "nbd_client_handshake.hpp"
-#include "nbd_codec.hpp"
-#include "nbd_server.hpp"
-#include "socket_io.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
+#include "blockdev/nbd_codec.hpp"
+#include "blockdev/nbd_server.hpp"
+#include "blockdev/socket_io.hpp"
 
 using namespace haspool::nbd;
 using namespace std::chrono_literals;

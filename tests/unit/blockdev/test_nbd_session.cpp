@@ -12,11 +12,11 @@
 #include <map>
 #include <thread>
 
-#include "nbd_client_handshake.hpp"
-#include "nbd_codec.hpp"
-#include "nbd_server_handshake.hpp"
-#include "nbd_session.hpp"
-#include "socket_io.hpp"
+#include "blockdev/nbd_client_handshake.hpp"
+#include "blockdev/nbd_codec.hpp"
+#include "blockdev/nbd_server_handshake.hpp"
+#include "blockdev/nbd_session.hpp"
+#include "blockdev/socket_io.hpp"
 
 using namespace haspool::nbd;
 using namespace std::chrono_literals;

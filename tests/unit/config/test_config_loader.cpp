@@ -4,7 +4,7 @@
 #include <fstream>
 #include <regex>
 
-#include "config_loader.hpp"
+#include "config/config_loader.hpp"
 
 using namespace haspool::config;
 

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "config_loader.hpp"
-#include "host_check.hpp"
+#include "config/config_loader.hpp"
+#include "config/host_check.hpp"
 
 using namespace haspool::config;
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "md_bitmap.hpp"
+#include "raid/md_bitmap.hpp"
 
 using namespace haspool::raid;
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <deque>
 
-#include "md_control.hpp"
+#include "raid/md_control.hpp"
 
 using namespace haspool::raid;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "md_status.hpp"
+#include "raid/md_status.hpp"
 
 using namespace haspool::raid;
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "md_sysfs.hpp"
+#include "raid/md_sysfs.hpp"
 
 using namespace haspool::raid;
 namespace fs = std::filesystem;

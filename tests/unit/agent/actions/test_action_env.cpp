@@ -1,10 +1,10 @@
 // Environments handed to child commands (hooks, fence), the GARP schedule, argv rendering.
 #include <catch2/catch.hpp>
 
-#include "command_runner.hpp"
-#include "fence.hpp"
-#include "gratuitous_arp.hpp"
-#include "hooks.hpp"
+#include "agent/system/actions/command_runner.hpp"
+#include "agent/system/actions/fence.hpp"
+#include "agent/system/address/gratuitous_arp.hpp"
+#include "agent/system/actions/hooks.hpp"
 
 using namespace haspool::actions;
 using namespace std::chrono_literals;

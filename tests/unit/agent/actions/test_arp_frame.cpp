@@ -3,8 +3,8 @@
 
 #include <vector>
 
-#include "arp_frame.hpp"
-#include "ipv4_address.hpp"
+#include "agent/system/address/arp_frame.hpp"
+#include "agent/system/address/ipv4_address.hpp"
 
 using namespace haspool::actions;
 

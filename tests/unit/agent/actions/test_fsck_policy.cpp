@@ -1,7 +1,7 @@
 // The e2fsck(8) exit-status policy of docs/actions.md.
 #include <catch2/catch.hpp>
 
-#include "spool_filesystem.hpp"
+#include "agent/system/actions/spool_filesystem.hpp"
 
 using namespace haspool::actions;
 

@@ -6,7 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "mount_holders.hpp"
+#include "agent/system/actions/mount_holders.hpp"
 
 using namespace haspool::actions;
 

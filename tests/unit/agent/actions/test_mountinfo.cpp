@@ -1,7 +1,7 @@
 // /proc/self/mountinfo parsing: fields, optional fields, octal escapes, malformed lines.
 #include <catch2/catch.hpp>
 
-#include "mountinfo.hpp"
+#include "agent/system/actions/mountinfo.hpp"
 
 using namespace haspool::actions;
 

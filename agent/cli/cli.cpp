@@ -1,0 +1,69 @@
+#include "agent/cli/cli.hpp"
+
+#include <iostream>
+
+#include "config/config_loader.hpp"
+#include "config/host_check.hpp"
+#include "agent/log/log.hpp"
+
+namespace haspool::cli {
+
+std::optional<int> parse(const std::string& command, const std::string& synopsis,
+                         const std::string& description, po::options_description& opts,
+                         const std::vector<std::string>& args, po::variables_map& vm,
+                         const po::positional_options_description* positional) {
+    opts.add_options()("help,h", "show this help and exit")("verbose,v", "log debug lines too");
+    try {
+        po::command_line_parser parser(args);
+        parser.options(opts);
+        if (positional) parser.positional(*positional);
+        po::store(parser.run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: haspool " << command << " " << synopsis << "\n\n"
+                      << description << "\n\n"
+                      << opts << "\n";
+            return kExitOk;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "haspool " << command << ": " << e.what() << "\n"
+                  << "Try 'haspool " << command << " --help'.\n";
+        return kExitUsage;
+    }
+    if (vm.count("verbose")) log::set_min_level(log::Level::debug);
+    return std::nullopt;
+}
+
+void add_config_options(po::options_description& opts) {
+    opts.add_options()
+        ("config,c", po::value<std::string>()->required()->value_name("FILE"), "the cluster's YAML configuration")
+        ("node,n", po::value<std::string>()->value_name("NAME"), "act as this node (default: found by hostname)");
+}
+
+std::optional<config::Config> load_config_or_report(const po::variables_map& vm) {
+    std::string file = vm["config"].as<std::string>();
+    config::LoadResult r = config::load_file(file);
+    for (const auto& w : r.warnings) std::cerr << "warning: " << w.to_string() << "\n";
+    if (!r.config) {
+        std::cerr << file << ": " << r.errors.size() << " problem" << (r.errors.size() == 1 ? "" : "s") << ":\n";
+        for (const auto& e : r.errors) std::cerr << "  " << e.to_string() << "\n";
+        return std::nullopt;
+    }
+    return r.config;
+}
+
+const config::Node* find_self_or_report(const config::Config& c, const po::variables_map& vm) {
+    std::optional<std::string> flag;
+    if (vm.count("node")) flag = vm["node"].as<std::string>();
+    config::Identity id = config::identify_self(c, flag, config::local_hostname());
+    if (!id.self) std::cerr << "haspool: " << id.why << "\n";
+    return id.self;
+}
+
+int not_available(const std::string& what, const std::string& which_work) {
+    std::cerr << "haspool: " << what << " is not available yet in this build (" << which_work
+              << "); nothing was done.\n";
+    return kExitNotAvailable;
+}
+
+}  // namespace haspool::cli

@@ -1,0 +1,116 @@
+// haspool status / switchover / failback / resolve: talk to the local daemon over its control
+// socket (cluster.control_socket, root-only): one line in, the daemon's answer out.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "agent/cli/cli.hpp"
+#include "agent/cli/commands.hpp"
+
+namespace haspool::cli {
+
+namespace {
+
+// Sends `line` and prints the answer; exit status 1 when the daemon cannot be reached or refuses.
+int ask_daemon(const std::string& command, const std::string& socket_path, const std::string& line) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof addr.sun_path) {
+        std::cerr << "haspool " << command << ": control socket path too long: " << socket_path << "\n";
+        return kExitUsage;
+    }
+    std::strcpy(addr.sun_path, socket_path.c_str());
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        std::cerr << "haspool " << command << ": cannot reach the daemon at " << socket_path << ": "
+                  << std::strerror(errno) << " (is 'haspool primary' or 'haspool standby' running on this host?)\n";
+        if (fd >= 0) ::close(fd);
+        return kExitFailure;
+    }
+    std::string out = line + "\n";
+    if (::write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) {
+        std::cerr << "haspool " << command << ": writing to " << socket_path << ": " << std::strerror(errno) << "\n";
+        ::close(fd);
+        return kExitFailure;
+    }
+    std::string answer;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    std::cout << answer;
+    if (answer.rfind("refused", 0) == 0 || answer.rfind("error", 0) == 0) return kExitFailure;
+    return answer.empty() ? kExitFailure : kExitOk;
+}
+
+int control_command(const std::string& command, const std::string& line, const std::string& what,
+                    const std::vector<std::string>& args, bool json_option) {
+    po::options_description opts("Options");
+    add_config_options(opts);
+    if (json_option) opts.add_options()("json", "machine-readable output");
+    po::variables_map vm;
+    if (auto rc = parse(command, std::string("--config FILE") + (json_option ? " [--json]" : ""), what, opts, args, vm)) return *rc;
+    auto cfg = load_config_or_report(vm);
+    if (!cfg) return kExitUsage;
+    return ask_daemon(command, cfg->cluster.control_socket, json_option && vm.count("json") ? line + "-json" : line);
+}
+
+}  // namespace
+
+int cmd_status(const std::vector<std::string>& args) {
+    return control_command("status", "status",
+                           "Shows this node's state, generation and last decision, and what it last heard from the peer:\n"
+                           "its state, generation, md and NBD health, and the heartbeat age and round trip per path.",
+                           args, true);
+}
+
+int cmd_switchover(const std::vector<std::string>& args) {
+    return control_command("switchover", "switchover",
+                           "Planned move of the service to the standby (run on the primary): it stops units, drops the\n"
+                           "address and unmounts, then tells the standby to take over at once.",
+                           args, false);
+}
+
+int cmd_failback(const std::vector<std::string>& args) {
+    return control_command("failback", "failback",
+                           "Hands the service back to the primary (run on either node): the standby stops, exports its\n"
+                           "disk again, and the primary fails back from it.",
+                           args, false);
+}
+
+}  // namespace haspool::cli
+
+namespace haspool::cli {
+
+// Run on either node: that daemon applies the decision and passes it on to the peer over the
+// authenticated request channel (docs/agent.md, "Split brain and resolve").
+int cmd_resolve(const std::vector<std::string>& args) {
+    po::options_description opts("Options");
+    add_config_options(opts);
+    opts.add_options()("discard", po::value<std::string>()->required()->value_name("NODE"),
+                       "the node whose data loses the split brain (its writes since the split are thrown away)");
+    po::variables_map vm;
+    if (auto rc = parse("resolve", "--discard NODE --config FILE",
+                        "Settles a split brain (both nodes in SPLIT_BRAIN): NODE's data is discarded and the other\n"
+                        "node's data is copied over it in full. Run it on either node; the daemon there tells the\n"
+                        "other one. The node whose data is discarded stops serving (units, address, mount, md) and\n"
+                        "records the discard in its state file; nothing is overwritten until the peer connects.\n"
+                        "Refused (exit 1) unless this node is SPLIT_BRAIN.",
+                        opts, args, vm))
+        return *rc;
+    auto cfg = load_config_or_report(vm);
+    if (!cfg) return kExitUsage;
+    const std::string discard = vm["discard"].as<std::string>();
+    if (!cfg->find_node(discard)) {
+        std::cerr << "haspool resolve: --discard " << discard << " names none of the nodes (" << cfg->primary().name
+                  << ", " << cfg->standby().name << "); nothing was done\n";
+        return kExitUsage;
+    }
+    return ask_daemon("resolve", cfg->cluster.control_socket, "resolve discard=" + discard);
+}
+
+}  // namespace haspool::cli

@@ -1,0 +1,89 @@
+#pragma once
+// The ordered step lists of every flow in DESIGN §4, built from the configuration alone. The
+// machines pick one and `haspool plan` prints them; golden transcripts pin their order.
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "agent/core/steps.hpp"
+
+namespace haspool::agent {
+
+class Plans {
+public:
+    explicit Plans(const config::Config& c) : c_(c) {}
+
+    // Standby: stop exporting, probe the VIP, fence (unless planned: the primary stopped itself),
+    // bump the generation, assemble Y degraded, fsck, mount, VIP + gratuitous ARP, units.
+    std::vector<Step> takeover(bool planned) const;
+    // Standby, raw takeover (opt-in spool.raw_mount_fallback; the takeover plan failed at
+    // AssembleDegraded, and the steps before it — export stopped, VIP probed, peer fenced,
+    // generation bumped — are done): persist the full-copy mark BEFORE anything writes Y, release
+    // any md leftover holding Y, map Y's data area through a loop device (raw_link()), fsck,
+    // mount, VIP, units.
+    std::vector<Step> takeover_raw() const;
+    // Standby: units down, VIP down, unmount, stop md, export Y again, tell the primary. After a
+    // raw takeover (`raw`), the loop device goes too, before Y is exported again.
+    std::vector<Step> handback(bool raw = false) const;
+    // Primary: attach the NBD leg and assemble; when X is newer than Y, assemble from X and
+    // re-add the NBD leg (resync X->Y); create the array only with --init. A blank Y (the
+    // standby's generation is 0: never written, or discarded by `haspool resolve`) is added in
+    // full, never re-added.
+    std::vector<Step> connect(bool x_newer, bool create, bool force = false, bool y_blank = false) const;
+    // Primary: the standby is gone; fail its leg, mint a generation, tell it (if it hears).
+    std::vector<Step> degrade() const;
+    // Primary: the standby is back; re-attach and re-add its leg (bitmap resync X->Y), or add
+    // it in full when Y is blank.
+    std::vector<Step> resync(bool y_blank = false) const;
+    // Primary, planned switchover: stop serving and tell the standby to take over.
+    std::vector<Step> handover() const;
+    // Primary, after the standby handed back: take Y's lineage, assemble from Y, merge X's
+    // bitmap and re-add X (resync Y->X), mount while resyncing, VIP, units. When X is blank
+    // (its data was discarded by `haspool resolve`): assemble from Y, add X in full, and take
+    // Y's lineage only then, so a failback that fails before X is being rebuilt is retried
+    // as a full add again. (One that fails later is retried with a re-add of X, now a member
+    // that md was rebuilding from Y: md resumes or restarts that rebuild, DESIGN §7.)
+    // When Y was written outside md (`y_raw`, the standby's raw takeover): Y's bitmap never saw
+    // those writes, so X is added in full exactly as when X is blank; Y is assembled with
+    // AssembleFromRaw (its superblock may be what broke).
+    std::vector<Step> failback(const Lineage& source, bool x_blank = false, bool y_raw = false) const;
+    // Either node, after a handover/handback failed before it let go of the array, or a standby
+    // restarted while Y is in use: serve again from `dev` (still assembled, or the raw mapping):
+    // fsck and mount (both no-ops when it is mounted where we mount it, as after a failed
+    // unmount), probe + add the VIP, announce it, start the units, after_takeover.
+    std::vector<Step> resume(const config::Node& self, const std::string& dev) const;
+    // True when a handover/handback (or release) that failed at `failed` has not yet let go of
+    // the array: the failed step is one of the "stop serving" steps that precede StopMirror
+    // (before_handback, StopUnit, RemoveAddress, Unmount). The peer was not told anything yet,
+    // so resuming here cannot meet a peer that serves.
+    static bool failed_while_stopping_service(const Step& failed);
+    // Primary, --force-solo: serve from X alone without hearing the standby.
+    std::vector<Step> solo() const;
+    // Either node: stop serving (units, VIP, mount) — the safe state after a failure.
+    std::vector<Step> stop_serving(const config::Node& self) const;
+    // Either node: stop serving and let go of the array: units, VIP, mount, md, and on the
+    // primary the NBD leg. Every step is idempotent, so it is safe on a node that serves nothing.
+    // `raw`: the standby serves from the raw loop mapping of Y (raw takeover): unmapped too.
+    std::vector<Step> release(const config::Node& self, bool raw = false) const;
+    // Split brain, the side whose data the operator discards (`haspool resolve --discard`):
+    // release everything, persist the discard of `generation` (blank lineage), and on the
+    // standby export Y again so the primary can copy X onto it in full.
+    std::vector<Step> discard(const config::Node& self, Generation generation, bool raw = false) const;
+    // Primary, split brain resolved in X's favour while it served with both legs: fail Y's leg
+    // and serve on from X alone (DEGRADED) until the standby exports a blank Y.
+    std::vector<Step> drop_peer_leg() const;
+
+    const config::Config& config() const { return c_; }
+    // Where MapRaw publishes the loop device over Y: in the runtime directory (that of
+    // cluster.control_socket), which does not outlive the loop device across a reboot.
+    std::string raw_link() const;
+
+private:
+    std::string nbd_device() const;
+    void add_hook(std::vector<Step>& s, const char* name, const std::vector<std::string>& argv) const;
+    void serve(std::vector<Step>& s, const config::Node& self, const std::string& dev, bool fsck) const;
+
+    const config::Config& c_;
+};
+
+}  // namespace haspool::agent

@@ -1,0 +1,530 @@
+#include "agent/core/standby_machine.hpp"
+
+#include "agent/core/resolve.hpp"
+
+namespace haspool::agent {
+
+namespace {
+
+// States in which the primary has the spool mounted and writes. CONNECTING and FAILBACK are not
+// counted: both need this node's export, which a takeover stopped, so they fail on their own.
+bool primary_serves(const PeerStatus& p) {
+    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC);
+}
+
+std::string path_names(const PeerFacts& f, bool stable) {
+    std::string s;
+    for (const auto& p : f.paths)
+        if (stable ? p.stable : p.alive) s += (s.empty() ? "" : ", ") + p.name;
+    return s;
+}
+
+}  // namespace
+
+StandbyMachine::StandbyMachine(const config::Config& c, Lineage lineage, bool raw_written)
+    : c_(c), plans_(c), peer_name_(c.primary().name), lineage_(std::move(lineage)), raw_written_(raw_written) {}
+
+StandbyMachine::Decision StandbyMachine::stay(std::string reason, std::optional<TimePoint> wake) {
+    return Decision{state_, {}, wake, std::move(reason)};
+}
+
+StandbyMachine::Decision StandbyMachine::go(StandbyState next, std::string reason, std::vector<Step> steps,
+                                            Pending p, bool undo, std::optional<TimePoint> wake) {
+    state_ = next;
+    if (!steps.empty()) pending_ = p;
+    last_refusal_.clear();
+    return Decision{next, std::move(steps), wake, std::move(reason), undo};
+}
+
+StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<SpoolInUse>& in_use) {
+    if (in_use) {
+        // This node still serves (or was taking over or handing back): the only safe continuation
+        // is to serve on. The peer cannot be serving from Y (it is not exported), and the VIP is
+        // probed before it is added. Every step is idempotent against what is already in place.
+        serving_raw_ = in_use->raw;
+        raw_takeover_ran_ = in_use->raw;
+        std::vector<Step> steps;
+        if (in_use->raw && !raw_written_) {
+            raw_written_ = true;
+            steps.push_back(step::MarkRawWrites{"restarted while serving from the raw mapping of Y"});
+        }
+        for (auto& st : plans_.resume(c_.standby(), in_use->raw ? plans_.raw_link() : c_.spool.md_device))
+            steps.push_back(std::move(st));
+        state_ = StandbyState::TAKEOVER;
+        pending_ = Pending::resume;
+        ++batches_;
+        return Decision{state_, std::move(steps), std::nullopt,
+                        "started while Y is in use on this node (" + in_use->what + "): resuming the service from it " +
+                            "instead of exporting Y, generation " + to_string(lineage_.current)};
+    }
+    state_ = StandbyState::EXPORTING;
+    pending_ = Pending::export_y;
+    ++batches_;
+    return Decision{state_, {step::StartExport{}}, std::nullopt,
+                    "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current)};
+}
+
+bool StandbyMachine::awaiting_peer_discard() const {
+    return discarded_peer_ && peer_ && peer_->lineage.current == *discarded_peer_;
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStatus& p) {
+    peer_ = p;
+    if (discarded_peer_ && p.lineage.current != *discarded_peer_) discarded_peer_.reset();
+    // DESIGN §7: B must not take over from an outdated Y.
+    if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded)
+        outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
+    else if (p.says(PrimaryState::RESYNC) || p.md == MirrorHealth::resyncing)
+        outdated_ = peer_name_ + "'s last heartbeat said RESYNC (Y is half-copied, " + std::to_string(p.md_percent) + "%)";
+    else if (p.says(PrimaryState::MIRRORED))
+        outdated_.clear();
+    if (state_ == StandbyState::SPLIT_BRAIN || state_ == StandbyState::HALTED) return std::nullopt;
+    // A resolve kept Y: until the primary reports its discard, its old generation and state are
+    // the split brain being settled, not a new one.
+    if (awaiting_peer_discard()) return std::nullopt;
+    Comparison cmp = compare(lineage_, p.lineage);
+    const StandbyState from = state_;
+    std::optional<Decision> split;
+    if (cmp == Comparison::diverged)
+        split = go(StandbyState::SPLIT_BRAIN,
+                   "generations diverged: mine " + to_string(lineage_.current) + ", " + peer_name_ + "'s " +
+                       to_string(p.lineage.current) + " (" + to_string(cmp) +
+                       "); nothing automatic happens: run 'haspool resolve --discard NODE'");
+    // During TAKEOVER the plan's probe and fence decide; once ACTIVE, a serving primary is a
+    // second writer.
+    else if (state_ == StandbyState::ACTIVE && primary_serves(p))
+        split = go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
+                                                  to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
+    if (split) split_from_ = from;
+    return split;
+}
+
+// SPLIT_BRAIN (DESIGN §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
+// side whose data loses. Discarding Y: release everything, persist a blank lineage, export Y
+// again; the primary adds it in full (never a re-add). Keeping Y: serve on when ACTIVE, else
+// export Y; the primary discards X and fails back from Y, adding X in full. A resolve run here is
+// passed on to the peer first (NotifyPeer), so the peer follows even when a later local step fails.
+StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, bool from_peer) {
+    ResolveCheck rc = check_resolve(c_, discard, from_peer, peer_name_, to_string(state_), state_ == StandbyState::SPLIT_BRAIN,
+                                    pending_ == Pending::resolve, batches_);
+    if (!rc.loser) return refuse(rc.refusal);
+    const std::string& what = rc.what;
+    const bool discard_self = rc.loser->role == config::Role::standby;
+    const std::string mine = to_string(lineage_.current);
+    const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
+    std::vector<Step> steps;
+    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
+    auto run = [&](std::vector<Step> plan, StandbyState next, std::string done, std::string reason) {
+        for (auto& st : plan) steps.push_back(std::move(st));
+        resolve_next_ = next;
+        resolve_done_ = std::move(done);
+        pending_ = Pending::resolve;
+        last_refusal_.clear();
+        return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
+    };
+    if (discard_self)
+        return run(plans_.discard(c_.standby(), lineage_.current, raw_mapped()), StandbyState::EXPORTING,
+                   "discarded this node's data (generation " + mine + "): exporting Y blank; " + peer_name_ +
+                       " adds it in full",
+                   what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " + theirs +
+                       "): stopping the service, releasing the array");
+    if (peer_) discarded_peer_ = peer_->lineage.current;
+    std::string keep = what + ": keeping this node's data (generation " + mine + "), " + peer_name_ + " discards " + theirs;
+    switch (split_from_) {
+        case StandbyState::ACTIVE:
+            return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(steps));
+        case StandbyState::TAKEOVER:
+        case StandbyState::HANDBACK: {
+            std::vector<Step> plan = plans_.release(c_.standby(), raw_mapped());
+            plan.push_back(step::StartExport{});
+            return run(std::move(plan), StandbyState::EXPORTING,
+                       "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; exporting Y; " +
+                           peer_name_ + " fails back from it",
+                       keep + "; releasing what the interrupted " + to_string(split_from_) + " had taken, then exporting Y");
+        }
+        default:
+            steps.push_back(step::StartExport{});
+            return go(StandbyState::EXPORTING, keep + "; exporting Y: " + peer_name_ + " fails back from it", std::move(steps),
+                      Pending::export_y);
+    }
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Event& e, TimePoint now) {
+    // Results of batches queued before the resolve come first; the resolve's is the last one.
+    if (pending_ != Pending::resolve || batches_ > 0) return std::nullopt;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        if (resolve_next_ == StandbyState::EXPORTING) export_up_ = true;
+        return go(resolve_next_, resolve_done_);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        if (resolve_next_ == StandbyState::EXPORTING && std::holds_alternative<step::StartExport>(f->step)) {
+            // Everything else is done; an export that fails is retried as always (B serves nothing).
+            go(StandbyState::EXPORTING, resolve_done_);
+            pending_ = Pending::export_y;
+            Decision d = *export_result(e, now);
+            d.reason = resolve_done_ + "; " + d.reason;
+            return d;
+        }
+        return go(StandbyState::HALTED, "resolve failed at " + name_of(f->step) + ": " + f->why +
+                                            "; the operator decides (haspool status), then restarts the daemon");
+    }
+    return std::nullopt;
+}
+
+std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const PeerFacts& f, TimePoint now) const {
+    const Millis dead = c_.heartbeat.dead_after;
+    if (!f.ever_heard())
+        return Refusal{"never heard " + peer_name_ + " since this daemon started: cannot tell whether Y is current", {}};
+    if (f.paths_alive() > 0)
+        return Refusal{"heartbeats arrive on " + path_names(f, false), {}};
+    if (auto s = f.heartbeat_silent_for(now); s && *s < dead)
+        return Refusal{"no heartbeat on " + std::to_string(f.paths_total()) + "/" + std::to_string(f.paths_total()) +
+                           " paths for " + format_duration(*s) + " (dead after " + format_duration(dead) + ")",
+                       *f.last_heartbeat + dead};
+    if (auto s = f.nbd_silent_for(now); s && *s < dead)
+        return Refusal{"the NBD session from " + peer_name_ + " was active " + format_duration(*s) + " ago",
+                       *f.last_nbd_activity + dead};
+    if (!outdated_.empty()) return Refusal{"Y is outdated: " + outdated_, {}};
+    // Y holds the data of our generation; a newer one on the primary means writes Y never saw
+    // (a blank Y never held the spool at all).
+    if (peer_ && compare(lineage_, peer_->lineage) == Comparison::peer_newer)
+        return Refusal{"Y is outdated: " + peer_name_ + "'s generation " + to_string(peer_->lineage.current) +
+                           " is newer than this node's " + to_string(lineage_.current),
+                       {}};
+    if (peer_ && peer_->says(PrimaryState::SPLIT_BRAIN))
+        return Refusal{peer_name_ + " last reported SPLIT_BRAIN", {}};
+    return std::nullopt;
+}
+
+StandbyMachine::Decision StandbyMachine::takeover_now(bool planned, std::string reason) {
+    return go(StandbyState::TAKEOVER, std::move(reason), plans_.takeover(planned), Pending::takeover, true);
+}
+
+StandbyMachine::Decision StandbyMachine::consider_takeover(const PeerFacts& f, TimePoint now) {
+    auto refusal = takeover_refusal(f, now);
+    if (!refusal) {
+        auto s = f.silent_for(now);
+        return takeover_now(false, "taking over: " + peer_name_ + " silent on " + std::to_string(f.paths_total()) + "/" +
+                                       std::to_string(f.paths_total()) + " paths and NBD for " +
+                                       format_duration(s.value_or(Millis(0))) + " (dead after " +
+                                       format_duration(c_.heartbeat.dead_after) + ")");
+    }
+    if (refusal->wait_until) return stay({}, refusal->wait_until);
+    // A lasting refusal is logged once, not on every tick.
+    std::string why = "no takeover: " + refusal->why;
+    if (why == last_refusal_) return stay();
+    last_refusal_ = why;
+    return stay(why);
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::clear_raw_mark(const PeerStatus& p) {
+    // MIRRORED + in sync at our generation happens only after a failback took our lineage, and
+    // after a raw takeover that failback adopts it only once X is being added in full (Plans::
+    // failback); in sync means the full copy finished. Until then the mark stays.
+    if (!raw_written_ || pending_ != Pending::none) return std::nullopt;
+    if (!p.says(PrimaryState::MIRRORED) || p.md != MirrorHealth::in_sync || compare(lineage_, p.lineage) != Comparison::same)
+        return std::nullopt;
+    pending_ = Pending::clear_raw;
+    return Decision{state_,
+                    {step::ClearRawWrites{peer_name_ + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
+                                          to_string(lineage_.current) + ")"}},
+                    {}, {}};
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Event& e, TimePoint now) {
+    if (pending_ == Pending::clear_raw) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            pending_ = Pending::none;
+            raw_written_ = false;
+            return stay("cleared the raw-writes mark: " + peer_name_ + " rebuilt X in full from Y");
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            pending_ = Pending::none;
+            return stay("cannot clear the raw-writes mark: " + f->why + "; retrying on the next heartbeat (the mark "
+                        "only makes a later failback copy in full)");
+        }
+        return std::nullopt;
+    }
+    if (pending_ != Pending::export_y && pending_ != Pending::adopt) return std::nullopt;
+    Pending was = pending_;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        if (was == Pending::export_y) {
+            export_up_ = true;
+            export_retry_ = Millis(0);
+            last_export_error_.clear();
+            return stay("exporting Y to " + peer_name_);
+        }
+        return stay("adopted " + peer_name_ + "'s generation " + to_string(lineage_.current) + " (Y is in sync)");
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        if (was == Pending::export_y) {
+            export_up_ = false;
+            // Not a safety problem (B serves nothing); the primary cannot mirror until it works.
+            // Retried with a doubling delay (up to a minute); the same failure is logged once.
+            export_retry_ = export_retry_.count() ? std::min(2 * export_retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+            export_retry_at_ = now + export_retry_;
+            std::string why = "cannot export Y: " + name_of(f->step) + " failed: " + f->why;
+            bool again = why == last_export_error_;
+            last_export_error_ = why;
+            return stay(again ? std::string() : why + "; retrying in " + format_duration(export_retry_) + ", backing off",
+                        export_retry_at_);
+        }
+        return stay("cannot adopt " + peer_name_ + "'s generation: " + f->why + "; retrying on the next heartbeat");
+    }
+    return std::nullopt;
+}
+
+StandbyMachine::Decision StandbyMachine::handle(const Event& e, TimePoint now) {
+    bool result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
+    if (result && batches_ > 0) --batches_;
+    Decision d = decide(e, now);
+    if (!d.steps.empty()) ++batches_;
+    return d;
+}
+
+StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
+    if (const auto* f = facts_of(e)) facts_ = *f;
+    if (const auto* r = std::get_if<event::ResolveRequested>(&e)) return on_resolve(r->discard, false);
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
+        if (auto split = note_peer(h->peer)) return *split;
+    switch (state_) {
+        case StandbyState::EXPORTING: return on_exporting(e, now);
+        case StandbyState::SUSPECT: return on_suspect(e, now);
+        case StandbyState::TAKEOVER: return on_takeover(e, now);
+        case StandbyState::ACTIVE: return on_active(e, now);
+        case StandbyState::HANDBACK: return on_handback(e, now);
+        case StandbyState::HALTED:
+        case StandbyState::SPLIT_BRAIN:
+            if (auto d = resolve_result(e, now)) return *d;
+            if (std::holds_alternative<event::OperatorCommand>(e)) {
+                if (state_ == StandbyState::SPLIT_BRAIN)
+                    return refuse("refused: this node is SPLIT_BRAIN; settle it first with 'haspool resolve --discard NODE'");
+                return refuse(std::string("refused: this node is ") + to_string(state_) +
+                              "; fix the cause, run 'haspool resolve' if needed, then restart the daemon");
+            }
+            return stay();
+    }
+    return stay();
+}
+
+// EXPORTING: serving Y, watching heartbeats.
+StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint now) {
+    if (auto d = export_result(e, now)) return *d;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
+        if (auto d = clear_raw_mark(h->peer)) return *d;
+        // A mirrored primary with a newer generation means Y holds exactly its data: adopt it.
+        // Not while md still copies (the initial sync after --init): Y is not complete yet.
+        if (h->peer.says(PrimaryState::MIRRORED) && h->peer.md == MirrorHealth::in_sync &&
+            compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
+            pending_ == Pending::none) {
+            pending_ = Pending::adopt;
+            return Decision{state_, {step::AdoptGeneration{h->peer.lineage, peer_name_ + " reports the mirror in sync"}}, {}, {}};
+        }
+        return stay();
+    }
+    if (const auto* s = std::get_if<event::PeerSilent>(&e)) {
+        if (!s->facts.ever_heard() || s->facts.paths_alive() > 0) return stay();
+        auto silent = s->facts.heartbeat_silent_for(now).value_or(Millis(0));
+        return go(StandbyState::SUSPECT,
+                  "no heartbeat on " + std::to_string(s->facts.paths_total()) + "/" + std::to_string(s->facts.paths_total()) +
+                      " paths for " + format_duration(silent),
+                  {}, Pending::none, false, *s->facts.last_heartbeat + c_.heartbeat.dead_after);
+    }
+    if (std::holds_alternative<event::TimerFired>(e)) {
+        if (!export_up_ && pending_ == Pending::none && export_retry_at_ && now >= *export_retry_at_) {
+            pending_ = Pending::export_y;
+            return Decision{state_, {step::StartExport{}}, {}, {}};
+        }
+        return stay({}, export_up_ ? std::nullopt : export_retry_at_);
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
+        if (r->message == MessageKind::take_over)
+            return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
+        if (r->message == MessageKind::you_are_outdated) {
+            outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
+            return stay("Y is outdated: " + outdated_);
+        }
+        return stay();
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e))
+        return stay(std::string("refused ") + to_string(o->command) + ": this node is EXPORTING; " +
+                    (o->command == event::Command::switchover ? "start a switchover on the primary"
+                                                                 : "there is nothing to hand back"));
+    return stay();
+}
+
+// SUSPECT: silent on every path, counting towards dead_after.
+StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint now) {
+    if (auto d = export_result(e, now)) return *d;
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
+        // Hysteresis: a path counts as back only once it has been good for stable_after; until
+        // then each arrival still postpones any takeover (the silence restarts).
+        if (h->facts.paths_stable() > 0)
+            return go(StandbyState::EXPORTING, "heard " + peer_name_ + " again on " + path_names(h->facts, true));
+        return stay({}, std::nullopt);
+    }
+    if (const auto* s = std::get_if<event::PeerSilent>(&e)) return consider_takeover(s->facts, now);
+    if (const auto* t = std::get_if<event::TimerFired>(&e)) {
+        if (t->facts.paths_stable() > 0)
+            return go(StandbyState::EXPORTING, peer_name_ + " is back on " + path_names(t->facts, true));
+        if (t->facts.paths_alive() > 0) {
+            // Heard, not yet stable: wake again when the path would count as back or dead.
+            return stay({}, now + c_.heartbeat.interval);
+        }
+        return consider_takeover(t->facts, now);
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
+        if (r->message == MessageKind::take_over)
+            return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
+        if (r->message == MessageKind::you_are_outdated) outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
+    }
+    return stay();
+}
+
+// TAKEOVER, the md assembly failed and the operator opted in: the raw plan (Plans::takeover_raw).
+StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f) {
+    raw_written_ = true;  // planned first: MarkRawWrites is persisted before the loop device exists
+    raw_takeover_ran_ = true;
+    Decision d = go(StandbyState::TAKEOVER,
+                    "RAW TAKEOVER (spool.raw_mount_fallback): Y cannot be assembled as md (" + f.why +
+                        "); serving Y's data area through a loop device instead. Nothing records what X misses: "
+                        "marked so the next failback copies all of Y onto X (full resync)",
+                    plans_.takeover_raw(), Pending::takeover_raw, true);
+    d.warn = true;
+    return d;
+}
+
+// TAKEOVER: the plan (or the raw plan that replaced it) runs; its outcome decides.
+StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
+    if (auto d = resume_result(e, "a restart while this node served", "")) return *d;
+    if (pending_ != Pending::takeover && pending_ != Pending::takeover_raw) return stay();
+    const bool raw = pending_ == Pending::takeover_raw;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        export_up_ = false;
+        serving_raw_ = raw;
+        if (raw) {
+            Decision d = go(StandbyState::ACTIVE, "took over RAW: spool mounted from Y's loop mapping " + plans_.raw_link() +
+                                                      " (outside md), " + c_.service.address + " held, generation " +
+                                                      to_string(lineage_.current) + "; the failback will copy all of Y onto X");
+            d.warn = true;
+            return d;
+        }
+        return go(StandbyState::ACTIVE, "took over: spool mounted from Y, " + c_.service.address + " held, generation " +
+                                            to_string(lineage_.current));
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        export_up_ = false;
+        // Only the md assembly falls back, and only when the operator opted in: any other failed
+        // step (probe answered, fence failed, fsck, mount, ...) means the same with or without md.
+        if (!raw && std::holds_alternative<step::AssembleDegraded>(f->step) && f->undo_errors.empty() &&
+            c_.spool.raw_mount_fallback)
+            return takeover_raw(*f);
+        std::string undone;
+        for (const auto& u : f->undone) undone += (undone.empty() ? "" : ", ") + name_of(u);
+        std::string why = "takeover failed at " + name_of(f->step) + ": " + f->why + "; undone: " +
+                          (undone.empty() ? "nothing to undo" : undone);
+        for (const auto& ue : f->undo_errors) why += "; UNDO FAILED: " + ue;
+        if (std::holds_alternative<step::AssembleDegraded>(f->step) && !c_.spool.raw_mount_fallback)
+            why += "; no raw fallback (spool.raw_mount_fallback is off)";
+        if (raw) why += "; the raw takeover's mark stays (the next failback copies all of Y onto X)";
+        why += "; Y is not exported; the operator decides (haspool status)";
+        return go(StandbyState::HALTED, why);
+    }
+    return stay();
+}
+
+StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked) {
+    if (!peer_ || !peer_->says(PrimaryState::STANDING_BY) || f.paths_stable() == 0) {
+        if (!operator_asked) return stay();
+        return stay("failback refused: " + peer_name_ + " is " + (peer_ ? peer_->state_name() : std::string("unheard")) +
+                    (f.paths_stable() == 0 ? " and not heard on a stable path" : "") + " (it must be STANDING_BY)");
+    }
+    if (operator_asked)
+        return go(StandbyState::HANDBACK, "failback asked: handing the service back to " + peer_name_,
+                  plans_.handback(serving_raw_), Pending::handback);
+    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since || auto_failback_held_) return stay();
+    TimePoint due = *f.stable_since + c_.failback.hold_off;
+    if (now < due) return stay({}, due);
+    return go(StandbyState::HANDBACK,
+              "automatic failback: " + peer_name_ + " stable for " +
+                  format_duration(std::chrono::duration_cast<Millis>(now - *f.stable_since)) + " (hold-off " +
+                  format_duration(c_.failback.hold_off) + ")",
+              plans_.handback(serving_raw_), Pending::handback);
+}
+
+// ACTIVE: serving from Y; fail back when the primary is back, stable and it is asked/allowed.
+StandbyMachine::Decision StandbyMachine::on_active(const Event& e, TimePoint now) {
+    if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) return consider_failback(h->facts, now, false);
+    if (const auto* t = std::get_if<event::TimerFired>(&e)) return consider_failback(t->facts, now, false);
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::failback) return consider_failback(facts_, now, true);
+        return stay("refused switchover: this node is already ACTIVE");
+    }
+    if (const auto* r = std::get_if<event::PeerRequest>(&e))
+        if (r->message == MessageKind::failback_request) return consider_failback(facts_, now, true);
+    return stay();
+}
+
+// HANDBACK: the handback plan runs. As on the primary's switchover: a plan that fails before it
+// let go of the array leaves this node the only one that may serve (the primary was not told and
+// stands by), so the service resumes here. Automatic failback then waits for the operator: a
+// cause that persists (a process holding the spool) would otherwise flap the service address
+// every hold-off.
+StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) {
+    if (pending_ == Pending::handback) {
+        if (std::holds_alternative<event::StepsSucceeded>(e)) {
+            pending_ = Pending::none;
+            export_up_ = true;
+            serving_raw_ = false;
+            raw_takeover_ran_ = false;
+            auto_failback_held_ = false;
+            return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
+                                                   (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
+        }
+        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+            pending_ = Pending::none;
+            const std::string why = "handback failed at " + name_of(f->step) + ": " + f->why + "; " + peer_name_ +
+                                    " was not told to fail back";
+            if (f->undo_errors.empty() && Plans::failed_while_stopping_service(f->step)) {
+                auto_failback_held_ = true;
+                return go(StandbyState::HANDBACK,
+                          why + "; " + (serving_raw_ ? "Y is still mapped" : "the array is still assembled") +
+                              ": resuming the service here",
+                          plans_.resume(c_.standby(), serving_raw_ ? plans_.raw_link() : c_.spool.md_device),
+                          Pending::resume);
+            }
+            return go(StandbyState::HALTED, why + "; the operator decides");
+        }
+        return stay();
+    }
+    if (auto d = resume_result(e, "the failed handback",
+                               "; automatic failback waits for the operator (haspool failback retries)"))
+        return *d;
+    return stay();
+}
+
+std::optional<StandbyMachine::Decision> StandbyMachine::resume_result(const Event& e, const std::string& after,
+                                                                      const std::string& then) {
+    if (pending_ != Pending::resume) return std::nullopt;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) {
+        pending_ = Pending::none;
+        return go(StandbyState::ACTIVE, "resumed serving " + c_.service.address + (serving_raw_ ? " from the raw mapping of Y" : "") +
+                                            " after " + after + then);
+    }
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
+        pending_ = Pending::none;
+        return go(StandbyState::HALTED, "resuming the service after " + after + " failed at " + name_of(f->step) + ": " + f->why +
+                                            "; Y is not exported; the operator decides");
+    }
+    return std::nullopt;
+}
+
+}  // namespace haspool::agent

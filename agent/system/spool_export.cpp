@@ -1,0 +1,159 @@
+#include "agent/system/spool_export.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <future>
+
+#include <boost/asio/post.hpp>
+
+#include "agent/system/actions/mount_holders.hpp"
+#include "agent/system/actions/mountinfo.hpp"
+
+namespace haspool::agent {
+
+namespace asio = boost::asio;
+
+DeviceClaim device_claim(const std::string& device, const std::string& sysfs_root) {
+    struct stat st {};
+    if (::stat(device.c_str(), &st) != 0) return {{}, false, "cannot stat " + device + ": " + std::strerror(errno)};
+    if (!S_ISBLK(st.st_mode)) return {};  // a file (tests): nothing can hold it the way md does
+    const unsigned maj = ::major(st.st_rdev), min = ::minor(st.st_rdev);
+    std::string error;
+    if (auto mounts = actions::read_mountinfo(&error)) {
+        for (const auto& m : *mounts)
+            if (m.major == maj && m.minor == min) return {device + " is mounted at " + m.mount_point};
+    } else {
+        return {{}, false, "cannot read the mount table: " + error};
+    }
+    // /sys/dev/block/MAJ:MIN/holders lists what stacks on the device (md, dm): a takeover's
+    // degraded md on Y shows up here.
+    std::string names;
+    for (const auto& h : actions::block_device_holders(maj, min, sysfs_root)) names += (names.empty() ? "" : ", ") + h;
+    if (!names.empty()) return {device + " is held by " + names};
+    // A loop device over Y (MapRaw) is not a holder in sysfs: its backing_file names Y.
+    if (DIR* d = ::opendir((sysfs_root + "/block").c_str())) {
+        std::string loops;
+        while (dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.rfind("loop", 0) != 0) continue;
+            std::ifstream in(sysfs_root + "/block/" + name + "/loop/backing_file");
+            std::string backing;
+            if (!std::getline(in, backing) || backing.empty()) continue;
+            struct stat b {};
+            if (::stat(backing.c_str(), &b) == 0 && S_ISBLK(b.st_mode) && b.st_rdev == st.st_rdev)
+                loops += (loops.empty() ? "/dev/" : ", /dev/") + name;
+        }
+        ::closedir(d);
+        if (!loops.empty()) return {device + " is the backing device of " + loops, true};
+    }
+    return {};
+}
+
+std::string device_claimed_by(const std::string& device, const std::string& sysfs_root) {
+    DeviceClaim c = device_claim(device, sysfs_root);
+    return c.what.empty() ? c.error : c.what;
+}
+
+namespace {
+
+nbd::NbdServer::Options options_from(const config::Config& c,
+                                     std::function<void(const std::string&, const std::string&)> on_event) {
+    nbd::NbdServer::Options o;
+    o.name = c.nbd.export_name;
+    o.description = "haspool spool Y of " + c.standby().name;
+    boost::system::error_code ec;
+    o.listen = asio::ip::tcp::endpoint(asio::ip::make_address(c.nbd_listen_address(), ec), c.nbd.port);
+    std::vector<std::string> allow = c.nbd.allowed_peers;
+    if (allow.empty())
+        if (auto it = c.primary().addresses.find(c.nbd.path); it != c.primary().addresses.end()) allow.push_back(it->second);
+    for (const auto& a : allow) {
+        auto addr = asio::ip::make_address(a, ec);
+        if (!ec) o.allow.push_back(addr);
+    }
+    o.on_event = std::move(on_event);
+    return o;
+}
+
+// Runs f on the export's own io thread and waits for its result.
+template <class F>
+auto on_thread(asio::io_context& io, F f) -> decltype(f()) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    asio::post(io, [&task] { task(); });
+    return result.get();
+}
+
+}  // namespace
+
+SpoolExport::SpoolExport(const config::Config& cfg, std::string device,
+                         std::function<void(const std::string&, const std::string&)> on_event)
+    : options_(options_from(cfg, std::move(on_event))), device_(std::move(device)), work_(asio::make_work_guard(io_)),
+      thread_([this] { io_.run(); }) {}
+
+SpoolExport::~SpoolExport() {
+    stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+}
+
+std::string SpoolExport::start() {
+    std::lock_guard lock(mu_);
+    if (server_) {
+        server_->reengage();
+        return "";
+    }
+    if (std::string held = device_claimed_by(device_); !held.empty())
+        return "refusing to export " + device_ + ": " + held + " (this node serves from Y; exporting it would let " +
+               "the primary write under the mounted filesystem)";
+    auto opened = nbd::ExportDevice::open(device_, false);
+    if (!opened.device) return opened.error;
+    dev_ = opened.device.get();
+    return on_thread(io_, [&]() -> std::string {
+        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), options_);
+        std::string e = s->start();
+        if (!e.empty()) {
+            dev_ = nullptr;
+            return "cannot export " + device_ + ": " + e;
+        }
+        server_ = std::move(s);
+        return "";
+    });
+}
+
+std::string SpoolExport::stop() {
+    std::lock_guard lock(mu_);
+    if (!server_) return "";
+    return on_thread(io_, [&]() -> std::string {
+        server_->stop();
+        std::string e;
+        if (int err = dev_->flush()) e = "flushing " + device_ + " after closing the export failed: " + std::strerror(err);
+        server_.reset();  // closes Y
+        dev_ = nullptr;
+        return e;
+    });
+}
+
+bool SpoolExport::running() const {
+    std::lock_guard lock(mu_);
+    return server_ != nullptr;
+}
+
+std::optional<std::chrono::steady_clock::time_point> SpoolExport::last_activity() const {
+    // Called from the daemon's loop on every tick: never wait for a start/stop in progress.
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock() && server_ && server_->counters().requests.load() > 0) last_seen_ = server_->last_activity();
+    return last_seen_;
+}
+
+int SpoolExport::open_sessions() const {
+    std::lock_guard lock(mu_);
+    return server_ ? server_->open_sessions() : 0;
+}
+
+}  // namespace haspool::agent

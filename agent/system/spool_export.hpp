@@ -1,0 +1,71 @@
+#pragma once
+// The standby's NBD export of Y (DESIGN §1, §4): haspool's NBD server (blockdev/nbd_server.hpp)
+// embedded in the standby daemon, on its own io_context thread so that the step runner's
+// StartExport/StopExport can start and stop it without touching the daemon's loop.
+//
+// Safety: Y is exported only while nothing else holds it. start() refuses while Y is mounted or
+// claimed by a holder (the degraded md a takeover assembled on it): the primary must never write
+// to a Y this node serves from. stop() closes every session and the listener, flushes Y and
+// closes it, so a takeover's md sees Y's final state and the primary's kernel cannot reconnect.
+#include <chrono>
+#include <memory>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include "config/config.hpp"
+#include "blockdev/nbd_server.hpp"
+
+namespace haspool::agent {
+
+// What on this node uses `device` so that it must not be exported now: mounted ("mounted at
+// /mnt/spool"), stacked on (md/dm: "held by md127"), or the backing device of a loop device (the
+// raw takeover's mapping of Y: "the backing device of /dev/loop3", which sysfs does not list as a
+// holder). `what` is empty when nothing uses it. `sysfs_root` is a seam for tests.
+struct DeviceClaim {
+    std::string what;
+    bool by_loop = false;  // the raw mapping: the spool is served through a loop device over it
+    std::string error;     // could not tell (no such device, no mount table): `what` is empty
+};
+DeviceClaim device_claim(const std::string& device, const std::string& sysfs_root = "/sys");
+// device_claim(...).what, or its error: why `device` must not be exported now, "" when it may.
+std::string device_claimed_by(const std::string& device, const std::string& sysfs_root = "/sys");
+
+class SpoolExport {
+public:
+    // Export `device` as configured in cfg.nbd (listen address and port, export name, allowed
+    // peers: default the primary's address on nbd.path). `on_event` is told about sessions.
+    SpoolExport(const config::Config& cfg, std::string device,
+                std::function<void(const std::string& event, const std::string& message)> on_event);
+    ~SpoolExport();
+    SpoolExport(const SpoolExport&) = delete;
+    SpoolExport& operator=(const SpoolExport&) = delete;
+
+    // Idempotent: "" when the export runs (already or now), else why it cannot.
+    std::string start();
+    // Idempotent: closes the sessions and the listener, flushes and closes Y. "" or an error.
+    std::string stop();
+
+    bool running() const;
+    // Newest request served (any connection), or nullopt when none yet; thread-safe.
+    std::optional<std::chrono::steady_clock::time_point> last_activity() const;
+    int open_sessions() const;
+
+private:
+    nbd::NbdServer::Options options_;
+    std::string device_;
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    std::thread thread_;
+    mutable std::mutex mu_;
+    std::unique_ptr<nbd::NbdServer> server_;
+    nbd::ExportDevice* dev_ = nullptr;  // owned by server_
+    mutable std::optional<std::chrono::steady_clock::time_point> last_seen_;  // guarded by mu_
+};
+
+}  // namespace haspool::agent
