@@ -19,14 +19,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // Where scripts/drill may be: $HASPOOL_SOURCE_DIR, the tree this binary was built from, and
-// two levels above the binary (build/agent/haspool -> the checkout).
+// three levels above the binary (build/agent/cli/haspool -> the checkout).
 std::vector<fs::path> candidate_trees(const fs::path& self) {
     std::vector<fs::path> v;
     if (const char* env = std::getenv("HASPOOL_SOURCE_DIR"); env && *env) v.emplace_back(env);
 #ifdef HASPOOL_BUILT_FROM
     v.emplace_back(HASPOOL_BUILT_FROM);
 #endif
-    if (!self.empty()) v.push_back(self.parent_path().parent_path().parent_path());
+    if (!self.empty()) v.push_back(self.parent_path().parent_path().parent_path().parent_path());
     return v;
 }
 
