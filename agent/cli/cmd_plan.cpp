@@ -1,10 +1,14 @@
-// haspool plan takeover|failback|switchover|resolve|raw-takeover: prints, in order, the steps each node would
-// run for the current configuration, without running anything (like `drbdadm -d`).
+// haspool plan [FLOW]: prints, in order, the steps each node would run for the current
+// configuration, without running anything (like `drbdadm -d`). Every plan a machine can run
+// appears in one of the flows (the machines take their steps from Plans alone), and `all`, the
+// default, prints every flow.
+#include <algorithm>
 #include <iostream>
 
 #include "agent/cli/cli.hpp"
 #include "agent/cli/commands.hpp"
 #include "agent/core/plans.hpp"
+#include "agent/core/resolve.hpp"
 
 namespace haspool::cli {
 
@@ -17,25 +21,44 @@ void section(std::ostream& o, const config::Node& n, const std::string& what, co
     for (size_t i = 0; i < steps.size(); ++i) o << "  " << i + 1 << ". " << agent::to_string(steps[i]) << "\n";
 }
 
+const std::vector<std::string> kFlows = {"start", "mirror", "takeover", "raw-takeover", "switchover", "failback", "resolve", "halt"};
+
+std::string flow_list() {
+    std::string s;
+    for (size_t i = 0; i < kFlows.size(); ++i) s += (i ? (i + 1 == kFlows.size() ? " or " : ", ") : "") + kFlows[i];
+    return s;
+}
+
 }  // namespace
 
 int cmd_plan(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
-    opts.add_options()("flow", po::value<std::string>()->required()->value_name("FLOW"),
-                       "takeover | failback | switchover | resolve | raw-takeover")(
-        "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded");
+    opts.add_options()("flow", po::value<std::string>()->default_value("all")->value_name("FLOW"),
+                       "start | mirror | takeover | raw-takeover | switchover | failback | resolve | halt | all")(
+        "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded (all: both)");
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "takeover|failback|switchover|resolve|raw-takeover --config FILE [--node NAME] [--discard NODE]",
+    if (auto rc = parse("plan", "[FLOW] --config FILE [--node NAME] [--discard NODE]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
-                        "Nothing is run. With --node, only that node's part is printed. resolve needs --discard.",
+                        "Nothing is run. Every plan either machine can run is in one of the flows:\n"
+                        "  start         the primary's connect (and --init, --force-solo), the standby's export, and a\n"
+                        "                standby restarted while Y is in use\n"
+                        "  mirror        the standby lost and back, a link blip, a resync's end, the standby's adoption\n"
+                        "  takeover      the standby takes over from a silent primary\n"
+                        "  raw-takeover  the same when Y cannot be assembled (spool.raw_mount_fallback)\n"
+                        "  switchover    the planned handover and takeover\n"
+                        "  failback      the handback and failback\n"
+                        "  resolve       a split brain resolved by `haspool resolve --discard NODE` (needs --discard)\n"
+                        "  halt          what a node gives up after a failed step\n"
+                        "  all           every flow (the default; resolve for both nodes)\n"
+                        "With --node, only that node's part is printed.",
                         opts, args, vm, &pos))
         return *rc;
     std::string flow = vm["flow"].as<std::string>();
-    if (flow != "takeover" && flow != "failback" && flow != "switchover" && flow != "resolve" && flow != "raw-takeover") {
-        std::cerr << "haspool plan: unknown flow '" << flow << "' (takeover, failback, switchover, resolve or raw-takeover)\n";
+    if (flow != "all" && std::find(kFlows.begin(), kFlows.end(), flow) == kFlows.end()) {
+        std::cerr << "haspool plan: unknown flow '" << flow << "' (" << flow_list() << ", or all)\n";
         return kExitUsage;
     }
     if ((flow == "resolve") != (vm.count("discard") > 0)) {
@@ -60,9 +83,41 @@ int cmd_plan(const std::vector<std::string>& args) {
     const config::Node& a = cfg->primary();
     const config::Node& b = cfg->standby();
     std::ostream& o = std::cout;
-    o << "# haspool plan " << flow << (vm.count("discard") ? " --discard " + vm["discard"].as<std::string>() : "")
+    auto print = [&](const std::string& flow, const std::string& discard) {
+    o << "# haspool plan " << flow << (discard.empty() ? "" : " --discard " + discard)
       << ", cluster " << cfg->cluster.name << "; nothing is run\n";
-    if (flow == "takeover") {
+    if (flow == "start") {
+        o << "# the primary, once it has heard the standby's generation (WAIT_PEER)\n";
+        section(o, a, "connect, Y as current as X (or newer: the failback's)", plans.connect(false, false), only);
+        section(o, a, "connect, X newer than Y (re-add Y: bitmap resync X->Y)", plans.connect(true, false), only);
+        section(o, a, "connect, Y blank (discarded by a resolve: added in full)", plans.connect(true, false, false, true), only);
+        section(o, a, "connect with --init (the array created; --force allows a filesystem on the legs)",
+                plans.connect(false, true), only);
+        section(o, a, "with --force-solo: serve from X alone without hearing the standby", plans.solo(), only);
+        section(o, b, "export Y (at start, and retried while it fails)", plans.export_y(), only);
+        section(o, b, "restarted while Y is held by md here: serve on", plans.restart_resume(false, false), only);
+        section(o, b, "restarted while Y is mapped raw here, the full-copy mark missing: mark, serve on",
+                plans.restart_resume(true, true), only);
+    } else if (flow == "mirror") {
+        agent::Lineage mirrored = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(false);
+        section(o, a, "MIRRORED, the standby lost (silent, or md failed its leg)", plans.degrade(), only);
+        section(o, a, "DEGRADED, the standby back and stable", plans.resync(), only);
+        section(o, a, "DEGRADED, the standby back with Y blank", plans.resync(true), only);
+        section(o, a, "NBD_CMD_LINK_DEAD (a link blip), within nbd.dead_conn_timeout", plans.reconnect(), only);
+        section(o, a, "RESYNC, md's copy finished", plans.restore_write_mostly(), only);
+        section(o, a, "RESYNC X->Y, the standby silent (its generation is already behind)", plans.drop_peer_leg(), only);
+        section(o, b, "the primary reports MIRRORED, in sync, at a newer generation (" +
+                          agent::to_string(mirrored.current) + ")", plans.adopt(mirrored), only);
+    } else if (flow == "halt") {
+        o << "# a step failed where no resume is safe: what the node gives up (HALTED; the operator decides)\n";
+        section(o, a, "a failed connect, resync or failback: stop serving", plans.stop_serving(a), only);
+        // The standby's takeover asks the step runner to undo what it completed (undo_of, newest
+        // first); shown for a failure at its last step.
+        std::vector<agent::Step> undo;
+        for (const auto& st : plans.takeover(false))
+            if (auto u = agent::undo_of(st)) undo.insert(undo.begin(), *u);
+        section(o, b, "a failed takeover: the undo of each completed step, newest first (all of them shown)", undo, only);
+    } else if (flow == "takeover") {
         o << "# when " << a.name << " is silent on every path and NBD for " << cfg->heartbeat.dead_after.count()
           << " ms and the standby's data is not outdated\n";
         section(o, b, "takeover", plans.takeover(false), only);
@@ -77,17 +132,25 @@ int cmd_plan(const std::vector<std::string>& args) {
         // (takeover). The node the command runs on first passes the decision on (NotifyPeer).
         agent::Lineage base{agent::Generation{2}, {agent::Generation::blank()}};
         agent::Lineage a_split = base.bumped(false), b_split = base.bumped(true);
-        const std::string discard = vm["discard"].as<std::string>();
         o << "# after both nodes said SPLIT_BRAIN (" << a.name << " at " << agent::to_string(a_split.current) << ", " << b.name
           << " at " << agent::to_string(b_split.current) << "); the node where it is run first tells the other one\n";
+        const config::Node& loser = discard == b.name ? b : a;
+        section(o, a, "when run on " + a.name + ": pass it on, before anything else",
+                plans.pass_on_resolve(agent::discard_message(loser)), only);
+        section(o, b, "when run on " + b.name + ": pass it on, before anything else",
+                plans.pass_on_resolve(agent::discard_message(loser)), only);
         if (discard == b.name) {
             section(o, b, "discard its data", plans.discard(b, b_split.current), only);
             section(o, a, "keep its data, if it served (MIRRORED/RESYNC) when the split began", plans.drop_peer_leg(), only);
+            section(o, a, "keep its data, if a connect, failback or handover was under way: release what it took",
+                    plans.release(a), only);
             section(o, a, "then, serving from X alone (DEGRADED), once Y is exported blank", plans.resync(true), only);
             section(o, a, "or, not serving (WAIT_PEER), once Y is exported blank", plans.connect(true, false, false, true), only);
         } else {
             section(o, a, "discard its data", plans.discard(a, a_split.current), only);
-            section(o, b, "keep its data: serves on if ACTIVE, else exports Y", {agent::step::StartExport{}}, only);
+            section(o, b, "keep its data: serves on if ACTIVE, else exports Y", plans.export_y(), only);
+            section(o, b, "keep its data, if a takeover or handback was under way: release, export Y",
+                    plans.release_and_export(false), only);
             section(o, b, "handback, if it served (on failback)", plans.handback(), only);
             section(o, a, "failback, X added in full (on handed-back)", plans.failback(b_split, true), only);
         }
@@ -104,20 +167,31 @@ int cmd_plan(const std::vector<std::string>& args) {
         section(o, b, "takeover, until AssembleDegraded fails", until, only);
         section(o, b, "raw takeover (the mark is persisted before anything writes Y)", plans.takeover_raw(), only);
         section(o, b, "handback (on failback)", plans.handback(true), only);
+        section(o, b, "only if that handback fails before StopMirror: resume from the raw mapping",
+                plans.resume_standby(true), only);
         agent::Lineage after_takeover = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(true);
         section(o, a, "failback, X added in full (on handed-back; beta's heartbeats say raw-written)",
                 plans.failback(after_takeover, false, true), only);
-        section(o, b, "once " + a.name + " reports MIRRORED, in sync, at its generation", {agent::step::ClearRawWrites{
-                    a.name + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
-                    agent::to_string(after_takeover.current) + ")"}}, only);
+        section(o, b, "once " + a.name + " reports MIRRORED, in sync, at its generation",
+                plans.clear_raw_writes(after_takeover.current), only);
     } else {
         o << "# generations shown as after a first takeover from an initialised cluster\n";
+        section(o, a, "haspool failback here, or failback: auto once " + b.name + " is stable (STANDING_BY)",
+                plans.ask_failback(), only);
         section(o, b, "handback", plans.handback(), only);
         section(o, b, "only if the handback fails before StopMirror (" + a.name + " not told): resume here",
-                plans.resume(b, cfg->spool.md_device), only);
+                plans.resume_standby(false), only);
         agent::Lineage after_takeover = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(true);
         section(o, a, "failback (on handed-back)", plans.failback(after_takeover), only);
     }
+    };
+    if (flow != "all") print(flow, vm.count("discard") ? vm["discard"].as<std::string>() : "");
+    else
+        for (const auto& f : kFlows) {
+            if (f != "resolve") print(f, "");
+            else
+                for (const auto* n : {&a, &b}) print(f, n->name);
+        }
     return kExitOk;
 }
 

@@ -188,6 +188,44 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_ra
     return s;
 }
 
+std::vector<Step> Plans::restart_resume(bool raw, bool mark_raw) const {
+    std::vector<Step> s;
+    if (raw && mark_raw) s.push_back(step::MarkRawWrites{"restarted while serving from the raw mapping of Y"});
+    for (auto& st : resume_standby(raw)) s.push_back(std::move(st));
+    return s;
+}
+
+std::vector<Step> Plans::resume_standby(bool raw) const {
+    return resume(c_.standby(), raw ? raw_link() : c_.spool.md_device);
+}
+
+std::vector<Step> Plans::export_y() const { return {step::StartExport{}}; }
+
+std::vector<Step> Plans::release_and_export(bool raw) const {
+    std::vector<Step> s = release(c_.standby(), raw);
+    s.push_back(step::StartExport{});
+    return s;
+}
+
+std::vector<Step> Plans::adopt(const Lineage& source) const {
+    return {step::AdoptGeneration{source, c_.primary().name + " reports the mirror in sync"}};
+}
+
+std::vector<Step> Plans::clear_raw_writes(Generation generation) const {
+    return {step::ClearRawWrites{c_.primary().name + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
+                                 to_string(generation) + ")"}};
+}
+
+std::vector<Step> Plans::reconnect() const {
+    return {step::ReconnectNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}};
+}
+
+std::vector<Step> Plans::restore_write_mostly() const { return {step::RestoreWriteMostly{c_.spool.md_device, nbd_device()}}; }
+
+std::vector<Step> Plans::ask_failback() const { return {step::NotifyPeer{MessageKind::failback_request}}; }
+
+std::vector<Step> Plans::pass_on_resolve(MessageKind kind) const { return {step::NotifyPeer{kind}}; }
+
 std::vector<Step> Plans::solo() const {
     const config::Node& a = c_.primary();
     std::vector<Step> s;

@@ -57,6 +57,33 @@ public:
     // (before_handback, StopUnit, RemoveAddress, Unmount). The peer was not told anything yet,
     // so resuming here cannot meet a peer that serves.
     static bool failed_while_stopping_service(const Step& failed);
+    // Standby, after a restart while Y is in use on this node (md or the raw loop mapping): the
+    // resume plan from whichever Y is served through; when serving raw and the full-copy mark
+    // is missing, the mark is persisted first, before anything else touches Y.
+    std::vector<Step> restart_resume(bool raw, bool mark_raw) const;
+    // Standby: the resume plan of a failed handback, from whichever Y it served.
+    std::vector<Step> resume_standby(bool raw) const;
+    // Standby: export Y to the primary (at start, on retry, after a resolve that kept Y).
+    std::vector<Step> export_y() const;
+    // Standby, split brain resolved in Y's favour while a takeover or handback was under way:
+    // release what it had taken, then export Y for the primary's failback.
+    std::vector<Step> release_and_export(bool raw) const;
+    // Standby: take the primary's lineage once it reports the mirror in sync at a newer one
+    // (Y then holds exactly its data).
+    std::vector<Step> adopt(const Lineage& source) const;
+    // Standby: the primary reports X rebuilt in full from Y at `generation` (MIRRORED, in sync):
+    // the raw-writes mark has done its job.
+    std::vector<Step> clear_raw_writes(Generation generation) const;
+    // Primary, NBD_CMD_LINK_DEAD (a link blip, DESIGN §4): a fresh socket to the same export
+    // handed to the kernel with NBD_CMD_RECONFIGURE, within the dead-connection timeout.
+    std::vector<Step> reconnect() const;
+    // Primary, md's resync finished: the NBD leg back to write-mostly, so reads stay on X.
+    std::vector<Step> restore_write_mostly() const;
+    // Primary, STANDING_BY, `haspool failback`: ask the standby to hand the service back.
+    std::vector<Step> ask_failback() const;
+    // Either node, `haspool resolve` run here: pass the operator's decision on to the peer
+    // (queued and retried until acknowledged), before anything of this node's resolve plan.
+    std::vector<Step> pass_on_resolve(MessageKind kind) const;
     // Primary, --force-solo: serve from X alone without hearing the standby.
     std::vector<Step> solo() const;
     // Either node: stop serving (units, VIP, mount) — the safe state after a failure.

@@ -167,7 +167,7 @@ PrimaryMachine::Decision PrimaryMachine::on_resolve(const std::string& discard, 
     const std::string mine = to_string(lineage_.current);
     const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
     std::vector<Step> steps;
-    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
+    if (!from_peer) steps = plans_.pass_on_resolve(discard_message(*rc.loser));
     auto run = [&](std::vector<Step> plan, PrimaryState next, std::string done, std::string reason) {
         for (auto& st : plan) steps.push_back(std::move(st));
         resolve_next_ = next;
@@ -341,7 +341,7 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
 // leg, and MdMemberFailed takes us to DEGRADED: the reconnect needs no failure handling here.
 PrimaryMachine::Decision PrimaryMachine::reconnect(const event::NbdLinkLost& l) {
     return Decision{state_,
-                    {step::ReconnectNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}},
+                    plans_.reconnect(),
                     std::nullopt,
                     "NBD link lost (" + l.why + "): reconnecting within the dead-connection timeout (" +
                         format_duration(c_.nbd.dead_conn_timeout) + "), otherwise md fails the leg"};
@@ -402,7 +402,7 @@ PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now
         // Reads go to X again only once the NBD leg is write-mostly (after a failback it was the
         // only leg, so it could not be).
         return go(PrimaryState::MIRRORED, std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored",
-                  {step::RestoreWriteMostly{c_.spool.md_device, nbd_dev_}});
+                  plans_.restore_write_mostly());
     }
     if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) return reconnect(*l);
     if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
@@ -416,7 +416,7 @@ PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now
         if (resync_from_peer_)
             return stay(peer_name_ + " is silent during the Y->X resync; Y is the only complete copy, so its leg stays (md fails it on I/O timeout)");
         return go(PrimaryState::DEGRADED, peer_name_ + " silent during resync: failing its leg",
-                  {step::FailMember{c_.spool.md_device, nbd_dev_}}, Pending::degrade);
+                  plans_.drop_peer_leg(), Pending::degrade);
     }
     if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
         if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
@@ -447,7 +447,7 @@ PrimaryMachine::Decision PrimaryMachine::on_standing_by(const Event& e, TimePoin
         return consider_peer(now);
     if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
         if (o->command == event::Command::switchover) return stay("refused switchover: " + peer_name_ + " serves");
-        return Decision{state_, {step::NotifyPeer{MessageKind::failback_request}}, {},
+        return Decision{state_, plans_.ask_failback(), {},
                         "asked " + peer_name_ + " to hand the service back"};
     }
     return stay();

@@ -43,13 +43,8 @@ StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<Sp
         // probed before it is added. Every step is idempotent against what is already in place.
         serving_raw_ = in_use->raw;
         raw_takeover_ran_ = in_use->raw;
-        std::vector<Step> steps;
-        if (in_use->raw && !raw_written_) {
-            raw_written_ = true;
-            steps.push_back(step::MarkRawWrites{"restarted while serving from the raw mapping of Y"});
-        }
-        for (auto& st : plans_.resume(c_.standby(), in_use->raw ? plans_.raw_link() : c_.spool.md_device))
-            steps.push_back(std::move(st));
+        std::vector<Step> steps = plans_.restart_resume(in_use->raw, !raw_written_);
+        if (in_use->raw) raw_written_ = true;
         state_ = StandbyState::TAKEOVER;
         pending_ = Pending::resume;
         ++batches_;
@@ -60,7 +55,7 @@ StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<Sp
     state_ = StandbyState::EXPORTING;
     pending_ = Pending::export_y;
     ++batches_;
-    return Decision{state_, {step::StartExport{}}, std::nullopt,
+    return Decision{state_, plans_.export_y(), std::nullopt,
                     "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current)};
 }
 
@@ -113,7 +108,7 @@ StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, 
     const std::string mine = to_string(lineage_.current);
     const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
     std::vector<Step> steps;
-    if (!from_peer) steps.push_back(step::NotifyPeer{discard_message(*rc.loser)});
+    if (!from_peer) steps = plans_.pass_on_resolve(discard_message(*rc.loser));
     auto run = [&](std::vector<Step> plan, StandbyState next, std::string done, std::string reason) {
         for (auto& st : plan) steps.push_back(std::move(st));
         resolve_next_ = next;
@@ -135,15 +130,13 @@ StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, 
             return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(steps));
         case StandbyState::TAKEOVER:
         case StandbyState::HANDBACK: {
-            std::vector<Step> plan = plans_.release(c_.standby(), raw_mapped());
-            plan.push_back(step::StartExport{});
-            return run(std::move(plan), StandbyState::EXPORTING,
+            return run(plans_.release_and_export(raw_mapped()), StandbyState::EXPORTING,
                        "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; exporting Y; " +
                            peer_name_ + " fails back from it",
                        keep + "; releasing what the interrupted " + to_string(split_from_) + " had taken, then exporting Y");
         }
         default:
-            steps.push_back(step::StartExport{});
+            for (auto& st : plans_.export_y()) steps.push_back(std::move(st));
             return go(StandbyState::EXPORTING, keep + "; exporting Y: " + peer_name_ + " fails back from it", std::move(steps),
                       Pending::export_y);
     }
@@ -227,10 +220,7 @@ std::optional<StandbyMachine::Decision> StandbyMachine::clear_raw_mark(const Pee
     if (!p.says(PrimaryState::MIRRORED) || p.md != MirrorHealth::in_sync || compare(lineage_, p.lineage) != Comparison::same)
         return std::nullopt;
     pending_ = Pending::clear_raw;
-    return Decision{state_,
-                    {step::ClearRawWrites{peer_name_ + " reports X rebuilt in full from Y (MIRRORED, in sync, generation " +
-                                          to_string(lineage_.current) + ")"}},
-                    {}, {}};
+    return Decision{state_, plans_.clear_raw_writes(lineage_.current), {}, {}};
 }
 
 std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Event& e, TimePoint now) {
@@ -324,7 +314,7 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
             compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
             pending_ == Pending::none) {
             pending_ = Pending::adopt;
-            return Decision{state_, {step::AdoptGeneration{h->peer.lineage, peer_name_ + " reports the mirror in sync"}}, {}, {}};
+            return Decision{state_, plans_.adopt(h->peer.lineage), {}, {}};
         }
         return stay();
     }
@@ -339,7 +329,7 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
     if (std::holds_alternative<event::TimerFired>(e)) {
         if (!export_up_ && pending_ == Pending::none && export_retry_at_ && now >= *export_retry_at_) {
             pending_ = Pending::export_y;
-            return Decision{state_, {step::StartExport{}}, {}, {}};
+            return Decision{state_, plans_.export_y(), {}, {}};
         }
         return stay({}, export_up_ ? std::nullopt : export_retry_at_);
     }
@@ -498,7 +488,7 @@ StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) 
                 return go(StandbyState::HANDBACK,
                           why + "; " + (serving_raw_ ? "Y is still mapped" : "the array is still assembled") +
                               ": resuming the service here",
-                          plans_.resume(c_.standby(), serving_raw_ ? plans_.raw_link() : c_.spool.md_device),
+                          plans_.resume_standby(serving_raw_),
                           Pending::resume);
             }
             return go(StandbyState::HALTED, why + "; the operator decides");

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # `haspool plan` for config/haspool.example.yaml, compared with the pinned transcripts
 # tests/golden/plan-*.txt: the order of every flow's steps is part of the design (DESIGN §4).
+# The machines take every step from Plans (scripts/check-layers), and every Plans function
+# appears in a flow, so these transcripts pin every plan a machine can run.
 # After an intended change, regenerate with:
-#   for f in takeover failback switchover raw-takeover; do haspool plan $f --config config/haspool.example.yaml \
-#       > tests/golden/plan-$f.txt; done
+#   for f in start mirror takeover raw-takeover switchover failback halt; do
+#       haspool plan $f --config config/haspool.example.yaml > tests/golden/plan-$f.txt; done
 #   for n in alpha beta; do haspool plan resolve --discard $n --config config/haspool.example.yaml \
 #       > tests/golden/plan-resolve-discard-$n.txt; done
 source "$(dirname "$0")/../lib.sh"
 EX="$HASPOOL_SOURCE_DIR/config/haspool.example.yaml"
 GOLD="$HASPOOL_SOURCE_DIR/tests/golden"
 
-for flow in takeover failback switchover raw-takeover; do
+for flow in start mirror takeover raw-takeover switchover failback halt; do
     run_capture "$flow" "$HASPOOL" plan "$flow" --config "$EX"
     expect_rc 0 "$flow"
     diff -u "$GOLD/plan-$flow.txt" "$T_DIR/$flow.out" >"$T_DIR/$flow.diff" ||
@@ -40,6 +42,19 @@ expect_in resolve-nodiscard err "--discard NODE goes with the resolve flow"
 run_capture resolve-unknown "$HASPOOL" plan resolve --discard gamma --config "$EX"
 expect_rc 2 resolve-unknown
 expect_in resolve-unknown err "--discard gamma names none of the nodes"
+
+# `haspool plan` alone (all) prints every flow, resolve for both nodes, in the order of --help.
+run_capture all "$HASPOOL" plan --config "$EX"
+expect_rc 0 all
+cat "$GOLD"/plan-{start,mirror,takeover,raw-takeover,switchover,failback}.txt "$GOLD"/plan-resolve-discard-{alpha,beta}.txt \
+    "$GOLD"/plan-halt.txt >"$T_DIR/all.want"
+diff -u "$T_DIR/all.want" "$T_DIR/all.out" >"$T_DIR/all.diff" || fail "plan (all) is not every flow in order:
+$(cat "$T_DIR/all.diff")"
+# Every Plans function a machine calls is printed by some flow.
+for f in $(grep -o 'plans_\.[a-z_]*' "$HASPOOL_SOURCE_DIR"/agent/core/*_machine.cpp | sed 's/.*plans_\.//' | sort -u); do
+    [ "$f" = raw_link ] && continue  # a path, not a plan
+    grep -q "plans\.$f(" "$HASPOOL_SOURCE_DIR/agent/cli/cmd_plan.cpp" || fail "Plans::$f is run by a machine but no flow of haspool plan prints it"
+done
 
 # --node prints only that node's part.
 run_capture only_b "$HASPOOL" plan failback --config "$EX" --node beta

@@ -145,7 +145,8 @@ TEST_CASE("raw takeover: ACTIVE from the raw mapping; the handback unmaps it bef
 }
 
 TEST_CASE("raw takeover: the mark is cleared only once the primary reports X rebuilt at our generation") {
-    StandbyMachine m(with_fallback(true), kTakenOver, true);  // restarted with the mark on disk
+    const config::Config cfg = with_fallback(true);  // the machine keeps a reference to it
+    StandbyMachine m(cfg, kTakenOver, true);  // restarted with the mark on disk
     CHECK(m.raw_written());
     m.start(t0);
     m.handle(event::StepsSucceeded{}, t0);
