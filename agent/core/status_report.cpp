@@ -1,0 +1,112 @@
+#include "agent/core/status_report.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "agent/core/md_transitions.hpp"
+
+namespace haspool::agent {
+
+namespace {
+
+Millis since(TimePoint t, TimePoint now) { return std::chrono::duration_cast<Millis>(now - t); }
+
+std::string age(std::optional<TimePoint> t, TimePoint now) {
+    return t ? format_duration(since(*t, now)) + " ago" : "never";
+}
+
+const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+}  // namespace
+
+std::string json_string(const std::string& s) {
+    std::string o = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') o += '\\', o += c;
+        else if (static_cast<unsigned char>(c) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x", c);
+            o += b;
+        } else o += c;
+    }
+    return o + "\"";
+}
+
+std::string md_text(const StatusReport::Mirror& m) {
+    if (!m.array) return "not running";
+    const raid::MdSnapshot& md = *m.array;
+    std::string s = md.degraded ? "degraded" : md.sync_action == "idle" ? "clean" : md.sync_action;
+    if (md.sync_action != "idle") {
+        s += " " + std::to_string(sync_percent_of(md)) + "%";
+        // md recovers a member only after our (re-)add; a resync (a new or unclean array) is not ours
+        if (md.sync_action == "recover" && !m.copy_plan.empty()) s += ", " + m.copy_plan;
+    }
+    std::string members;
+    for (const auto& mem : md.members) members += (members.empty() ? "" : ", ") + mem.block_device + " " + mem.state.text;
+    return s + (members.empty() ? "" : " (" + members + ")");
+}
+
+std::string render_text(const StatusReport& r) {
+    std::ostringstream o;
+    o << r.role << " " << r.node << ": " << r.state << " for " << format_duration(since(r.since, r.now)) << "\n";
+    if (!r.last_decision.empty()) o << "  last decision: " << r.last_decision << "\n";
+    o << "  generation " << to_string(r.generation);
+    if (r.generation_reason) o << " (" << *r.generation_reason << ")";
+    o << "\n  steps: " << (r.steps_running ? "running " + *r.steps_running : "idle") << "\n";
+    if (r.mirror) o << "  md " << r.mirror->device << ": " << md_text(*r.mirror) << "\n";
+    if (r.spool_export)
+        o << "  export of Y: "
+          << (r.spool_export->running ? "running, " + std::to_string(r.spool_export->sessions) + " session(s)" : "stopped")
+          << "\n";
+    o << "peer " << r.peer_node << ": ";
+    if (r.peer)
+        o << r.peer->state_name() << ", generation " << to_string(r.peer->lineage.current) << ", md "
+          << to_string(r.peer->md) << ", nbd " << to_string(r.peer->nbd) << "\n";
+    else o << "never heard\n";
+    for (const auto& p : r.facts.paths) {
+        o << "  path " << p.name << ": " << (p.stable ? "up" : p.alive ? "up (not yet stable)" : "down")
+          << ", last heard " << age(p.last_seen, r.now);
+        if (p.rtt) o << ", rtt " << p.rtt->count() << "ms";
+        o << "\n";
+    }
+    if (!r.dropped.empty()) {
+        o << "  dropped datagrams:";
+        for (const auto& [why, n] : r.dropped) o << " " << why << "=" << n;
+        o << "\n";
+    }
+    return o.str();
+}
+
+std::string render_json(const StatusReport& r) {
+    std::ostringstream o;
+    auto ms_ago = [&](std::optional<TimePoint> t) {
+        return t ? std::to_string(since(*t, r.now).count()) : std::string("null");
+    };
+    o << "{\"node\":" << json_string(r.node) << ",\"role\":" << json_string(r.role) << ",\"state\":" << json_string(r.state)
+      << ",\"state_for_ms\":" << since(r.since, r.now).count() << ",\"last_decision\":" << json_string(r.last_decision)
+      << ",\"generation\":" << json_string(to_string(r.generation))
+      << ",\"steps_running\":" << (r.steps_running ? json_string(*r.steps_running) : "null");
+    if (r.mirror) o << ",\"md\":" << json_string(md_text(*r.mirror));
+    if (r.spool_export) o << ",\"export_running\":" << json_bool(r.spool_export->running);
+    o << ",\"peer\":{\"node\":" << json_string(r.peer_node);
+    if (r.peer)
+        o << ",\"state\":" << json_string(r.peer->state_name()) << ",\"generation\":" << json_string(to_string(r.peer->lineage.current))
+          << ",\"md\":" << json_string(to_string(r.peer->md)) << ",\"nbd\":" << json_string(to_string(r.peer->nbd));
+    o << ",\"paths\":[";
+    for (size_t i = 0; i < r.facts.paths.size(); ++i) {
+        const auto& p = r.facts.paths[i];
+        o << (i ? "," : "") << "{\"name\":" << json_string(p.name) << ",\"alive\":" << json_bool(p.alive)
+          << ",\"stable\":" << json_bool(p.stable) << ",\"last_heard_ms_ago\":" << ms_ago(p.last_seen)
+          << ",\"rtt_ms\":" << (p.rtt ? std::to_string(p.rtt->count()) : "null") << "}";
+    }
+    o << "]},\"dropped\":{";
+    bool first = true;
+    for (const auto& [why, n] : r.dropped) {
+        o << (first ? "" : ",") << json_string(why) << ":" << n;
+        first = false;
+    }
+    o << "}}\n";
+    return o.str();
+}
+
+}  // namespace haspool::agent

@@ -1,0 +1,63 @@
+#pragma once
+// What `haspool status` and `haspool status --json` show (pure): one value gathered from the
+// daemon's parts — the machine's view (state, since when, last decision, running steps), the
+// persisted generation, the peer monitor's facts, the peer's last heartbeat, the md snapshot
+// (primary) or the export's counters (standby), the dropped-datagram counts — and `now`; then
+// rendered as text or as one line of JSON. Tests and the VM scripts grep both renderings, so
+// their wording is part of the control protocol.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "agent/core/events.hpp"
+#include "agent/core/types.hpp"
+#include "raid/md_status.hpp"
+
+namespace haspool::agent {
+
+struct StatusReport {
+    // This node.
+    std::string role;  // "primary" / "standby"
+    std::string node;
+    std::string state;  // the machine's state name
+    TimePoint since{};  // entered `state`
+    std::string last_decision;
+    Generation generation;
+    std::optional<std::string> generation_reason;  // the newest history entry's reason; nullopt: no history
+    std::optional<std::string> steps_running;  // "TAKEOVER: 9 step(s) from RunFence"; nullopt: idle
+
+    // The primary's array.
+    struct Mirror {
+        std::string device;                      // spool.md_device
+        std::optional<raid::MdSnapshot> array;   // nullopt: not running
+        std::string copy_plan;                   // what the last (re-)add said md will copy
+    };
+    std::optional<Mirror> mirror;
+
+    // The standby's export of Y.
+    struct Export {
+        bool running = false;
+        int sessions = 0;
+    };
+    std::optional<Export> spool_export;
+
+    // The peer.
+    std::string peer_node;
+    std::optional<PeerStatus> peer;  // its last authenticated heartbeat; nullopt: never heard
+    PeerFacts facts;
+    std::map<std::string, uint64_t> dropped;  // datagrams refused, by reason
+
+    TimePoint now{};
+};
+
+// "clean", "degraded (nbd0 faulty)", "recover 42%, copying ...", "not running"
+std::string md_text(const StatusReport::Mirror& m);
+// Several lines, each ending in "\n": `primary alpha: MIRRORED for 1.2s`, ...
+std::string render_text(const StatusReport& r);
+// One JSON object and "\n".
+std::string render_json(const StatusReport& r);
+// A JSON string literal: quotes, backslashes and control characters escaped.
+std::string json_string(const std::string& s);
+
+}  // namespace haspool::agent

@@ -1,0 +1,153 @@
+// The status report: one value rendered as `haspool status` text and `haspool status --json`.
+// Both renderings are pinned byte for byte: tests/integration and tests/vm grep them.
+#include <catch2/catch.hpp>
+
+#include "agent/core/status_report.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint t0 = TimePoint{} + 24h;
+
+raid::MdMember member(std::string dev, std::string state) {
+    raid::MdMember m;
+    m.block_device = std::move(dev);
+    m.state = raid::parse_member_state(state);
+    return m;
+}
+
+// alpha MIRRORED for 1.2 s, beta heard on one path of two, three forged datagrams dropped.
+StatusReport primary_report() {
+    StatusReport r;
+    r.role = "primary";
+    r.node = "alpha";
+    r.state = "MIRRORED";
+    r.since = t0;
+    r.now = t0 + 1200ms;
+    r.last_decision = "md is clean";
+    r.generation = Generation{2};
+    r.generation_reason = "initialised";
+    raid::MdSnapshot md;
+    md.sync_action = "idle";
+    md.members = {member("vda", "in_sync"), member("nbd0", "in_sync,write_mostly")};
+    r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
+    r.peer_node = "beta";
+    PeerStatus p;
+    p.primary = false;
+    p.state = static_cast<uint8_t>(StandbyState::EXPORTING);
+    p.lineage = Lineage{Generation{2}, {}};
+    r.peer = p;
+    r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
+    r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
+    return r;
+}
+
+// beta EXPORTING with one NBD session, nothing heard from alpha yet.
+StatusReport standby_report() {
+    StatusReport r;
+    r.role = "standby";
+    r.node = "beta";
+    r.state = "EXPORTING";
+    r.since = t0;
+    r.now = t0 + 350ms;
+    r.generation = Generation{0};
+    r.steps_running = "EXPORTING: 1 step(s) from StartExport";
+    r.spool_export = StatusReport::Export{true, 1};
+    r.peer_node = "alpha";
+    r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("status report: the primary's text") {
+    CHECK(render_text(primary_report()) ==
+          "primary alpha: MIRRORED for 1.2s\n"
+          "  last decision: md is clean\n"
+          "  generation 1/primary (initialised)\n"
+          "  steps: idle\n"
+          "  md /dev/md/haspool: clean (vda in_sync, nbd0 in_sync,write_mostly)\n"
+          "peer beta: EXPORTING, generation 1/primary, md unknown, nbd none\n"
+          "  path replication: up, last heard 200ms ago, rtt 2ms\n"
+          "  path service: down, last heard never\n"
+          "  dropped datagrams: bad-hmac=3 replayed=1\n");
+}
+
+TEST_CASE("status report: the primary's JSON") {
+    CHECK(render_json(primary_report()) ==
+          "{\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
+          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,"
+          "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\","
+          "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
+          "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
+          "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}]},"
+          "\"dropped\":{\"bad-hmac\":3,\"replayed\":1}}\n");
+}
+
+TEST_CASE("status report: the standby's text and JSON, peer never heard") {
+    StatusReport r = standby_report();
+    CHECK(render_text(r) ==
+          "standby beta: EXPORTING for 350ms\n"
+          "  generation 0 (blank)\n"
+          "  steps: running EXPORTING: 1 step(s) from StartExport\n"
+          "  export of Y: running, 1 session(s)\n"
+          "peer alpha: never heard\n"
+          "  path replication: down, last heard never\n");
+    r.spool_export->running = false;
+    r.steps_running.reset();
+    r.facts.paths[0] = {"replication", true, false, t0, std::nullopt};
+    CHECK(render_text(r) ==
+          "standby beta: EXPORTING for 350ms\n"
+          "  generation 0 (blank)\n"
+          "  steps: idle\n"
+          "  export of Y: stopped\n"
+          "peer alpha: never heard\n"
+          "  path replication: up (not yet stable), last heard 350ms ago\n");
+    CHECK(render_json(r) ==
+          "{\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
+          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,"
+          "\"export_running\":false,\"peer\":{\"node\":\"alpha\","
+          "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}]},"
+          "\"dropped\":{}}\n");
+    r.steps_running = "EXPORTING: 1 step(s) from StartExport";
+    CHECK(render_json(r).find(",\"steps_running\":\"EXPORTING: 1 step(s) from StartExport\",") != std::string::npos);
+}
+
+TEST_CASE("status report: md while a re-add copies, degraded, not running") {
+    StatusReport::Mirror m{"/dev/md/haspool", std::nullopt, ""};
+    CHECK(md_text(m) == "not running");
+    raid::MdSnapshot md;
+    md.degraded = 1;
+    md.sync_action = "recover";
+    md.sync_completed = raid::SyncProgress{42, 100};
+    md.members = {member("vda", "in_sync"), member("nbd0", "spare")};
+    m.array = md;
+    m.copy_plan = "copying /dev/nbd0: 10 of 128 chunk(s)";
+    CHECK(md_text(m) == "degraded 42%, copying /dev/nbd0: 10 of 128 chunk(s) (vda in_sync, nbd0 spare)");
+    m.array->sync_action = "resync";  // a resync is not our copy: the plan is not shown
+    m.array->degraded = 0;
+    CHECK(md_text(m) == "resync 42% (vda in_sync, nbd0 spare)");
+    m.array->members.clear();
+    m.array->sync_action = "idle";
+    m.array->degraded = 1;
+    CHECK(md_text(m) == "degraded");
+}
+
+TEST_CASE("status report: an empty history reason still shows its parentheses") {
+    StatusReport r = standby_report();
+    r.generation_reason = "";
+    CHECK(render_text(r).find("  generation 0 (blank) ()\n") != std::string::npos);
+}
+
+TEST_CASE("status report: JSON escapes quotes, backslashes and control characters") {
+    CHECK(json_string("plain") == "\"plain\"");
+    CHECK(json_string("say \"hi\"\\") == "\"say \\\"hi\\\"\\\\\"");
+    CHECK(json_string("a\nb\tc\x01") == "\"a\\u000ab\\u0009c\\u0001\"");
+    CHECK(json_string("gr\xc3\xbc\xc3\x9f") == "\"gr\xc3\xbc\xc3\x9f\"");  // UTF-8 passes through
+    StatusReport r = primary_report();
+    r.last_decision = "fence \"ipmi\" said:\nno";
+    CHECK(render_json(r).find(",\"last_decision\":\"fence \\\"ipmi\\\" said:\\u000ano\",") != std::string::npos);
+}
