@@ -9,12 +9,12 @@
 #include <deque>
 #include <memory>
 
-#include "agent/core/control_protocol.hpp"
+#include "agent/control/control_protocol.hpp"
 #include "agent/core/md_transitions.hpp"
 #include "agent/core/node_machine.hpp"
-#include "agent/core/pause_detector.hpp"
-#include "agent/core/reload_decision.hpp"
-#include "agent/core/status_report.hpp"
+#include "agent/peer/pause_detector.hpp"
+#include "agent/control/reload_decision.hpp"
+#include "agent/control/status_report.hpp"
 #include "agent/daemon/control_socket.hpp"
 #include "agent/daemon/peer_channel.hpp"
 #include "agent/log/log.hpp"

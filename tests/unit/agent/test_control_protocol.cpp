@@ -1,7 +1,7 @@
 // The control protocol: the lines `haspool` sends, and the answers the operator reads.
 #include <catch2/catch.hpp>
 
-#include "agent/core/control_protocol.hpp"
+#include "agent/control/control_protocol.hpp"
 
 using namespace haspool::agent;
 using K = ControlRequest::Kind;

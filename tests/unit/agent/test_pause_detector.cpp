@@ -2,7 +2,7 @@
 // is not judged for one interval after it, and the pause is reported once.
 #include <catch2/catch.hpp>
 
-#include "agent/core/pause_detector.hpp"
+#include "agent/peer/pause_detector.hpp"
 
 using namespace haspool::agent;
 using namespace std::chrono_literals;

@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "agent/core/reload_decision.hpp"
+#include "agent/control/reload_decision.hpp"
 #include "agent_test_support.hpp"
 
 using namespace haspool;

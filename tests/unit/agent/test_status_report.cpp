@@ -2,7 +2,7 @@
 // Both renderings are pinned byte for byte: tests/integration and tests/vm grep them.
 #include <catch2/catch.hpp>
 
-#include "agent/core/status_report.hpp"
+#include "agent/control/status_report.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;

@@ -1,4 +1,4 @@
-#include "agent/core/reload_decision.hpp"
+#include "agent/control/reload_decision.hpp"
 
 namespace haspool::agent {
 

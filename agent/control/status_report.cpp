@@ -1,4 +1,4 @@
-#include "agent/core/status_report.hpp"
+#include "agent/control/status_report.hpp"
 
 #include <cstdio>
 #include <sstream>

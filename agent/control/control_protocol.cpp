@@ -1,4 +1,4 @@
-#include "agent/core/control_protocol.hpp"
+#include "agent/control/control_protocol.hpp"
 
 namespace haspool::agent {
 

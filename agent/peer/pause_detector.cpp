@@ -1,4 +1,4 @@
-#include "agent/core/pause_detector.hpp"
+#include "agent/peer/pause_detector.hpp"
 
 namespace haspool::agent {
 
