@@ -6,9 +6,48 @@
 
 #include "config/config.hpp"
 #include "agent/core/events.hpp"
+#include "agent/core/plan_queue.hpp"
 #include "agent/core/plans.hpp"
+#include "agent/core/resolve.hpp"
 
 namespace haspool::agent {
+
+// The plan a primary's batch of steps runs: where its outcome goes (on_plan_result). The state a
+// plan runs in is part of the machine's phase: "CONNECTING running connect_resync" ends in RESYNC,
+// "CONNECTING running connect" in MIRRORED.
+enum class PrimaryPlan : uint8_t {
+    none,            // nothing in flight that the state waits for
+    create,          // CONNECTING: --init, create the mirror (RESYNC: md's initial sync follows)
+    connect,         // CONNECTING: assemble the mirror (MIRRORED)
+    connect_resync,  // CONNECTING: X newer, assemble from X and re-add (or add) Y (RESYNC X->Y)
+    solo,            // DEGRADED: --force-solo
+    degrade,         // DEGRADED: fail Y's leg, mint a generation, tell the standby
+    resync,          // RESYNC: re-attach and re-add (or add) Y's leg
+    handover,        // HANDOVER: the switchover's stop plan
+    resume,          // HANDOVER: serving again after the stop plan failed before StopMirror
+    failback,        // FAILBACK: the failback plan
+    stop,            // HALTED: stop serving
+    resolve,         // SPLIT_BRAIN: the resolve plan (where it leads: ResolveTracker)
+    // Side batches, never awaited (nothing decides on their outcome):
+    reconnect,       // NBD link lost: a fresh socket (md fails the leg if it does not come in time)
+    restore_write_mostly,  // resync finished: the NBD leg write-mostly again
+    ask_failback,    // STANDING_BY, `haspool failback`: ask the standby to hand back
+    pass_on,         // a resolve's NotifyPeer alone (nothing to do here but wait or serve on)
+};
+const char* to_string(PrimaryPlan p);
+
+// The primary's whole state: the state on the wire, what it waits for there, and what a failure
+// left it to retry after the back-off.
+struct PrimaryPhase {
+    PrimaryState state = PrimaryState::WAIT_PEER;
+    PrimaryPlan running = PrimaryPlan::none;  // the awaited plan in flight (its outcome decides)
+    // WAIT_PEER: connect failed; DEGRADED: resync failed; STANDING_BY: failback failed (its
+    // lineage may be adopted already, so it is retried even at the same generation).
+    PrimaryPlan retry = PrimaryPlan::none;
+    bool operator==(const PrimaryPhase&) const = default;
+};
+// "CONNECTING running connect_resync", "STANDING_BY (retrying failback)", "MIRRORED".
+std::string to_string(const PrimaryPhase& p);
 
 class PrimaryMachine {
 public:
@@ -27,41 +66,50 @@ public:
     Decision handle(const Event& e, TimePoint now);
 
     PrimaryState state() const { return state_; }
+    // The state with the plan it waits for and the plan it retries (status, tests).
+    PrimaryPhase phase() const { return PrimaryPhase{state_, queue_.awaited(), retry_plan_}; }
+    // Every batch handed to the daemon whose outcome is still to come, oldest first.
+    const PlanQueue<PrimaryPlan>& in_flight() const { return queue_; }
     const Lineage& lineage() const { return lineage_; }
     void lineage_changed(const Lineage& l) { lineage_ = l; }
     const std::optional<PeerStatus>& peer() const { return peer_; }
 
 private:
-    enum class Pending { none, connect, degrade, resync, handover, resume, failback, solo, stop, resolve };
+    using Plan = PrimaryPlan;
 
     Decision decide(const Event& e, TimePoint now);
+    // Every StepsSucceeded/StepFailed: the front batch's plan decides (`failed` null: succeeded).
+    Decision on_outcome(const event::StepFailed* failed, TimePoint now);
+    Decision on_plan_result(Plan plan, const event::StepFailed* failed, TimePoint now);
+    Decision connect_result(Plan plan, const event::StepFailed* failed, TimePoint now);
+    Decision handover_result(const event::StepFailed* failed);
+    Decision resume_result(const event::StepFailed* failed);
+    Decision failback_result(const event::StepFailed* failed, TimePoint now);
     // A decision that changes nothing and always says why (operator answers are never deduplicated).
     Decision refuse(std::string reason) const { return Decision{state_, {}, std::nullopt, std::move(reason)}; }
     // `haspool resolve --discard NODE` here (from_peer false) or on the peer (true).
     Decision on_resolve(const std::string& discard, bool from_peer);
-    // SPLIT_BRAIN: the outcome of the resolve plan.
-    std::optional<Decision> resolve_result(const Event& e);
-    // The peer still reports the generation the operator discarded (it has not finished yet).
-    bool awaiting_peer_discard() const;
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
-    Decision go(PrimaryState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
+    // A transition (or a new plan in the same state): `plan` names the steps, if any.
+    Decision go(PrimaryState next, std::string reason, std::vector<Step> steps = {}, Plan plan = Plan::none,
                 bool undo = false, std::optional<TimePoint> wake = {});
+    // Steps in the same state, the notes kept.
+    Decision run(std::vector<Step> steps, Plan plan, std::string reason);
     std::optional<Decision> note_peer(const PeerStatus& p);
-    Decision retry_later(PrimaryState next, std::string why, TimePoint now);
+    // `plan` failed: `next` retries it after a doubling delay.
+    Decision retry_later(PrimaryState next, Plan plan, std::string why, TimePoint now);
     Decision halt_serving(std::string why);
     Decision reconnect(const event::NbdLinkLost& l);
     bool peer_dead(const PeerFacts& f, TimePoint now) const;
     std::optional<TimePoint> dead_at(const PeerFacts& f) const;
 
     Decision on_wait_peer(const Event& e, TimePoint now);
-    Decision on_connecting(const Event& e, TimePoint now);
     Decision on_mirrored(const Event& e, TimePoint now);
     Decision on_degraded(const Event& e, TimePoint now);
     Decision on_resync(const Event& e, TimePoint now);
     Decision on_standing_by(const Event& e, TimePoint now);
     Decision on_handover(const Event& e, TimePoint now);
-    Decision on_failback(const Event& e, TimePoint now);
     // WAIT_PEER/STANDING_BY: what the standby's heartbeat allows us to do now.
     Decision consider_peer(TimePoint now);
 
@@ -71,23 +119,20 @@ private:
     std::string peer_name_;
     std::string nbd_dev_;
     PrimaryState state_ = PrimaryState::WAIT_PEER;
+    PlanQueue<Plan> queue_;              // the batches in flight; the awaited one is the phase's plan
+    Plan retry_plan_ = Plan::none;       // part of the phase (see PrimaryPhase::retry)
+    ResolveTracker<PrimaryState> resolve_{PrimaryState::WAIT_PEER};
     Lineage lineage_;
     std::optional<PeerStatus> peer_;
     PeerFacts facts_;
-    Pending pending_ = Pending::none;
-    bool resync_from_peer_ = false;  // RESYNC after FAILBACK: Y is the only complete copy
-    bool connect_resyncs_ = false;   // the running connect plan re-adds Y (X newer)
-    bool failback_retry_ = false;    // a failback failed (its lineage may already be adopted)
-    std::string leg_failed_in_handover_;  // md failed this leg while HANDOVER ran (or resumed)
     std::optional<TimePoint> retry_at_;
     Millis retry_{0};
     std::string last_note_;
-    unsigned batches_ = 0;                    // decisions whose steps have not reported back yet
-    PrimaryState split_from_ = PrimaryState::WAIT_PEER;  // the state SPLIT_BRAIN was entered from
-    bool split_resyncing_from_peer_ = false;  // ... and it was RESYNC after a failback (X incomplete)
-    std::optional<Generation> discarded_peer_;  // resolve kept X: the peer's generation it discards
-    PrimaryState resolve_next_ = PrimaryState::WAIT_PEER;  // where SPLIT_BRAIN goes when the resolve plan succeeded
-    std::string resolve_done_;
+    // Facts about the data, not about a plan (they outlive the plan that made them true):
+    // md is rebuilding X from Y (RESYNC after FAILBACK, until ResyncFinished): Y holds the only
+    // complete copy. It stays true through HALTED and SPLIT_BRAIN, where it refuses keeping X.
+    bool rebuilding_x_ = false;
+    std::string leg_failed_in_handover_;  // md failed this leg while HANDOVER ran (or resumed)
 };
 
 }  // namespace haspool::agent

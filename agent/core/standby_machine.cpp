@@ -19,7 +19,49 @@ std::string path_names(const PeerFacts& f, bool stable) {
     return s;
 }
 
+// The states in which a plan's outcome is still awaited: leaving them releases the plan (its
+// outcome, when it comes, decides nothing). An export, adoption or clearing of the mark is
+// awaited while the standby watches the primary, silent or not.
+bool awaited_in(StandbyPlan p, StandbyState s) {
+    switch (p) {
+        case StandbyPlan::export_y:
+        case StandbyPlan::adopt:
+        case StandbyPlan::clear_raw: return s == StandbyState::EXPORTING || s == StandbyState::SUSPECT;
+        case StandbyPlan::takeover:
+        case StandbyPlan::takeover_raw: return s == StandbyState::TAKEOVER;
+        case StandbyPlan::resume: return s == StandbyState::TAKEOVER || s == StandbyState::HANDBACK;
+        case StandbyPlan::handback: return s == StandbyState::HANDBACK;
+        case StandbyPlan::resolve: return s == StandbyState::SPLIT_BRAIN;
+        case StandbyPlan::none:
+        case StandbyPlan::pass_on: return false;
+    }
+    return false;
+}
+
 }  // namespace
+
+const char* to_string(StandbyPlan p) {
+    switch (p) {
+        case StandbyPlan::none: return "none";
+        case StandbyPlan::export_y: return "export_y";
+        case StandbyPlan::adopt: return "adopt";
+        case StandbyPlan::clear_raw: return "clear_raw";
+        case StandbyPlan::takeover: return "takeover";
+        case StandbyPlan::takeover_raw: return "takeover_raw";
+        case StandbyPlan::resume: return "resume";
+        case StandbyPlan::handback: return "handback";
+        case StandbyPlan::resolve: return "resolve";
+        case StandbyPlan::pass_on: return "pass_on";
+    }
+    return "?";
+}
+
+std::string to_string(const StandbyPhase& p) {
+    std::string s = to_string(p.state);
+    if (p.running != StandbyPlan::none) s += std::string(" running ") + to_string(p.running);
+    if (p.failback_held) s += " (automatic failback held)";
+    return s;
+}
 
 StandbyMachine::StandbyMachine(const config::Config& c, Lineage lineage, bool raw_written)
     : c_(c), plans_(c), peer_name_(c.primary().name), lineage_(std::move(lineage)), raw_written_(raw_written) {}
@@ -29,11 +71,17 @@ StandbyMachine::Decision StandbyMachine::stay(std::string reason, std::optional<
 }
 
 StandbyMachine::Decision StandbyMachine::go(StandbyState next, std::string reason, std::vector<Step> steps,
-                                            Pending p, bool undo, std::optional<TimePoint> wake) {
+                                            Plan plan, bool undo, std::optional<TimePoint> wake) {
+    if (!awaited_in(queue_.awaited(), next)) queue_.release();
     state_ = next;
-    if (!steps.empty()) pending_ = p;
     last_refusal_.clear();
+    if (!steps.empty()) queue_.queued(plan, plan != Plan::pass_on && plan != Plan::none);
     return Decision{next, std::move(steps), wake, std::move(reason), undo};
+}
+
+StandbyMachine::Decision StandbyMachine::run(std::vector<Step> steps, Plan plan, std::string reason) {
+    queue_.queued(plan, plan != Plan::pass_on && plan != Plan::none);
+    return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
 }
 
 StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<SpoolInUse>& in_use) {
@@ -46,26 +94,17 @@ StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<Sp
         std::vector<Step> steps = plans_.restart_resume(in_use->raw, !raw_written_);
         if (in_use->raw) raw_written_ = true;
         state_ = StandbyState::TAKEOVER;
-        pending_ = Pending::resume;
-        ++batches_;
-        return Decision{state_, std::move(steps), std::nullopt,
-                        "started while Y is in use on this node (" + in_use->what + "): resuming the service from it " +
-                            "instead of exporting Y, generation " + to_string(lineage_.current)};
+        return run(std::move(steps), Plan::resume,
+                   "started while Y is in use on this node (" + in_use->what + "): resuming the service from it " +
+                       "instead of exporting Y, generation " + to_string(lineage_.current));
     }
     state_ = StandbyState::EXPORTING;
-    pending_ = Pending::export_y;
-    ++batches_;
-    return Decision{state_, plans_.export_y(), std::nullopt,
-                    "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current)};
-}
-
-bool StandbyMachine::awaiting_peer_discard() const {
-    return discarded_peer_ && peer_ && peer_->lineage.current == *discarded_peer_;
+    return run(plans_.export_y(), Plan::export_y, "exporting Y to " + peer_name_ + ", generation " + to_string(lineage_.current));
 }
 
 std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStatus& p) {
     peer_ = p;
-    if (discarded_peer_ && p.lineage.current != *discarded_peer_) discarded_peer_.reset();
+    resolve_.heard(p.lineage);
     // DESIGN §7: B must not take over from an outdated Y.
     if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded)
         outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
@@ -76,7 +115,7 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
     if (state_ == StandbyState::SPLIT_BRAIN || state_ == StandbyState::HALTED) return std::nullopt;
     // A resolve kept Y: until the primary reports its discard, its old generation and state are
     // the split brain being settled, not a new one.
-    if (awaiting_peer_discard()) return std::nullopt;
+    if (resolve_.awaiting_peer_discard(peer_)) return std::nullopt;
     Comparison cmp = compare(lineage_, p.lineage);
     const StandbyState from = state_;
     std::optional<Decision> split;
@@ -90,7 +129,7 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
     else if (state_ == StandbyState::ACTIVE && primary_serves(p))
         split = go(StandbyState::SPLIT_BRAIN, peer_name_ + " says " + p.state_name() + " while this node is " +
                                                   to_string(state_) + ": both may have written; nothing automatic happens: run 'haspool resolve --discard NODE'");
-    if (split) split_from_ = from;
+    if (split) resolve_.split(from);
     return split;
 }
 
@@ -100,70 +139,63 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
 // export Y; the primary discards X and fails back from Y, adding X in full. A resolve run here is
 // passed on to the peer first (NotifyPeer), so the peer follows even when a later local step fails.
 StandbyMachine::Decision StandbyMachine::on_resolve(const std::string& discard, bool from_peer) {
-    ResolveCheck rc = check_resolve(c_, discard, from_peer, peer_name_, to_string(state_), state_ == StandbyState::SPLIT_BRAIN,
-                                    pending_ == Pending::resolve, batches_);
-    if (!rc.loser) return refuse(rc.refusal);
-    const std::string& what = rc.what;
-    const bool discard_self = rc.loser->role == config::Role::standby;
-    const std::string mine = to_string(lineage_.current);
-    const std::string theirs = peer_ ? to_string(peer_->lineage.current) : std::string("?");
-    std::vector<Step> steps;
-    if (!from_peer) steps = plans_.pass_on_resolve(discard_message(*rc.loser));
-    auto run = [&](std::vector<Step> plan, StandbyState next, std::string done, std::string reason) {
-        for (auto& st : plan) steps.push_back(std::move(st));
-        resolve_next_ = next;
-        resolve_done_ = std::move(done);
-        pending_ = Pending::resolve;
+    std::string refusal;
+    auto order = resolve_.accept(c_, plans_, config::Role::standby, discard, from_peer, peer_name_, to_string(state_),
+                                 state_ == StandbyState::SPLIT_BRAIN, queue_.awaited() == Plan::resolve,
+                                 static_cast<unsigned>(queue_.size()), lineage_, peer_, refusal);
+    if (!order) return refuse(refusal);
+    const std::string& what = order->check.what;
+    const std::string& mine = order->mine;
+    const std::string& theirs = order->theirs;
+    auto resolving = [&](std::vector<Step> plan, StandbyState next, std::string done, std::string reason) {
         last_refusal_.clear();
-        return Decision{state_, std::move(steps), std::nullopt, std::move(reason)};
+        return run(resolve_.run(*order, std::move(plan), next, std::move(done)), Plan::resolve, std::move(reason));
     };
-    if (discard_self)
-        return run(plans_.discard(c_.standby(), lineage_.current, raw_mapped()), StandbyState::EXPORTING,
-                   "discarded this node's data (generation " + mine + "): exporting Y blank; " + peer_name_ +
-                       " adds it in full",
-                   what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " + theirs +
-                       "): stopping the service, releasing the array");
-    if (peer_) discarded_peer_ = peer_->lineage.current;
+    if (order->discard_self)
+        return resolving(plans_.discard(c_.standby(), lineage_.current, raw_mapped()), StandbyState::EXPORTING,
+                         "discarded this node's data (generation " + mine + "): exporting Y blank; " + peer_name_ +
+                             " adds it in full",
+                         what + ": discarding this node's data (generation " + mine + ", " + peer_name_ + " keeps " +
+                             theirs + "): stopping the service, releasing the array");
+    resolve_.keep(peer_);
     std::string keep = what + ": keeping this node's data (generation " + mine + "), " + peer_name_ + " discards " + theirs;
-    switch (split_from_) {
+    const StandbyState from = resolve_.split_from();
+    switch (from) {
         case StandbyState::ACTIVE:
-            return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(steps));
+            return go(StandbyState::ACTIVE, keep + "; serving on from Y until the failback", std::move(order->steps),
+                      Plan::pass_on);
         case StandbyState::TAKEOVER:
         case StandbyState::HANDBACK: {
-            return run(plans_.release_and_export(raw_mapped()), StandbyState::EXPORTING,
-                       "released what the interrupted " + std::string(to_string(split_from_)) + " had taken; exporting Y; " +
-                           peer_name_ + " fails back from it",
-                       keep + "; releasing what the interrupted " + to_string(split_from_) + " had taken, then exporting Y");
+            return resolving(plans_.release_and_export(raw_mapped()), StandbyState::EXPORTING,
+                             "released what the interrupted " + std::string(to_string(from)) + " had taken; exporting Y; " +
+                                 peer_name_ + " fails back from it",
+                             keep + "; releasing what the interrupted " + to_string(from) + " had taken, then exporting Y");
         }
-        default:
+        default: {
+            std::vector<Step> steps = std::move(order->steps);
             for (auto& st : plans_.export_y()) steps.push_back(std::move(st));
             return go(StandbyState::EXPORTING, keep + "; exporting Y: " + peer_name_ + " fails back from it", std::move(steps),
-                      Pending::export_y);
+                      Plan::export_y);
+        }
     }
 }
 
-std::optional<StandbyMachine::Decision> StandbyMachine::resolve_result(const Event& e, TimePoint now) {
-    // Results of batches queued before the resolve come first; the resolve's is the last one.
-    if (pending_ != Pending::resolve || batches_ > 0) return std::nullopt;
-    if (std::holds_alternative<event::StepsSucceeded>(e)) {
-        pending_ = Pending::none;
-        if (resolve_next_ == StandbyState::EXPORTING) export_up_ = true;
-        return go(resolve_next_, resolve_done_);
+// SPLIT_BRAIN, the resolve plan's outcome.
+StandbyMachine::Decision StandbyMachine::resolve_result(const event::StepFailed* f, TimePoint now) {
+    const StandbyState next = resolve_.next();
+    if (!f) {
+        if (next == StandbyState::EXPORTING) export_up_ = true;
+        return go(next, resolve_.done());
     }
-    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-        pending_ = Pending::none;
-        if (resolve_next_ == StandbyState::EXPORTING && std::holds_alternative<step::StartExport>(f->step)) {
-            // Everything else is done; an export that fails is retried as always (B serves nothing).
-            go(StandbyState::EXPORTING, resolve_done_);
-            pending_ = Pending::export_y;
-            Decision d = *export_result(e, now);
-            d.reason = resolve_done_ + "; " + d.reason;
-            return d;
-        }
-        return go(StandbyState::HALTED, "resolve failed at " + name_of(f->step) + ": " + f->why +
-                                            "; the operator decides (haspool status), then restarts the daemon");
+    if (next == StandbyState::EXPORTING && std::holds_alternative<step::StartExport>(f->step)) {
+        // Everything else is done; an export that fails is retried as always (B serves nothing).
+        go(StandbyState::EXPORTING, resolve_.done());
+        Decision d = export_result(Plan::export_y, f, now);
+        d.reason = resolve_.done() + "; " + d.reason;
+        return d;
     }
-    return std::nullopt;
+    return go(StandbyState::HALTED, "resolve failed at " + name_of(f->step) + ": " + f->why +
+                                        "; the operator decides (haspool status), then restarts the daemon");
 }
 
 std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const PeerFacts& f, TimePoint now) const {
@@ -192,7 +224,7 @@ std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const Pe
 }
 
 StandbyMachine::Decision StandbyMachine::takeover_now(bool planned, std::string reason) {
-    return go(StandbyState::TAKEOVER, std::move(reason), plans_.takeover(planned), Pending::takeover, true);
+    return go(StandbyState::TAKEOVER, std::move(reason), plans_.takeover(planned), Plan::takeover, true);
 }
 
 StandbyMachine::Decision StandbyMachine::consider_takeover(const PeerFacts& f, TimePoint now) {
@@ -216,32 +248,24 @@ std::optional<StandbyMachine::Decision> StandbyMachine::clear_raw_mark(const Pee
     // MIRRORED + in sync at our generation happens only after a failback took our lineage, and
     // after a raw takeover that failback adopts it only once X is being added in full (Plans::
     // failback); in sync means the full copy finished. Until then the mark stays.
-    if (!raw_written_ || pending_ != Pending::none) return std::nullopt;
+    if (!raw_written_ || queue_.awaited() != Plan::none) return std::nullopt;
     if (!p.says(PrimaryState::MIRRORED) || p.md != MirrorHealth::in_sync || compare(lineage_, p.lineage) != Comparison::same)
         return std::nullopt;
-    pending_ = Pending::clear_raw;
-    return Decision{state_, plans_.clear_raw_writes(lineage_.current), {}, {}};
+    return run(plans_.clear_raw_writes(lineage_.current), Plan::clear_raw);
 }
 
-std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Event& e, TimePoint now) {
-    if (pending_ == Pending::clear_raw) {
-        if (std::holds_alternative<event::StepsSucceeded>(e)) {
-            pending_ = Pending::none;
+// EXPORTING/SUSPECT: the outcome of an export, an adoption or the clearing of the mark.
+StandbyMachine::Decision StandbyMachine::export_result(Plan plan, const event::StepFailed* f, TimePoint now) {
+    if (plan == Plan::clear_raw) {
+        if (!f) {
             raw_written_ = false;
             return stay("cleared the raw-writes mark: " + peer_name_ + " rebuilt X in full from Y");
         }
-        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-            pending_ = Pending::none;
-            return stay("cannot clear the raw-writes mark: " + f->why + "; retrying on the next heartbeat (the mark "
-                        "only makes a later failback copy in full)");
-        }
-        return std::nullopt;
+        return stay("cannot clear the raw-writes mark: " + f->why + "; retrying on the next heartbeat (the mark "
+                    "only makes a later failback copy in full)");
     }
-    if (pending_ != Pending::export_y && pending_ != Pending::adopt) return std::nullopt;
-    Pending was = pending_;
-    if (std::holds_alternative<event::StepsSucceeded>(e)) {
-        pending_ = Pending::none;
-        if (was == Pending::export_y) {
+    if (!f) {
+        if (plan == Plan::export_y) {
             export_up_ = true;
             export_retry_ = Millis(0);
             last_export_error_.clear();
@@ -249,35 +273,54 @@ std::optional<StandbyMachine::Decision> StandbyMachine::export_result(const Even
         }
         return stay("adopted " + peer_name_ + "'s generation " + to_string(lineage_.current) + " (Y is in sync)");
     }
-    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-        pending_ = Pending::none;
-        if (was == Pending::export_y) {
-            export_up_ = false;
-            // Not a safety problem (B serves nothing); the primary cannot mirror until it works.
-            // Retried with a doubling delay (up to a minute); the same failure is logged once.
-            export_retry_ = export_retry_.count() ? std::min(2 * export_retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
-            export_retry_at_ = now + export_retry_;
-            std::string why = "cannot export Y: " + name_of(f->step) + " failed: " + f->why;
-            bool again = why == last_export_error_;
-            last_export_error_ = why;
-            return stay(again ? std::string() : why + "; retrying in " + format_duration(export_retry_) + ", backing off",
-                        export_retry_at_);
-        }
-        return stay("cannot adopt " + peer_name_ + "'s generation: " + f->why + "; retrying on the next heartbeat");
+    if (plan == Plan::export_y) {
+        export_up_ = false;
+        // Not a safety problem (B serves nothing); the primary cannot mirror until it works.
+        // Retried with a doubling delay (up to a minute); the same failure is logged once.
+        export_retry_ = export_retry_.count() ? std::min(2 * export_retry_, Millis(60000)) : 2 * c_.heartbeat.dead_after;
+        export_retry_at_ = now + export_retry_;
+        std::string why = "cannot export Y: " + name_of(f->step) + " failed: " + f->why;
+        bool again = why == last_export_error_;
+        last_export_error_ = why;
+        return stay(again ? std::string() : why + "; retrying in " + format_duration(export_retry_) + ", backing off",
+                    export_retry_at_);
     }
-    return std::nullopt;
+    return stay("cannot adopt " + peer_name_ + "'s generation: " + f->why + "; retrying on the next heartbeat");
 }
 
 StandbyMachine::Decision StandbyMachine::handle(const Event& e, TimePoint now) {
-    bool result = std::holds_alternative<event::StepsSucceeded>(e) || std::holds_alternative<event::StepFailed>(e);
-    if (result && batches_ > 0) --batches_;
-    Decision d = decide(e, now);
-    if (!d.steps.empty()) ++batches_;
-    return d;
+    if (const auto* f = facts_of(e)) facts_ = *f;
+    if (std::holds_alternative<event::StepsSucceeded>(e)) return on_outcome(nullptr, now);
+    if (const auto* f = std::get_if<event::StepFailed>(&e)) return on_outcome(f, now);
+    return decide(e, now);
+}
+
+// One outcome per batch, in the order the batches were queued: the front batch's plan decides,
+// if the state still waits for it.
+StandbyMachine::Decision StandbyMachine::on_outcome(const event::StepFailed* f, TimePoint now) {
+    auto batch = queue_.pop();
+    if (!batch || !batch->awaited) return stay();  // a side batch, or a plan the state left behind
+    return on_plan_result(batch->plan, f, now);
+}
+
+// The one outcome handler: a switch over the plan that ran (`f` null: every step succeeded).
+StandbyMachine::Decision StandbyMachine::on_plan_result(Plan plan, const event::StepFailed* f, TimePoint now) {
+    switch (plan) {
+        case Plan::export_y:
+        case Plan::adopt:
+        case Plan::clear_raw: return export_result(plan, f, now);
+        case Plan::takeover: return takeover_result(false, f);
+        case Plan::takeover_raw: return takeover_result(true, f);
+        case Plan::resume: return resume_result(f);
+        case Plan::handback: return handback_result(f);
+        case Plan::resolve: return resolve_result(f, now);
+        case Plan::none:
+        case Plan::pass_on: return stay();
+    }
+    return stay();
 }
 
 StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
-    if (const auto* f = facts_of(e)) facts_ = *f;
     if (const auto* r = std::get_if<event::ResolveRequested>(&e)) return on_resolve(r->discard, false);
     if (const auto* r = std::get_if<event::PeerRequest>(&e))
         if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
@@ -286,12 +329,12 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
     switch (state_) {
         case StandbyState::EXPORTING: return on_exporting(e, now);
         case StandbyState::SUSPECT: return on_suspect(e, now);
-        case StandbyState::TAKEOVER: return on_takeover(e, now);
+        // TAKEOVER and HANDBACK: the plan's outcome decides (on_plan_result); nothing else does.
+        case StandbyState::TAKEOVER:
+        case StandbyState::HANDBACK: return stay();
         case StandbyState::ACTIVE: return on_active(e, now);
-        case StandbyState::HANDBACK: return on_handback(e, now);
         case StandbyState::HALTED:
         case StandbyState::SPLIT_BRAIN:
-            if (auto d = resolve_result(e, now)) return *d;
             if (std::holds_alternative<event::OperatorCommand>(e)) {
                 if (state_ == StandbyState::SPLIT_BRAIN)
                     return refuse("refused: this node is SPLIT_BRAIN; settle it first with 'haspool resolve --discard NODE'");
@@ -305,17 +348,13 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
 
 // EXPORTING: serving Y, watching heartbeats.
 StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint now) {
-    if (auto d = export_result(e, now)) return *d;
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
         if (auto d = clear_raw_mark(h->peer)) return *d;
         // A mirrored primary with a newer generation means Y holds exactly its data: adopt it.
         // Not while md still copies (the initial sync after --init): Y is not complete yet.
         if (h->peer.says(PrimaryState::MIRRORED) && h->peer.md == MirrorHealth::in_sync &&
-            compare(lineage_, h->peer.lineage) == Comparison::peer_newer &&
-            pending_ == Pending::none) {
-            pending_ = Pending::adopt;
-            return Decision{state_, plans_.adopt(h->peer.lineage), {}, {}};
-        }
+            compare(lineage_, h->peer.lineage) == Comparison::peer_newer && queue_.awaited() == Plan::none)
+            return run(plans_.adopt(h->peer.lineage), Plan::adopt);
         return stay();
     }
     if (const auto* s = std::get_if<event::PeerSilent>(&e)) {
@@ -324,13 +363,11 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
         return go(StandbyState::SUSPECT,
                   "no heartbeat on " + std::to_string(s->facts.paths_total()) + "/" + std::to_string(s->facts.paths_total()) +
                       " paths for " + format_duration(silent),
-                  {}, Pending::none, false, *s->facts.last_heartbeat + c_.heartbeat.dead_after);
+                  {}, Plan::none, false, *s->facts.last_heartbeat + c_.heartbeat.dead_after);
     }
     if (std::holds_alternative<event::TimerFired>(e)) {
-        if (!export_up_ && pending_ == Pending::none && export_retry_at_ && now >= *export_retry_at_) {
-            pending_ = Pending::export_y;
-            return Decision{state_, plans_.export_y(), {}, {}};
-        }
+        if (!export_up_ && queue_.awaited() == Plan::none && export_retry_at_ && now >= *export_retry_at_)
+            return run(plans_.export_y(), Plan::export_y);
         return stay({}, export_up_ ? std::nullopt : export_retry_at_);
     }
     if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
@@ -351,7 +388,6 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
 
 // SUSPECT: silent on every path, counting towards dead_after.
 StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint now) {
-    if (auto d = export_result(e, now)) return *d;
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
         // Hysteresis: a path counts as back only once it has been good for stable_after; until
         // then each arrival still postpones any takeover (the silence restarts).
@@ -385,18 +421,14 @@ StandbyMachine::Decision StandbyMachine::takeover_raw(const event::StepFailed& f
                     "RAW TAKEOVER (spool.raw_mount_fallback): Y cannot be assembled as md (" + f.why +
                         "); serving Y's data area through a loop device instead. Nothing records what X misses: "
                         "marked so the next failback copies all of Y onto X (full resync)",
-                    plans_.takeover_raw(), Pending::takeover_raw, true);
+                    plans_.takeover_raw(), Plan::takeover_raw, true);
     d.warn = true;
     return d;
 }
 
-// TAKEOVER: the plan (or the raw plan that replaced it) runs; its outcome decides.
-StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) {
-    if (auto d = resume_result(e, "a restart while this node served", "")) return *d;
-    if (pending_ != Pending::takeover && pending_ != Pending::takeover_raw) return stay();
-    const bool raw = pending_ == Pending::takeover_raw;
-    if (std::holds_alternative<event::StepsSucceeded>(e)) {
-        pending_ = Pending::none;
+// TAKEOVER: the outcome of the plan (`raw`: the raw plan that replaced it).
+StandbyMachine::Decision StandbyMachine::takeover_result(bool raw, const event::StepFailed* f) {
+    if (!f) {
         export_up_ = false;
         serving_raw_ = raw;
         if (raw) {
@@ -409,8 +441,7 @@ StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) 
         return go(StandbyState::ACTIVE, "took over: spool mounted from Y, " + c_.service.address + " held, generation " +
                                             to_string(lineage_.current));
     }
-    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-        pending_ = Pending::none;
+    {
         export_up_ = false;
         // Only the md assembly falls back, and only when the operator opted in: any other failed
         // step (probe answered, fence failed, fsck, mount, ...) means the same with or without md.
@@ -428,7 +459,6 @@ StandbyMachine::Decision StandbyMachine::on_takeover(const Event& e, TimePoint) 
         why += "; Y is not exported; the operator decides (haspool status)";
         return go(StandbyState::HALTED, why);
     }
-    return stay();
 }
 
 StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked) {
@@ -439,15 +469,15 @@ StandbyMachine::Decision StandbyMachine::consider_failback(const PeerFacts& f, T
     }
     if (operator_asked)
         return go(StandbyState::HANDBACK, "failback asked: handing the service back to " + peer_name_,
-                  plans_.handback(serving_raw_), Pending::handback);
-    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since || auto_failback_held_) return stay();
+                  plans_.handback(serving_raw_), Plan::handback);
+    if (c_.failback.policy != config::FailbackPolicy::automatic || !f.stable_since || failback_held_) return stay();
     TimePoint due = *f.stable_since + c_.failback.hold_off;
     if (now < due) return stay({}, due);
     return go(StandbyState::HANDBACK,
               "automatic failback: " + peer_name_ + " stable for " +
                   format_duration(std::chrono::duration_cast<Millis>(now - *f.stable_since)) + " (hold-off " +
                   format_duration(c_.failback.hold_off) + ")",
-              plans_.handback(serving_raw_), Pending::handback);
+              plans_.handback(serving_raw_), Plan::handback);
 }
 
 // ACTIVE: serving from Y; fail back when the primary is back, stable and it is asked/allowed.
@@ -463,58 +493,42 @@ StandbyMachine::Decision StandbyMachine::on_active(const Event& e, TimePoint now
     return stay();
 }
 
-// HANDBACK: the handback plan runs. As on the primary's switchover: a plan that fails before it
-// let go of the array leaves this node the only one that may serve (the primary was not told and
-// stands by), so the service resumes here. Automatic failback then waits for the operator: a
+// HANDBACK: the handback plan's outcome. As on the primary's switchover: a plan that fails before
+// it let go of the array leaves this node the only one that may serve (the primary was not told
+// and stands by), so the service resumes here. Automatic failback then waits for the operator: a
 // cause that persists (a process holding the spool) would otherwise flap the service address
 // every hold-off.
-StandbyMachine::Decision StandbyMachine::on_handback(const Event& e, TimePoint) {
-    if (pending_ == Pending::handback) {
-        if (std::holds_alternative<event::StepsSucceeded>(e)) {
-            pending_ = Pending::none;
-            export_up_ = true;
-            serving_raw_ = false;
-            raw_takeover_ran_ = false;
-            auto_failback_held_ = false;
-            return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
-                                                   (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
-        }
-        if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-            pending_ = Pending::none;
-            const std::string why = "handback failed at " + name_of(f->step) + ": " + f->why + "; " + peer_name_ +
-                                    " was not told to fail back";
-            if (f->undo_errors.empty() && Plans::failed_while_stopping_service(f->step)) {
-                auto_failback_held_ = true;
-                return go(StandbyState::HANDBACK,
-                          why + "; " + (serving_raw_ ? "Y is still mapped" : "the array is still assembled") +
-                              ": resuming the service here",
-                          plans_.resume_standby(serving_raw_),
-                          Pending::resume);
-            }
-            return go(StandbyState::HALTED, why + "; the operator decides");
-        }
-        return stay();
+StandbyMachine::Decision StandbyMachine::handback_result(const event::StepFailed* f) {
+    if (!f) {
+        export_up_ = true;
+        serving_raw_ = false;
+        raw_takeover_ran_ = false;
+        failback_held_ = false;
+        return go(StandbyState::EXPORTING, "handed the service back to " + peer_name_ + "; exporting Y" +
+                                               (raw_written_ ? " (marked raw-written: " + peer_name_ + " adds X in full)" : ""));
     }
-    if (auto d = resume_result(e, "the failed handback",
-                               "; automatic failback waits for the operator (haspool failback retries)"))
-        return *d;
-    return stay();
+    const std::string why = "handback failed at " + name_of(f->step) + ": " + f->why + "; " + peer_name_ +
+                            " was not told to fail back";
+    if (f->undo_errors.empty() && Plans::failed_while_stopping_service(f->step)) {
+        failback_held_ = true;
+        return go(StandbyState::HANDBACK,
+                  why + "; " + (serving_raw_ ? "Y is still mapped" : "the array is still assembled") +
+                      ": resuming the service here",
+                  plans_.resume_standby(serving_raw_), Plan::resume);
+    }
+    return go(StandbyState::HALTED, why + "; the operator decides");
 }
 
-std::optional<StandbyMachine::Decision> StandbyMachine::resume_result(const Event& e, const std::string& after,
-                                                                      const std::string& then) {
-    if (pending_ != Pending::resume) return std::nullopt;
-    if (std::holds_alternative<event::StepsSucceeded>(e)) {
-        pending_ = Pending::none;
+// TAKEOVER (a restart while serving) or HANDBACK (after it failed): the resume plan's outcome.
+StandbyMachine::Decision StandbyMachine::resume_result(const event::StepFailed* f) {
+    const bool handback = state_ == StandbyState::HANDBACK;
+    const std::string after = handback ? "the failed handback" : "a restart while this node served";
+    if (!f)
         return go(StandbyState::ACTIVE, "resumed serving " + c_.service.address + (serving_raw_ ? " from the raw mapping of Y" : "") +
-                                            " after " + after + then);
-    }
-    if (const auto* f = std::get_if<event::StepFailed>(&e)) {
-        pending_ = Pending::none;
-        return go(StandbyState::HALTED, "resuming the service after " + after + " failed at " + name_of(f->step) + ": " + f->why +
-                                            "; Y is not exported; the operator decides");
-    }
-    return std::nullopt;
+                                            " after " + after +
+                                            (handback ? "; automatic failback waits for the operator (haspool failback retries)" : ""));
+    return go(StandbyState::HALTED, "resuming the service after " + after + " failed at " + name_of(f->step) + ": " + f->why +
+                                        "; Y is not exported; the operator decides");
 }
 
 }  // namespace haspool::agent

@@ -6,9 +6,40 @@
 
 #include "config/config.hpp"
 #include "agent/core/events.hpp"
+#include "agent/core/plan_queue.hpp"
 #include "agent/core/plans.hpp"
+#include "agent/core/resolve.hpp"
 
 namespace haspool::agent {
+
+// The plan a standby's batch of steps runs: where its outcome goes (on_plan_result). The state
+// a plan runs in is part of the machine's phase: "TAKEOVER running takeover_raw" and "TAKEOVER
+// running resume" are different places, with different outcomes.
+enum class StandbyPlan : uint8_t {
+    none,          // nothing in flight that the state waits for
+    export_y,      // EXPORTING/SUSPECT: StartExport (at start, on a retry, after a resolve kept Y)
+    adopt,         // EXPORTING/SUSPECT: AdoptGeneration (the primary reports MIRRORED, in sync, newer)
+    clear_raw,     // EXPORTING/SUSPECT: ClearRawWrites (the primary rebuilt X in full from Y)
+    takeover,      // TAKEOVER: the takeover plan
+    takeover_raw,  // TAKEOVER: the raw plan that replaced it (AssembleDegraded failed, opted in)
+    resume,        // TAKEOVER: serve on after a restart while Y was in use; HANDBACK: after it failed
+    handback,      // HANDBACK: the handback plan
+    resolve,       // SPLIT_BRAIN: the resolve plan (where it leads: ResolveTracker)
+    pass_on,       // a side batch: a resolve's NotifyPeer alone (kept Y while ACTIVE); never awaited
+};
+const char* to_string(StandbyPlan p);
+
+// The standby's whole state: the state on the wire, and what it waits for there.
+struct StandbyPhase {
+    StandbyState state = StandbyState::EXPORTING;
+    StandbyPlan running = StandbyPlan::none;  // the awaited plan in flight (its outcome decides)
+    // ACTIVE after a failed handback was resumed: automatic failback waits for the operator
+    // (a cause that lasts would otherwise move the service address every hold-off).
+    bool failback_held = false;
+    bool operator==(const StandbyPhase&) const = default;
+};
+// "TAKEOVER running takeover_raw", "ACTIVE (automatic failback held)", "EXPORTING".
+std::string to_string(const StandbyPhase& p);
 
 class StandbyMachine {
 public:
@@ -30,6 +61,10 @@ public:
     Decision handle(const Event& e, TimePoint now);
 
     StandbyState state() const { return state_; }
+    // The state with the plan it waits for (status, tests).
+    StandbyPhase phase() const { return StandbyPhase{state_, queue_.awaited(), failback_held_}; }
+    // Every batch handed to the daemon whose outcome is still to come, oldest first.
+    const PlanQueue<StandbyPlan>& in_flight() const { return queue_; }
     const Lineage& lineage() const { return lineage_; }
     // The persisted lineage after steps changed it (BumpGeneration/AdoptGeneration ran).
     void lineage_changed(const Lineage& l) { lineage_ = l; }
@@ -51,37 +86,40 @@ public:
     std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
 
 private:
-    enum class Pending { none, export_y, adopt, takeover, takeover_raw, handback, resume, resolve, clear_raw };
+    using Plan = StandbyPlan;
 
     Decision decide(const Event& e, TimePoint now);
+    // Every StepsSucceeded/StepFailed: the front batch's plan decides (`failed` null: succeeded).
+    Decision on_outcome(const event::StepFailed* failed, TimePoint now);
+    Decision on_plan_result(Plan plan, const event::StepFailed* failed, TimePoint now);
+    Decision export_result(Plan plan, const event::StepFailed* failed, TimePoint now);
+    Decision takeover_result(bool raw, const event::StepFailed* failed);
+    Decision handback_result(const event::StepFailed* failed);
+    // The outcome of a resume plan (after a failed handback, or a restart while serving).
+    Decision resume_result(const event::StepFailed* failed);
+    Decision resolve_result(const event::StepFailed* failed, TimePoint now);
     // A decision that changes nothing and always says why (operator answers are never deduplicated).
     Decision refuse(std::string reason) const { return Decision{state_, {}, std::nullopt, std::move(reason)}; }
     // `haspool resolve --discard NODE` here (from_peer false) or on the peer (true).
     Decision on_resolve(const std::string& discard, bool from_peer);
-    // SPLIT_BRAIN: the outcome of the resolve plan.
-    std::optional<Decision> resolve_result(const Event& e, TimePoint now);
-    // The peer still reports the generation the operator discarded (it has not finished yet).
-    bool awaiting_peer_discard() const;
     // Y may be mapped raw: serving from it, or a raw takeover ran (its plan, or the split brain
     // interrupted it). UnmapRaw is idempotent, so releasing includes it whenever that may be.
     bool raw_mapped() const { return serving_raw_ || raw_takeover_ran_; }
-    // The outcome of a resume plan (after a failed handback, or a restart while serving).
-    std::optional<Decision> resume_result(const Event& e, const std::string& after, const std::string& then);
 
     Decision stay(std::string reason = {}, std::optional<TimePoint> wake = {});
-    Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Pending p = Pending::none,
+    // A transition (or a new plan in the same state): `plan` names the steps, if any.
+    Decision go(StandbyState next, std::string reason, std::vector<Step> steps = {}, Plan plan = Plan::none,
                 bool undo = false, std::optional<TimePoint> wake = {});
+    // Steps in the same state, the notes kept.
+    Decision run(std::vector<Step> steps, Plan plan, std::string reason = {});
     // Records what the primary said; returns a SPLIT_BRAIN decision when lineages diverged or
     // both sides serve.
     std::optional<Decision> note_peer(const PeerStatus& p);
     Decision on_exporting(const Event& e, TimePoint now);
     Decision on_suspect(const Event& e, TimePoint now);
-    Decision on_takeover(const Event& e, TimePoint now);
     Decision on_active(const Event& e, TimePoint now);
-    Decision on_handback(const Event& e, TimePoint now);
     Decision consider_takeover(const PeerFacts& f, TimePoint now);
     Decision consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked);
-    std::optional<Decision> export_result(const Event& e, TimePoint now);
     Decision takeover_now(bool planned, std::string reason);
     // TAKEOVER: the plan failed at AssembleDegraded; with spool.raw_mount_fallback, serve Y raw.
     Decision takeover_raw(const event::StepFailed& f);
@@ -92,25 +130,23 @@ private:
     Plans plans_;
     std::string peer_name_;
     StandbyState state_ = StandbyState::EXPORTING;
+    PlanQueue<Plan> queue_;       // the batches in flight; the awaited one is the phase's plan
+    bool failback_held_ = false;  // part of the phase (see StandbyPhase::failback_held)
+    ResolveTracker<StandbyState> resolve_{StandbyState::EXPORTING};
     Lineage lineage_;
     std::optional<PeerStatus> peer_;
     PeerFacts facts_;  // the newest facts any event carried (operator commands carry none)
     std::string outdated_;
     std::string last_refusal_;
-    bool export_up_ = false;
-    Pending pending_ = Pending::none;
     std::optional<TimePoint> export_retry_at_;
     Millis export_retry_{0};
     std::string last_export_error_;
-    unsigned batches_ = 0;                    // decisions whose steps have not reported back yet
-    StandbyState split_from_ = StandbyState::EXPORTING;  // the state SPLIT_BRAIN was entered from
-    std::optional<Generation> discarded_peer_;  // resolve kept Y: the primary's generation it discards
-    StandbyState resolve_next_ = StandbyState::EXPORTING;  // where SPLIT_BRAIN goes when the resolve plan succeeded
-    std::string resolve_done_;
-    bool raw_written_ = false;   // the persisted full-copy mark (MarkRawWrites ran or was planned)
-    bool serving_raw_ = false;   // ACTIVE from the loop mapping: the handback unmaps it
-    bool raw_takeover_ran_ = false;  // a raw takeover plan was started and not yet released
-    bool auto_failback_held_ = false;  // a handback failed and was resumed: only the operator retries
+    // Facts about this node's devices and data, not about a plan (they outlive the plan that
+    // made them true, and decide which plan comes next):
+    bool export_up_ = false;         // Y is exported (StartExport succeeded, nothing stopped it since)
+    bool raw_written_ = false;       // the persisted full-copy mark (MarkRawWrites ran or was planned)
+    bool serving_raw_ = false;       // the spool is mounted from Y's loop mapping: the handback unmaps it
+    bool raw_takeover_ran_ = false;  // a raw plan started, so a loop mapping may exist until released
 };
 
 }  // namespace haspool::agent

@@ -187,6 +187,167 @@ TEST_CASE("primary transition table: every state x event") {
     }
 }
 
+namespace {
+
+// The sub-states: each (state, running plan, plan to retry) the primary can be in, reached by
+// the events that lead there, and named by its phase (to_string(phase())); the label adds what
+// the phase cannot show (a fact about the data, or an outcome still to come of a plan the state
+// left behind).
+Reached wait_peer_retrying() {
+    auto r = connecting();
+    r.m->handle(failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}), r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached connecting_x_newer() {
+    auto m = std::make_unique<PrimaryMachine>(example_config(), base_lineage().bumped(false), PrimaryMachine::Options{});
+    m->start(t0);
+    m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 500ms, t0)}, t0 + 500ms);
+    return {std::move(m), t0 + 500ms};
+}
+
+Reached connecting_init() {
+    auto m = std::make_unique<PrimaryMachine>(example_config(), base_lineage(), PrimaryMachine::Options{true});
+    m->start(t0);
+    m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(t0 + 500ms, t0)}, t0 + 500ms);
+    return {std::move(m), t0 + 500ms};
+}
+
+Reached degraded_degrading() {
+    auto r = mirrored();
+    r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached degraded_solo() {
+    auto m = std::make_unique<PrimaryMachine>(example_config(), base_lineage(), PrimaryMachine::Options{false, true});
+    m->start(t0);
+    return {std::move(m), t0};
+}
+
+Reached resync_running() {
+    auto r = degraded();
+    TimePoint at = r.at + 10s;
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(at, at - 5s)}, at);
+    return {std::move(r.m), at};
+}
+
+Reached degraded_retrying() {
+    auto r = resync_running();
+    r.m->handle(failed(step::ReAddMember{"/dev/md/haspool", "/dev/nbd0"}, "mdadm: --re-add failed"), r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached resync_after_failback() {
+    auto r = failback();
+    r.m->handle(event::StepsSucceeded{}, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached standing_by_retrying() {
+    auto r = failback();
+    r.m->handle(failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}}), r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached handover_resuming() {
+    auto r = handover();
+    r.m->handle(failed(step::Unmount{"/var/spool/mail"}, "target is busy"), r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached halted_stopping() {
+    auto r = connecting();
+    event::StepFailed f = failed(step::Mount{"/dev/md/haspool", "/var/spool/mail", config::Filesystem::ext4, {}});
+    f.undo_errors = {"StopMirror: device busy"};
+    r.m->handle(f, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain_resolving() {
+    auto r = split_brain();
+    r.m->handle(event::ResolveRequested{"alpha"}, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain_failback_left_behind() {
+    auto r = failback();
+    Lineage other{Generation{5}, {Generation{4}}};
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING, other), heard(r.at + 50ms, t0)}, r.at + 50ms);
+    return {std::move(r.m), r.at + 50ms};
+}
+
+struct PhaseCase {
+    const char* label;      // the row's name
+    const char* phase;      // what phase() must say once reached
+    std::size_t in_flight;  // batches whose outcome is still to come
+    std::function<Reached()> reach;
+};
+
+std::vector<PhaseCase> phases() {
+    return {
+        {"WAIT_PEER", "WAIT_PEER", 0, wait_peer},
+        {"WAIT_PEER (retrying connect)", "WAIT_PEER (retrying connect)", 0, wait_peer_retrying},
+        {"CONNECTING running connect", "CONNECTING running connect", 1, connecting},
+        {"CONNECTING running connect_resync", "CONNECTING running connect_resync", 1, connecting_x_newer},
+        {"CONNECTING running create", "CONNECTING running create", 1, connecting_init},
+        {"MIRRORED", "MIRRORED", 0, mirrored},
+        {"DEGRADED", "DEGRADED", 0, degraded},
+        {"DEGRADED running degrade", "DEGRADED running degrade", 1, degraded_degrading},
+        {"DEGRADED running solo", "DEGRADED running solo", 1, degraded_solo},
+        {"DEGRADED (retrying resync)", "DEGRADED (retrying resync)", 0, degraded_retrying},
+        {"RESYNC", "RESYNC", 0, resync},
+        {"RESYNC running resync", "RESYNC running resync", 1, resync_running},
+        {"RESYNC, rebuilding X from Y after a failback", "RESYNC", 0, resync_after_failback},
+        {"STANDING_BY", "STANDING_BY", 0, standing_by},
+        {"STANDING_BY (retrying failback)", "STANDING_BY (retrying failback)", 0, standing_by_retrying},
+        {"FAILBACK running failback", "FAILBACK running failback", 1, failback},
+        {"HANDOVER running handover", "HANDOVER running handover", 1, handover},
+        {"HANDOVER running resume", "HANDOVER running resume", 1, handover_resuming},
+        {"HALTED", "HALTED", 0, halted},
+        {"HALTED running stop", "HALTED running stop", 1, halted_stopping},
+        {"SPLIT_BRAIN", "SPLIT_BRAIN", 0, split_brain},
+        {"SPLIT_BRAIN running resolve", "SPLIT_BRAIN running resolve", 1, split_brain_resolving},
+        {"SPLIT_BRAIN, a failback's outcome to come", "SPLIT_BRAIN", 1, split_brain_failback_left_behind},
+    };
+}
+
+struct PhaseRow {
+    const char* event;
+    const char* next;  // the phase after the event
+    const char* steps;
+};
+
+// Expected outcome per sub-state; an event not listed keeps the phase and runs nothing.
+std::map<std::string, std::vector<PhaseRow>> phase_table();
+
+}  // namespace
+
+TEST_CASE("primary phase table: every (state, running plan) x event") {
+    auto expected = phase_table();
+    for (const auto& pc : phases()) {
+        {
+            Reached r = pc.reach();
+            INFO("reaching: primary " << pc.label);
+            CHECK(to_string(r.m->phase()) == pc.phase);
+            CHECK(r.m->in_flight().size() == pc.in_flight);
+        }
+        for (const auto& [event_name, make] : events()) {
+            Reached r = pc.reach();
+            PhaseRow want{event_name.c_str(), pc.phase, ""};
+            for (const auto& row : expected[pc.label])
+                if (event_name == row.event) want = row;
+            TimePoint now = r.at + 100ms;
+            auto d = r.m->handle(make(now), now);
+            INFO("row: primary " << pc.label << " x " << event_name << " -> " << to_string(r.m->phase()) << " ["
+                                 << step_names(d.steps) << "]");
+            CHECK(to_string(r.m->phase()) == std::string(want.next));
+            CHECK(step_names(d.steps) == want.steps);
+            CHECK(r.m->state() == d.next);
+        }
+    }
+}
+
 TEST_CASE("safety: restart without peer -> WAIT_PEER, X untouched") {
     PrimaryMachine m(example_config(), base_lineage(), {});
     auto d = m.start(t0);
@@ -427,4 +588,121 @@ TEST_CASE("failed switchover: md failing a leg meanwhile degrades once serving a
     CHECK(d.next == P::HALTED);
     CHECK(d.steps.empty());
     CHECK(d.reason.find("resuming the service after the failed switchover failed: ProbeAddress") != std::string::npos);
+}
+
+namespace {
+
+// Stopping the service (a failed step left something that could not be undone).
+const char* kStopServingSteps = "StopUnit,StopUnit,RemoveAddress,Unmount";
+
+std::map<std::string, std::vector<PhaseRow>> phase_table() {
+    return {
+        {"CONNECTING running connect",
+         {{"StepFailed", "WAIT_PEER (retrying connect)", ""},
+          {"StepsSucceeded", "MIRRORED", ""}}},
+        {"CONNECTING running connect_resync",
+         {{"StepFailed", "WAIT_PEER (retrying connect)", ""},
+          {"StepsSucceeded", "RESYNC", ""}}},
+        {"CONNECTING running create",
+         {{"StepFailed", "WAIT_PEER (retrying connect)", ""},
+          {"StepsSucceeded", "RESYNC", ""}}},
+        {"DEGRADED running degrade",
+         {{"StepFailed", "HALTED running stop", kStopServingSteps},
+          {"StepsSucceeded", "DEGRADED", ""}}},
+        {"DEGRADED running solo",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "DEGRADED", ""}}},
+        {"DEGRADED",
+         {{"HeartbeatReceived", "RESYNC running resync", kResync}}},
+        {"FAILBACK running failback",
+         {{"StepFailed", "STANDING_BY (retrying failback)", ""},
+          {"StepsSucceeded", "RESYNC", ""}}},
+        {"HALTED running stop",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "HALTED", ""}}},
+        {"HANDOVER running handover",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "STANDING_BY", ""}}},
+        {"HANDOVER running resume",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "MIRRORED", ""}}},
+        {"MIRRORED",
+         {{"MdMemberFailed", "DEGRADED running degrade", kDegrade},
+          {"NbdLinkLost", "MIRRORED", "ReconnectNbd"},
+          {"OperatorCommand(switchover)", "HANDOVER running handover", kHandover},
+          {"PeerSilent", "DEGRADED running degrade", kDegrade},
+          {"TimerFired", "DEGRADED running degrade", kDegrade}}},
+        {"RESYNC running resync",
+         {{"MdMemberFailed", "DEGRADED", ""},
+          {"NbdLinkLost", "RESYNC running resync", "ReconnectNbd"},
+          {"PeerSilent", "DEGRADED running degrade", "FailMember"},
+          {"ResyncFinished", "MIRRORED", "RestoreWriteMostly"},
+          {"StepFailed", "DEGRADED (retrying resync)", ""},
+          {"StepsSucceeded", "RESYNC", ""},
+          {"TimerFired", "DEGRADED running degrade", "FailMember"}}},
+        {"RESYNC",
+         {{"MdMemberFailed", "DEGRADED", ""},
+          {"NbdLinkLost", "RESYNC", "ReconnectNbd"},
+          {"PeerSilent", "DEGRADED running degrade", "FailMember"},
+          {"ResyncFinished", "MIRRORED", "RestoreWriteMostly"},
+          {"TimerFired", "DEGRADED running degrade", "FailMember"}}},
+        {"RESYNC, rebuilding X from Y after a failback",
+         {{"MdMemberFailed", "HALTED running stop", kStopServingSteps},
+          {"NbdLinkLost", "RESYNC", "ReconnectNbd"},
+          {"ResyncFinished", "MIRRORED", "RestoreWriteMostly"}}},
+        {"SPLIT_BRAIN running resolve",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "STANDING_BY", ""}}},
+        {"SPLIT_BRAIN",
+         {{"PeerRequest(discard-primary)", "SPLIT_BRAIN running resolve", kDiscardXFromPeer},
+          {"PeerRequest(discard-standby)", "WAIT_PEER", ""},
+          {"ResolveRequested(alpha)", "SPLIT_BRAIN running resolve", kDiscardX},
+          {"ResolveRequested(beta)", "WAIT_PEER", "NotifyPeer"}}},
+        {"STANDING_BY (retrying failback)",
+         {{"OperatorCommand(failback)", "STANDING_BY (retrying failback)", "NotifyPeer"},
+          {"PeerRequest(handed-back)", "FAILBACK running failback", kFailback}}},
+        {"STANDING_BY",
+         {{"OperatorCommand(failback)", "STANDING_BY", "NotifyPeer"},
+          {"PeerRequest(handed-back)", "FAILBACK running failback", kFailback}}},
+        {"WAIT_PEER",
+         {{"HeartbeatReceived", "CONNECTING running connect", kConnect}}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("an outcome belongs to its batch: a failed reconnect queued before the degrade plan does not halt") {
+    auto r = mirrored();
+    auto d = r.m->handle(event::NbdLinkLost{"reset by peer"}, r.at + 100ms);
+    CHECK(step_names(d.steps) == "ReconnectNbd");
+    d = r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 200ms);
+    CHECK(step_names(d.steps) == kDegrade);
+    CHECK(to_string(r.m->phase()) == "DEGRADED running degrade");
+    CHECK(r.m->in_flight().size() == 2);
+    // The reconnect reports first: it failed (the leg is gone), which the degrade plan handles.
+    d = r.m->handle(failed(step::ReconnectNbd{}, "connection refused"), r.at + 300ms);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(d.steps.empty());
+    CHECK(to_string(r.m->phase()) == "DEGRADED running degrade");
+    // Then the degrade plan's own outcome.
+    d = r.m->handle(event::StepsSucceeded{}, r.at + 400ms);
+    CHECK(d.next == P::DEGRADED);
+    CHECK_THAT(d.reason, Catch::Contains("marks the writes Y misses"));
+    CHECK(to_string(r.m->phase()) == "DEGRADED");
+}
+
+TEST_CASE("an outcome belongs to its batch: a resync left behind by a silent standby is not the degrade plan's") {
+    auto r = degraded();
+    TimePoint at = r.at + 10s;
+    r.m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING), heard(at, at - 5s)}, at);
+    REQUIRE(to_string(r.m->phase()) == "RESYNC running resync");
+    auto d = r.m->handle(event::PeerSilent{silent(at)}, at + kDead + 1ms);
+    REQUIRE(to_string(r.m->phase()) == "DEGRADED running degrade");
+    // The resync's AttachNbd failed (the standby is gone): not "cannot record the degraded period".
+    d = r.m->handle(failed(step::AttachNbd{}, "connection timed out"), at + kDead + 2ms);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(d.steps.empty());
+    d = r.m->handle(event::StepsSucceeded{}, at + kDead + 3ms);
+    CHECK(d.next == P::DEGRADED);
+    CHECK(to_string(r.m->phase()) == "DEGRADED");
 }

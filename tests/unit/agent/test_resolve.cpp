@@ -371,3 +371,71 @@ TEST_CASE("lineage: a discarded lineage is blank, older than anything, and mints
     CHECK(d.bumped(false).current.counter() == kSplitA.current.counter() + 1);
     CHECK(d.discarded().ancestors == d.ancestors);
 }
+
+// ResolveTracker: what both machines remember of a split brain and its resolve, tested alone.
+TEST_CASE("resolve tracker: an accepted order, the pass-on first, then the plan; where it leads") {
+    const config::Config& c = example_config();
+    Plans plans(c);
+    ResolveTracker<P> t(P::WAIT_PEER);
+    t.split(P::MIRRORED);
+    CHECK(t.split_from() == P::MIRRORED);
+    std::string refusal;
+    auto peer = std::optional<PeerStatus>(standby_says(StandbyState::ACTIVE, kSplitB));
+    SECTION("run here: NotifyPeer discard-standby before the plan") {
+        auto o = t.accept(c, plans, config::Role::primary, "beta", false, "beta", "SPLIT_BRAIN", true, false, 0, kSplitA,
+                          peer, refusal);
+        REQUIRE(o);
+        CHECK(refusal.empty());
+        CHECK_FALSE(o->discard_self);
+        CHECK(o->check.what == "resolve --discard beta");
+        CHECK(o->mine == to_string(kSplitA.current));
+        CHECK(o->theirs == to_string(kSplitB.current));
+        CHECK(step_names(o->steps) == "NotifyPeer");
+        auto steps = t.run(*o, plans.drop_peer_leg(), P::DEGRADED, "serving from X alone");
+        CHECK(step_names(steps) == "NotifyPeer,FailMember");
+        CHECK(t.next() == P::DEGRADED);
+        CHECK(t.done() == "serving from X alone");
+    }
+    SECTION("from the peer: nothing passed back; discarding this node") {
+        auto o = t.accept(c, plans, config::Role::primary, "alpha", true, "beta", "SPLIT_BRAIN", true, false, 0, kSplitA,
+                          peer, refusal);
+        REQUIRE(o);
+        CHECK(o->discard_self);
+        CHECK(o->check.what == "resolve --discard alpha (run on beta)");
+        CHECK(o->steps.empty());
+    }
+    SECTION("refusals: not split, a resolve running, other batches in flight, an unknown node") {
+        CHECK_FALSE(t.accept(c, plans, config::Role::primary, "beta", false, "beta", "MIRRORED", false, false, 0, kSplitA,
+                             peer, refusal));
+        CHECK_THAT(refusal, Catch::Contains("this node is MIRRORED, not SPLIT_BRAIN"));
+        CHECK_FALSE(t.accept(c, plans, config::Role::primary, "beta", false, "beta", "SPLIT_BRAIN", true, true, 1, kSplitA,
+                             peer, refusal));
+        CHECK_THAT(refusal, Catch::Contains("a resolve is already running"));
+        CHECK_FALSE(t.accept(c, plans, config::Role::primary, "beta", false, "beta", "SPLIT_BRAIN", true, false, 2, kSplitA,
+                             peer, refusal));
+        CHECK_THAT(refusal, Catch::Contains("steps of an earlier decision are still running"));
+        CHECK_FALSE(t.accept(c, plans, config::Role::primary, "gamma", false, "beta", "SPLIT_BRAIN", true, false, 0, kSplitA,
+                             peer, refusal));
+        CHECK_THAT(refusal, Catch::Contains("'gamma' is not a node of this cluster"));
+    }
+}
+
+TEST_CASE("resolve tracker: a kept side waits for the peer's discard, then forgets it") {
+    ResolveTracker<S> t(S::EXPORTING);
+    auto peer = std::optional<PeerStatus>(primary_says(PrimaryState::DEGRADED, kSplitA));
+    CHECK_FALSE(t.awaiting_peer_discard(peer));
+    t.keep(peer);
+    REQUIRE(t.discarded_peer());
+    CHECK(*t.discarded_peer() == kSplitA.current);
+    CHECK(t.awaiting_peer_discard(peer));
+    CHECK_FALSE(t.awaiting_peer_discard(std::nullopt));
+    t.heard(kSplitA);  // still the discarded generation: nothing changes
+    CHECK(t.awaiting_peer_discard(peer));
+    Lineage blank{Generation::blank(), {kSplitA.current}};
+    t.heard(blank);  // the peer reports its discard
+    CHECK_FALSE(t.discarded_peer());
+    CHECK_FALSE(t.awaiting_peer_discard(peer));
+    // Keeping with a peer never heard remembers nothing.
+    t.keep(std::nullopt);
+    CHECK_FALSE(t.discarded_peer());
+}

@@ -173,6 +173,156 @@ TEST_CASE("standby transition table: every state x event") {
     }
 }
 
+namespace {
+
+// The sub-states: each (state, running plan) the standby can be in, reached by the events that
+// lead there, and named by its phase (to_string(phase())); the label adds what the phase
+// cannot show (an outcome still to come of a plan the state left behind).
+const config::Config& raw_fallback_config() {
+    static const config::Config c = [] {
+        config::Config x = example_config();
+        x.spool.raw_mount_fallback = true;
+        return x;
+    }();
+    return c;
+}
+
+Reached exporting_starting() {
+    auto m = std::make_unique<StandbyMachine>(example_config(), base_lineage());
+    m->start(t0);
+    return {std::move(m), t0};
+}
+
+Reached exporting_adopting() {
+    auto r = exporting();
+    TimePoint at = r.at + 500ms;
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED, base_lineage().bumped(false)), heard(at, t0)}, at);
+    return {std::move(r.m), at};
+}
+
+Reached exporting_clearing_raw() {
+    auto m = std::make_unique<StandbyMachine>(example_config(), base_lineage(), true);
+    m->start(t0);
+    m->handle(event::StepsSucceeded{}, t0 + 10ms);
+    m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1000ms, t0)}, t0 + 1000ms);
+    return {std::move(m), t0 + 1000ms};
+}
+
+Reached suspect_starting() {
+    auto r = exporting_starting();
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1000ms, t0)}, t0 + 1000ms);
+    r.m->handle(event::PeerSilent{silent(t0 + 1000ms)}, t0 + 2100ms);
+    return {std::move(r.m), t0 + 2100ms};
+}
+
+Reached takeover_raw() {
+    auto m = std::make_unique<StandbyMachine>(raw_fallback_config(), base_lineage());
+    m->start(t0);
+    m->handle(event::StepsSucceeded{}, t0 + 10ms);
+    m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(t0 + 1000ms, t0)}, t0 + 1000ms);
+    m->handle(event::PeerSilent{silent(t0 + 1000ms)}, t0 + 2100ms);
+    TimePoint at = t0 + 1000ms + kDead;
+    m->handle(event::TimerFired{silent(t0 + 1000ms)}, at);
+    m->handle(failed(step::AssembleDegraded{"/dev/md/haspool", "/dev/vdb"}, "mdadm: no superblock"), at + 100ms);
+    return {std::move(m), at + 100ms};
+}
+
+Reached takeover_resuming() {
+    auto m = std::make_unique<StandbyMachine>(example_config(), base_lineage());
+    m->start(t0, StandbyMachine::SpoolInUse{"/dev/vdb is held by md127", false});
+    return {std::move(m), t0};
+}
+
+Reached handback_resuming() {
+    auto r = handback();
+    r.m->handle(failed(step::Unmount{"/var/spool/mail"}, "target is busy"), r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached active_failback_held() {
+    auto r = handback_resuming();
+    r.m->handle(event::StepsSucceeded{}, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain_resolving() {
+    auto r = split_brain();
+    r.m->handle(event::ResolveRequested{"beta"}, r.at + 100ms);
+    return {std::move(r.m), r.at + 100ms};
+}
+
+Reached split_brain_takeover_left_behind() {
+    auto r = takeover();
+    Lineage other{Generation{5}, {Generation{4}}};
+    r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::DEGRADED, other), heard(r.at + 50ms, t0)}, r.at + 50ms);
+    return {std::move(r.m), r.at + 50ms};
+}
+
+struct PhaseCase {
+    const char* label;  // the row's name
+    const char* phase;  // what phase() must say once reached
+    std::size_t in_flight;  // batches whose outcome is still to come
+    std::function<Reached()> reach;
+};
+
+std::vector<PhaseCase> phases() {
+    return {
+        {"EXPORTING", "EXPORTING", 0, exporting},
+        {"EXPORTING running export_y", "EXPORTING running export_y", 1, exporting_starting},
+        {"EXPORTING running adopt", "EXPORTING running adopt", 1, exporting_adopting},
+        {"EXPORTING running clear_raw", "EXPORTING running clear_raw", 1, exporting_clearing_raw},
+        {"SUSPECT", "SUSPECT", 0, suspect},
+        {"SUSPECT running export_y", "SUSPECT running export_y", 1, suspect_starting},
+        {"TAKEOVER running takeover", "TAKEOVER running takeover", 1, takeover},
+        {"TAKEOVER running takeover_raw", "TAKEOVER running takeover_raw", 1, takeover_raw},
+        {"TAKEOVER running resume", "TAKEOVER running resume", 1, takeover_resuming},
+        {"ACTIVE", "ACTIVE", 0, active},
+        {"ACTIVE (automatic failback held)", "ACTIVE (automatic failback held)", 0, active_failback_held},
+        {"HANDBACK running handback", "HANDBACK running handback", 1, handback},
+        {"HANDBACK running resume", "HANDBACK running resume (automatic failback held)", 1, handback_resuming},
+        {"HALTED", "HALTED", 0, halted},
+        {"SPLIT_BRAIN", "SPLIT_BRAIN", 0, split_brain},
+        {"SPLIT_BRAIN running resolve", "SPLIT_BRAIN running resolve", 1, split_brain_resolving},
+        {"SPLIT_BRAIN, a takeover's outcome to come", "SPLIT_BRAIN", 1, split_brain_takeover_left_behind},
+    };
+}
+
+struct PhaseRow {
+    const char* event;
+    const char* next;  // the phase after the event
+    const char* steps;
+};
+
+// Expected outcome per sub-state; an event not listed keeps the phase and runs nothing.
+std::map<std::string, std::vector<PhaseRow>> phase_table();
+
+}  // namespace
+
+TEST_CASE("standby phase table: every (state, running plan) x event") {
+    auto expected = phase_table();
+    for (const auto& pc : phases()) {
+        {
+            Reached r = pc.reach();
+            INFO("reaching: standby " << pc.label);
+            CHECK(to_string(r.m->phase()) == pc.phase);
+            CHECK(r.m->in_flight().size() == pc.in_flight);
+        }
+        for (const auto& [event_name, make] : events()) {
+            Reached r = pc.reach();
+            PhaseRow want{event_name.c_str(), pc.phase, ""};
+            for (const auto& row : expected[pc.label])
+                if (event_name == row.event) want = row;
+            TimePoint now = r.at + 100ms;
+            auto d = r.m->handle(make(now), now);
+            INFO("row: standby " << pc.label << " x " << event_name << " -> " << to_string(r.m->phase()) << " ["
+                                 << step_names(d.steps) << "]");
+            CHECK(to_string(r.m->phase()) == std::string(want.next));
+            CHECK(step_names(d.steps) == want.steps);
+            CHECK(r.m->state() == d.next);
+        }
+    }
+}
+
 TEST_CASE("safety: partition on one path only -> no takeover") {
     auto r = exporting();
     // The replication path went quiet long ago; the service path still carries heartbeats.
@@ -470,4 +620,90 @@ TEST_CASE("safety: a standby restarted while Y is in use here never exports it; 
         CHECK(d.reason.find("resuming the service after a restart while this node served failed at Fsck") != std::string::npos);
         CHECK(d.reason.find("Y is not exported") != std::string::npos);
     }
+}
+
+namespace {
+
+// Resuming it.
+const char* kResumeSteps = "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
+
+std::map<std::string, std::vector<PhaseRow>> phase_table() {
+    return {
+        {"ACTIVE (automatic failback held)",
+         {{"HeartbeatReceived", "SPLIT_BRAIN (automatic failback held)", ""},
+          {"OperatorCommand(failback)", "HANDBACK running handback (automatic failback held)", kHandback},
+          {"PeerRequest(failback-request)", "HANDBACK running handback (automatic failback held)", kHandback}}},
+        {"ACTIVE",
+         {{"HeartbeatReceived", "SPLIT_BRAIN", ""}}},
+        {"EXPORTING running adopt",
+         {{"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "SUSPECT running adopt", ""},
+          {"StepFailed", "EXPORTING", ""},
+          {"StepsSucceeded", "EXPORTING", ""}}},
+        {"EXPORTING running clear_raw",
+         {{"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "SUSPECT running clear_raw", ""},
+          {"StepFailed", "EXPORTING", ""},
+          {"StepsSucceeded", "EXPORTING", ""}}},
+        {"EXPORTING running export_y",
+         {{"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "SUSPECT running export_y", ""},
+          {"StepFailed", "EXPORTING", ""},
+          {"StepsSucceeded", "EXPORTING", ""}}},
+        {"EXPORTING",
+         {{"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "SUSPECT", ""}}},
+        {"HANDBACK running handback",
+         {{"StepFailed", "HANDBACK running resume (automatic failback held)", kResumeSteps},
+          {"StepsSucceeded", "EXPORTING", ""}}},
+        {"HANDBACK running resume",
+         {{"StepFailed", "HALTED (automatic failback held)", ""},
+          {"StepsSucceeded", "ACTIVE (automatic failback held)", ""}}},
+        {"SPLIT_BRAIN running resolve",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "EXPORTING", ""}}},
+        {"SPLIT_BRAIN",
+         {{"PeerRequest(discard-primary)", "EXPORTING running export_y", "StartExport"},
+          {"PeerRequest(discard-standby)", "SPLIT_BRAIN running resolve", kDiscardYFromPeer},
+          {"ResolveRequested(alpha)", "EXPORTING running export_y", "NotifyPeer,StartExport"},
+          {"ResolveRequested(beta)", "SPLIT_BRAIN running resolve", kDiscardY}}},
+        {"SUSPECT running export_y",
+         {{"HeartbeatReceived", "EXPORTING running export_y", ""},
+          {"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "TAKEOVER running takeover", kTakeover},
+          {"StepFailed", "SUSPECT", ""},
+          {"StepsSucceeded", "SUSPECT", ""},
+          {"TimerFired", "TAKEOVER running takeover", kTakeover}}},
+        {"SUSPECT",
+         {{"HeartbeatReceived", "EXPORTING", ""},
+          {"PeerRequest(take-over)", "TAKEOVER running takeover", kTakeover},
+          {"PeerSilent", "TAKEOVER running takeover", kTakeover},
+          {"TimerFired", "TAKEOVER running takeover", kTakeover}}},
+        {"TAKEOVER running resume",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "ACTIVE", ""}}},
+        {"TAKEOVER running takeover",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "ACTIVE", ""}}},
+        {"TAKEOVER running takeover_raw",
+         {{"StepFailed", "HALTED", ""},
+          {"StepsSucceeded", "ACTIVE", ""}}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("an outcome belongs to its batch: an export left behind by a takeover is not the takeover's") {
+    auto r = suspect_starting();
+    auto d = r.m->handle(event::TimerFired{silent(t0 + 1000ms)}, t0 + 1000ms + kDead);
+    REQUIRE(d.next == S::TAKEOVER);
+    CHECK(to_string(r.m->phase()) == "TAKEOVER running takeover");
+    CHECK(r.m->in_flight().size() == 2);
+    // The export reports first (it worked): the takeover still runs.
+    d = r.m->handle(event::StepsSucceeded{}, t0 + 1000ms + kDead + 10ms);
+    CHECK(d.next == S::TAKEOVER);
+    CHECK(to_string(r.m->phase()) == "TAKEOVER running takeover");
+    d = r.m->handle(event::StepsSucceeded{}, t0 + 1000ms + kDead + 20ms);
+    CHECK(d.next == S::ACTIVE);
+    CHECK(r.m->in_flight().size() == 0);
 }
