@@ -92,7 +92,11 @@ grep -qF "no fence command configured" "$BLOG" && fail "the takeover ran without
 expect_ran fence-b "arg fence-b" "arg --pdu" "arg pdu-1" HASPOOL_EVENT=fence HASPOOL_NODE=beta HASPOOL_PEER=alpha
 expect_ran hook-b "arg hook-b" HASPOOL_EVENT=before_takeover HASPOOL_NODE=beta HASPOOL_PEER=alpha HASPOOL_STATE=TAKEOVER
 expect_not_ran hook-a
-grep -qF "step RunFence argv=[$T_DIR/record fence-b --pdu pdu-1]" "$BLOG" || fail "the plan's RunFence: $(grep -F RunFence "$BLOG")"
+# The step's log line says what ran, in full.
+grep -qF "step RunFence argv=[$T_DIR/record fence-b --pdu pdu-1] timeout=5000ms: ok (fenced alpha; ran RunFence argv=[$T_DIR/record fence-b --pdu pdu-1] timeout=5000ms env=[HASPOOL_EVENT=fence HASPOOL_NODE=beta HASPOOL_PEER=alpha] peer=alpha)" "$BLOG" ||
+    fail "the RunFence log line: $(grep -F 'step RunFence' "$BLOG")"
+grep -qF "step RunHook hook=before_takeover argv=[$T_DIR/record hook-b] timeout=5000ms: ok (hook before_takeover succeeded; ran RunHook hook=before_takeover argv=[$T_DIR/record hook-b] timeout=5000ms env=[HASPOOL_EVENT=before_takeover HASPOOL_GENERATION=" "$BLOG" ||
+    fail "the RunHook log line: $(grep -F 'step RunHook' "$BLOG")"
 stop_pid "$BETA"
 log "round 1: the added fence command and the changed hook ran"
 
