@@ -56,12 +56,14 @@ start_pair() {
 }
 
 # reload_beta HOOK_TAG FENCE_TAG: rewrite beta's file, SIGHUP, wait for the reload to be taken.
+reloads() { grep -cF "reloaded $T_DIR/beta.yaml" "$BLOG"; }
+reloads_above() { [ "$(reloads)" -gt "$1" ]; }
 reload_beta() {
     local before
-    before=$(grep -cF "reloaded $T_DIR/beta.yaml" "$BLOG")
+    before=$(reloads)
     beta_config "$1" "$2"
     kill -HUP "$BETA"
-    wait_for 5 test "$(grep -cF "reloaded $T_DIR/beta.yaml" "$BLOG")" -gt "$before"
+    wait_for 5 reloads_above "$before"
 }
 
 # take_over: kill alpha (no goodbye), wait for beta's takeover to stop where this kernel stops it.
