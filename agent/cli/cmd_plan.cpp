@@ -14,11 +14,19 @@ namespace haspool::cli {
 
 namespace {
 
+// Which nodes' parts to print, and how: one line per step, or with --verbose every field the
+// executor runs (agent::describe).
+struct Show {
+    std::optional<std::string> node;
+    bool verbose = false;
+};
+
 void section(std::ostream& o, const config::Node& n, const std::string& what, const std::vector<agent::Step>& steps,
-             const std::optional<std::string>& only) {
-    if (only && *only != n.name) return;
+             const Show& show) {
+    if (show.node && *show.node != n.name) return;
     o << "on " << n.name << " (" << config::to_string(n.role) << "), " << what << ":\n";
-    for (size_t i = 0; i < steps.size(); ++i) o << "  " << i + 1 << ". " << agent::to_string(steps[i]) << "\n";
+    for (size_t i = 0; i < steps.size(); ++i)
+        o << "  " << i + 1 << ". " << (show.verbose ? agent::describe(steps[i]) : agent::to_string(steps[i])) << "\n";
 }
 
 const std::vector<std::string> kFlows = {"start", "mirror", "takeover", "raw-takeover", "switchover", "failback", "resolve", "halt"};
@@ -40,7 +48,7 @@ int cmd_plan(const std::vector<std::string>& args) {
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "[FLOW] --config FILE [--node NAME] [--discard NODE]",
+    if (auto rc = parse("plan", "[FLOW] --config FILE [--node NAME] [--discard NODE] [--verbose]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
                         "Nothing is run. Every plan either machine can run is in one of the flows:\n"
                         "  start         the primary's connect (and --init, --force-solo), the standby's export, and a\n"
@@ -53,7 +61,9 @@ int cmd_plan(const std::vector<std::string>& args) {
                         "  resolve       a split brain resolved by `haspool resolve --discard NODE` (needs --discard)\n"
                         "  halt          what a node gives up after a failed step\n"
                         "  all           every flow (the default; resolve for both nodes)\n"
-                        "With --node, only that node's part is printed.",
+                        "With --node, only that node's part is printed. With --verbose, each step in full: what\n"
+                        "is run, with its environment and timeouts (hooks also get HASPOOL_STATE, _GENERATION\n"
+                        "and _REASON when they run).",
                         opts, args, vm, &pos))
         return *rc;
     std::string flow = vm["flow"].as<std::string>();
@@ -71,11 +81,12 @@ int cmd_plan(const std::vector<std::string>& args) {
         std::cerr << "haspool plan: --discard " << vm["discard"].as<std::string>() << " names none of the nodes\n";
         return kExitUsage;
     }
-    std::optional<std::string> only;
+    Show only;
+    only.verbose = vm.count("verbose") > 0;  // the common --verbose (cli.cpp): here, every step in full
     if (vm.count("node")) {
-        only = vm["node"].as<std::string>();
-        if (!cfg->find_node(*only)) {
-            std::cerr << "haspool plan: --node " << *only << " names none of the nodes\n";
+        only.node = vm["node"].as<std::string>();
+        if (!cfg->find_node(*only.node)) {
+            std::cerr << "haspool plan: --node " << *only.node << " names none of the nodes\n";
             return kExitUsage;
         }
     }

@@ -13,34 +13,130 @@ std::string Plans::raw_link() const {
            c_.spool.md_name + "-raw";
 }
 
-void Plans::add_hook(std::vector<Step>& s, const char* name, const std::vector<std::string>& argv) const {
-    if (!argv.empty()) s.push_back(step::RunHook{name, argv, c_.hooks.timeout});
+// ---- single steps, each filled in full from the configuration
+
+step::RunFence Plans::run_fence() const {
+    const config::Node& b = c_.standby();
+    const std::string& peer = c_.peer_of(b).name;
+    return {c_.fence.command, c_.fence.timeout,
+            {{"HASPOOL_PEER", peer}, {"HASPOOL_NODE", b.name}, {"HASPOOL_EVENT", "fence"}}, peer};
+}
+
+std::optional<step::RunHook> Plans::run_hook(const config::Node& self, const std::string& event) const {
+    const std::vector<std::string>* argv = event == "before_takeover"   ? &c_.hooks.before_takeover
+                                           : event == "after_takeover"  ? &c_.hooks.after_takeover
+                                           : event == "before_handback" ? &c_.hooks.before_handback
+                                           : event == "after_handback"  ? &c_.hooks.after_handback
+                                                                        : nullptr;
+    if (!argv || argv->empty()) return std::nullopt;
+    return step::RunHook{event, *argv, c_.hooks.timeout,
+                         {{"HASPOOL_EVENT", event}, {"HASPOOL_NODE", self.name}, {"HASPOOL_PEER", c_.peer_of(self).name}}};
+}
+
+step::StartExport Plans::start_export() const {
+    const config::Node& b = c_.standby();
+    std::vector<std::string> allow = c_.nbd.allowed_peers;
+    if (allow.empty())  // the loader's default; a Config made in code may not have it yet
+        if (auto it = c_.primary().addresses.find(c_.nbd.path); it != c_.primary().addresses.end()) allow.push_back(it->second);
+    return {b.spool_device, c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, allow, "haspool spool Y of " + b.name};
+}
+
+namespace {
+NbdLink nbd_link(const config::Config& c, Millis connect_timeout) {
+    return {c.nbd.io_timeout, c.nbd.dead_conn_timeout, c.nbd.connections, c.nbd.block_size, connect_timeout};
+}
+}  // namespace
+
+step::AttachNbd Plans::attach_nbd() const {
+    return {c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index,
+            nbd_link(c_, std::max<Millis>(c_.heartbeat.dead_after, Millis(10000))), c_.spool.md_device};
+}
+
+// Only the dead-connection timeout is ours: after it the kernel fails the queued I/O.
+step::ReconnectNbd Plans::reconnect_nbd() const {
+    return {c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index,
+            nbd_link(c_, c_.nbd.dead_conn_timeout)};
+}
+
+step::AssembleMirror Plans::assemble_mirror(bool create, bool force) const {
+    const std::string& md = c_.spool.md_device;
+    std::vector<std::string> mkfs;
+    if (c_.spool.filesystem == config::Filesystem::xfs) mkfs = {"mkfs.xfs", "-q", md};
+    // No lazy initialisation: its background writes would dirty the bitmap for minutes.
+    else mkfs = {"mke2fs", "-q", "-t", config::to_string(c_.spool.filesystem), "-E", "lazy_itable_init=0,lazy_journal_init=0", md};
+    return {md, c_.primary().spool_device, nbd_device(), create, force, c_.spool.md_name, c_.spool.bitmap_chunk_kib,
+            c_.spool.write_behind, mkfs, c_.spool.fsck_timeout};
+}
+
+step::AssembleFromRaw Plans::assemble_from_raw() const {
+    return {c_.spool.md_device, nbd_device(), c_.spool.md_name, c_.spool.bitmap_chunk_kib, c_.spool.filesystem};
+}
+
+step::Fsck Plans::fsck(const std::string& dev) const {
+    return {dev, c_.spool.filesystem, c_.spool.fsck_timeout, c_.spool.mount_point};
+}
+
+step::Mount Plans::mount(const std::string& dev) const {
+    return {dev, c_.spool.mount_point, c_.spool.filesystem, c_.spool.mount_options, c_.spool.mount_timeout};
+}
+
+// Only our own filesystem is unmounted: the array, or after a raw takeover the loop mapping of
+// Y behind MapRaw's link (docs/agent.md "Raw takeover"), when that is what is mounted there.
+step::Unmount Plans::unmount(const config::Node& self) const {
+    step::Unmount u{c_.spool.mount_point, {c_.spool.md_device}};
+    if (self.role == config::Role::standby) u.devices.push_back(raw_link());
+    return u;
+}
+
+step::ProbeAddress Plans::probe_address(const config::Node& self) const {
+    return {c_.service_interface_of(self), c_.service.address, c_.service.probe_timeout};
+}
+
+step::AddAddress Plans::add_address(const config::Node& self) const { return {c_.service_interface_of(self), c_.service.address}; }
+
+step::SendGarp Plans::send_garp(const config::Node& self) const {
+    const config::Garp& g = c_.service.garp;
+    return {c_.service_interface_of(self), c_.service.address, g.count, g.interval, g.repeat_count, g.repeat_after, g.refresh};
+}
+
+step::RemoveAddress Plans::remove_address(const config::Node& self) const {
+    return {c_.service_interface_of(self), c_.service.address};
+}
+
+step::StartUnit Plans::start_unit(const std::string& unit) const { return {unit, c_.service.unit_timeout}; }
+step::StopUnit Plans::stop_unit(const std::string& unit) const { return {unit, c_.service.unit_timeout}; }
+
+step::MapRaw Plans::map_raw(const config::Node& self) const { return {self.spool_device, raw_link(), c_.spool.filesystem}; }
+step::UnmapRaw Plans::unmap_raw(const config::Node& self) const { return {self.spool_device, raw_link()}; }
+
+// ---- plans
+
+void Plans::add_hook(std::vector<Step>& s, const config::Node& self, const char* event) const {
+    if (auto h = run_hook(self, event)) s.push_back(std::move(*h));
 }
 
 // fsck (when asked), mount, probe + add the VIP, announce it, start the units.
-void Plans::serve(std::vector<Step>& s, const config::Node& self, const std::string& dev, bool fsck) const {
-    if (fsck) s.push_back(step::Fsck{dev, c_.spool.filesystem, c_.spool.fsck_timeout});
-    s.push_back(step::Mount{dev, c_.spool.mount_point, c_.spool.filesystem, c_.spool.mount_options});
-    std::string ifname = c_.service_interface_of(self);
-    if (c_.service.probe) s.push_back(step::ProbeAddress{ifname, c_.service.address, c_.service.probe_timeout});
-    s.push_back(step::AddAddress{ifname, c_.service.address});
-    s.push_back(step::SendGarp{ifname, c_.service.address, c_.service.garp.count, c_.service.garp.interval});
-    for (const auto& u : c_.service.units) s.push_back(step::StartUnit{u, c_.service.unit_timeout});
+void Plans::serve(std::vector<Step>& s, const config::Node& self, const std::string& dev, bool fsck_first) const {
+    if (fsck_first) s.push_back(fsck(dev));
+    s.push_back(mount(dev));
+    if (c_.service.probe) s.push_back(probe_address(self));
+    s.push_back(add_address(self));
+    s.push_back(send_garp(self));
+    for (const auto& u : c_.service.units) s.push_back(start_unit(u));
 }
 
 std::vector<Step> Plans::stop_serving(const config::Node& self) const {
     std::vector<Step> s;
-    for (auto it = c_.service.units.rbegin(); it != c_.service.units.rend(); ++it)
-        s.push_back(step::StopUnit{*it, c_.service.unit_timeout});
-    s.push_back(step::RemoveAddress{c_.service_interface_of(self), c_.service.address});
-    s.push_back(step::Unmount{c_.spool.mount_point});
+    for (auto it = c_.service.units.rbegin(); it != c_.service.units.rend(); ++it) s.push_back(stop_unit(*it));
+    s.push_back(remove_address(self));
+    s.push_back(unmount(self));
     return s;
 }
 
 std::vector<Step> Plans::resume(const config::Node& self, const std::string& dev) const {
     std::vector<Step> s;
     serve(s, self, dev, true);
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, self, "after_takeover");
     return s;
 }
 
@@ -55,9 +151,9 @@ bool Plans::failed_while_stopping_service(const Step& failed) {
 // the unmount. Hooks must therefore tolerate running when there is nothing to stop.
 std::vector<Step> Plans::release(const config::Node& self, bool raw) const {
     std::vector<Step> s;
-    add_hook(s, "before_handback", c_.hooks.before_handback);
+    add_hook(s, self, "before_handback");
     for (auto& st : stop_serving(self)) s.push_back(std::move(st));
-    if (raw && self.role == config::Role::standby) s.push_back(step::UnmapRaw{self.spool_device, raw_link()});
+    if (raw && self.role == config::Role::standby) s.push_back(unmap_raw(self));
     s.push_back(step::StopMirror{c_.spool.md_device});
     if (self.role == config::Role::primary) s.push_back(step::DetachNbd{c_.nbd.device_index});
     return s;
@@ -67,7 +163,7 @@ std::vector<Step> Plans::discard(const config::Node& self, Generation generation
     std::vector<Step> s = release(self, raw);
     s.push_back(step::DiscardGeneration{generation, "split brain resolved by the operator (haspool resolve --discard " +
                                                         self.name + ")"});
-    if (self.role == config::Role::standby) s.push_back(step::StartExport{});
+    if (self.role == config::Role::standby) s.push_back(start_export());
     return s;
 }
 
@@ -76,12 +172,11 @@ std::vector<Step> Plans::drop_peer_leg() const { return {step::FailMember{c_.spo
 std::vector<Step> Plans::takeover(bool planned) const {
     const config::Node& b = c_.standby();
     std::vector<Step> s;
-    add_hook(s, "before_takeover", c_.hooks.before_takeover);
+    add_hook(s, b, "before_takeover");
     s.push_back(step::StopExport{});
     // Probe before fencing: an answering VIP means the primary still serves, and we stop here.
-    if (c_.service.probe)
-        s.push_back(step::ProbeAddress{c_.service_interface_of(b), c_.service.address, c_.service.probe_timeout});
-    if (!planned && !c_.fence.command.empty()) s.push_back(step::RunFence{c_.fence.command, c_.fence.timeout});
+    if (c_.service.probe) s.push_back(probe_address(b));
+    if (!planned && !c_.fence.command.empty()) s.push_back(run_fence());
     s.push_back(step::BumpGeneration{planned ? "switchover to " + b.name : "takeover by " + b.name});
     s.push_back(step::AssembleDegraded{c_.spool.md_device, b.spool_device});
     std::vector<Step> rest;
@@ -89,7 +184,7 @@ std::vector<Step> Plans::takeover(bool planned) const {
     // serve() probes again right before adding the address; once is enough here.
     for (auto& st : rest)
         if (!(c_.service.probe && std::holds_alternative<step::ProbeAddress>(st))) s.push_back(std::move(st));
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, b, "after_takeover");
     return s;
 }
 
@@ -98,44 +193,44 @@ std::vector<Step> Plans::takeover_raw() const {
     std::vector<Step> s;
     s.push_back(step::MarkRawWrites{"raw takeover by " + b.name + ": Y is written outside md"});
     s.push_back(step::StopMirror{c_.spool.md_device});  // an inactive leftover of the failed assembly
-    s.push_back(step::MapRaw{b.spool_device, raw_link()});
+    s.push_back(map_raw(b));
     serve(s, b, raw_link(), true);
     // As in takeover(): the VIP was probed before fencing.
     if (c_.service.probe)
         s.erase(std::remove_if(s.begin(), s.end(), [](const Step& st) { return std::holds_alternative<step::ProbeAddress>(st); }),
                 s.end());
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, b, "after_takeover");
     return s;
 }
 
 std::vector<Step> Plans::handback(bool raw) const {
     const config::Node& b = c_.standby();
     std::vector<Step> s;
-    add_hook(s, "before_handback", c_.hooks.before_handback);
+    add_hook(s, b, "before_handback");
     for (auto& st : stop_serving(b)) s.push_back(st);
-    if (raw) s.push_back(step::UnmapRaw{b.spool_device, raw_link()});
+    if (raw) s.push_back(unmap_raw(b));
     s.push_back(step::StopMirror{c_.spool.md_device});
-    s.push_back(step::StartExport{});
+    s.push_back(start_export());
     s.push_back(step::NotifyPeer{MessageKind::handed_back});
-    add_hook(s, "after_handback", c_.hooks.after_handback);
+    add_hook(s, b, "after_handback");
     return s;
 }
 
 std::vector<Step> Plans::connect(bool x_newer, bool create, bool force, bool y_blank) const {
     const config::Node& a = c_.primary();
     std::vector<Step> s;
-    s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
+    s.push_back(attach_nbd());
     if (x_newer && !create) {
         s.push_back(step::AssembleDegraded{c_.spool.md_device, a.spool_device});
         if (y_blank) s.push_back(step::AddMemberFull{c_.spool.md_device, nbd_device()});
         else s.push_back(step::ReAddMember{c_.spool.md_device, nbd_device()});
     } else {
-        s.push_back(step::AssembleMirror{c_.spool.md_device, a.spool_device, nbd_device(), create, force});
+        s.push_back(assemble_mirror(create, force));
     }
     serve(s, a, c_.spool.md_device, true);
     // The hooks are named from the standby's side, but they mean "this node now serves" and
     // "this node is about to stop": the primary starting to serve runs after_takeover too.
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, a, "after_takeover");
     return s;
 }
 
@@ -148,18 +243,18 @@ std::vector<Step> Plans::degrade() const {
 std::vector<Step> Plans::resync(bool y_blank) const {
     Step add = y_blank ? Step(step::AddMemberFull{c_.spool.md_device, nbd_device()})
                        : Step(step::ReAddMember{c_.spool.md_device, nbd_device()});
-    return {step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}, add};
+    return {attach_nbd(), add};
 }
 
 std::vector<Step> Plans::handover() const {
     const config::Node& a = c_.primary();
     std::vector<Step> s;
-    add_hook(s, "before_handback", c_.hooks.before_handback);
+    add_hook(s, a, "before_handback");
     for (auto& st : stop_serving(a)) s.push_back(st);
     s.push_back(step::StopMirror{c_.spool.md_device});
     s.push_back(step::DetachNbd{c_.nbd.device_index});
     s.push_back(step::NotifyPeer{MessageKind::take_over});
-    add_hook(s, "after_handback", c_.hooks.after_handback);
+    add_hook(s, a, "after_handback");
     return s;
 }
 
@@ -169,8 +264,8 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_ra
     const bool full = x_blank || y_raw;
     std::vector<Step> s;
     if (!full) s.push_back(adopt);
-    s.push_back(step::AttachNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index});
-    if (y_raw) s.push_back(step::AssembleFromRaw{c_.spool.md_device, nbd_device()});
+    s.push_back(attach_nbd());
+    if (y_raw) s.push_back(assemble_from_raw());
     else s.push_back(step::AssembleDegraded{c_.spool.md_device, nbd_device()});
     if (full) {
         // X's data was discarded: its bitmap cannot be trusted to mark what differs (docs/agent.md).
@@ -184,7 +279,7 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_ra
         s.push_back(step::ReAddMember{c_.spool.md_device, a.spool_device});
     }
     serve(s, a, c_.spool.md_device, false);
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, a, "after_takeover");
     return s;
 }
 
@@ -199,11 +294,11 @@ std::vector<Step> Plans::resume_standby(bool raw) const {
     return resume(c_.standby(), raw ? raw_link() : c_.spool.md_device);
 }
 
-std::vector<Step> Plans::export_y() const { return {step::StartExport{}}; }
+std::vector<Step> Plans::export_y() const { return {start_export()}; }
 
 std::vector<Step> Plans::release_and_export(bool raw) const {
     std::vector<Step> s = release(c_.standby(), raw);
-    s.push_back(step::StartExport{});
+    s.push_back(start_export());
     return s;
 }
 
@@ -217,7 +312,7 @@ std::vector<Step> Plans::clear_raw_writes(Generation generation) const {
 }
 
 std::vector<Step> Plans::reconnect() const {
-    return {step::ReconnectNbd{c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, c_.nbd.device_index}};
+    return {reconnect_nbd()};
 }
 
 std::vector<Step> Plans::restore_write_mostly() const { return {step::RestoreWriteMostly{c_.spool.md_device, nbd_device()}}; }
@@ -232,7 +327,7 @@ std::vector<Step> Plans::solo() const {
     s.push_back(step::BumpGeneration{"forced solo start of " + a.name});
     s.push_back(step::AssembleDegraded{c_.spool.md_device, a.spool_device});
     serve(s, a, c_.spool.md_device, true);
-    add_hook(s, "after_takeover", c_.hooks.after_takeover);
+    add_hook(s, a, "after_takeover");
     return s;
 }
 

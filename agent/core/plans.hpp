@@ -1,6 +1,7 @@
 #pragma once
 // The ordered step lists of every flow in DESIGN §4, built from the configuration alone. The
 // machines pick one and `haspool plan` prints them; golden transcripts pin their order.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,28 @@ public:
     // and serve on from X alone (DEGRADED) until the standby exports a blank Y.
     std::vector<Step> drop_peer_leg() const;
 
+    // The single steps the plans above are made of, each filled in full from the configuration
+    // (a step is the whole instruction: the executor reads nothing else). Public for the
+    // integration driver that performs single steps (tests/integration/agent/perform_steps.cpp).
+    step::RunFence run_fence() const;  // argv empty when no fence.command is configured
+    std::optional<step::RunHook> run_hook(const config::Node& self, const std::string& event) const;  // nullopt: none
+    step::StartExport start_export() const;
+    step::AttachNbd attach_nbd() const;
+    step::ReconnectNbd reconnect_nbd() const;
+    step::AssembleMirror assemble_mirror(bool create, bool force) const;
+    step::AssembleFromRaw assemble_from_raw() const;
+    step::Fsck fsck(const std::string& dev) const;
+    step::Mount mount(const std::string& dev) const;
+    step::Unmount unmount(const config::Node& self) const;  // the array, and on the standby the raw mapping
+    step::ProbeAddress probe_address(const config::Node& self) const;
+    step::AddAddress add_address(const config::Node& self) const;
+    step::SendGarp send_garp(const config::Node& self) const;
+    step::RemoveAddress remove_address(const config::Node& self) const;
+    step::StartUnit start_unit(const std::string& unit) const;
+    step::StopUnit stop_unit(const std::string& unit) const;
+    step::MapRaw map_raw(const config::Node& self) const;
+    step::UnmapRaw unmap_raw(const config::Node& self) const;
+
     const config::Config& config() const { return c_; }
     // Where MapRaw publishes the loop device over Y: in the runtime directory (that of
     // cluster.control_socket), which does not outlive the loop device across a reboot.
@@ -107,8 +130,8 @@ public:
 
 private:
     std::string nbd_device() const;
-    void add_hook(std::vector<Step>& s, const char* name, const std::vector<std::string>& argv) const;
-    void serve(std::vector<Step>& s, const config::Node& self, const std::string& dev, bool fsck) const;
+    void add_hook(std::vector<Step>& s, const config::Node& self, const char* event) const;
+    void serve(std::vector<Step>& s, const config::Node& self, const std::string& dev, bool fsck_first) const;
 
     const config::Config& c_;
 };

@@ -16,6 +16,20 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
 
 std::string ms(Millis m) { return std::to_string(m.count()) + "ms"; }
 
+std::string env(const Environment& e) {
+    std::string s;
+    for (const auto& [k, v] : e) s += (s.empty() ? "" : " ") + k + "=" + v;
+    return "env=[" + s + "]";
+}
+
+std::string link(const NbdLink& l) {
+    return "io_timeout=" + ms(l.io_timeout) + " dead_conn_timeout=" + ms(l.dead_conn_timeout) +
+           " connections=" + std::to_string(l.connections) + " block_size=" + std::to_string(l.block_size) +
+           " connect_timeout=" + ms(l.connect_timeout);
+}
+
+std::string chunk(unsigned kib) { return kib ? std::to_string(kib) + "K" : std::string("mdadm's"); }
+
 }  // namespace
 
 std::string name_of(const Step& s) {
@@ -111,6 +125,38 @@ std::string to_string(const Step& s) {
     return params.empty() ? name_of(s) : name_of(s) + " " + params;
 }
 
+std::string describe(const Step& s) {
+    std::string more = std::visit(overloaded{
+        [](const step::StartExport& e) {
+            return "dev=" + e.dev + " listen=" + e.listen_address + ":" + std::to_string(e.port) + " export=" +
+                   e.export_name + " allow=[" + join(e.allow, " ") + "] description=\"" + e.description + "\"";
+        },
+        [](const step::RunFence& f) { return env(f.env) + " peer=" + f.peer; },
+        [](const step::AttachNbd& a) { return link(a.link) + " md=" + a.md; },
+        [](const step::ReconnectNbd& a) { return link(a.link); },
+        [](const step::AssembleMirror& a) {
+            return "name=" + a.name + " bitmap_chunk=" + chunk(a.bitmap_chunk_kib) +
+                   " write_behind=" + std::to_string(a.write_behind) +
+                   (a.create ? " mkfs=[" + join(a.mkfs, " ") + "] mkfs_timeout=" + ms(a.mkfs_timeout) : "");
+        },
+        [](const step::Fsck& f) { return "dir=" + f.dir; },
+        [](const step::Mount& m) { return "timeout=" + ms(m.timeout); },
+        [](const step::Unmount& u) { return "devices=[" + join(u.devices, " ") + "]"; },
+        [](const step::SendGarp& g) {
+            return "repeat_count=" + std::to_string(g.repeat_count) + " repeat_after=" + ms(g.repeat_after) +
+                   " refresh=" + ms(g.refresh);
+        },
+        [](const step::RunHook& h) { return env(h.env); },
+        [](const step::MapRaw& m) { return std::string("fs=") + config::to_string(m.fs); },
+        [](const step::AssembleFromRaw& a) {
+            return "name=" + a.name + " bitmap_chunk=" + chunk(a.bitmap_chunk_kib) + " fs=" + config::to_string(a.fs);
+        },
+        [](const auto&) { return std::string(); },
+    }, s);
+    std::string line = to_string(s);
+    return more.empty() ? line : line + " " + more;
+}
+
 std::optional<Step> undo_of(const Step& s) {
     return std::visit(overloaded{
         [](const step::AttachNbd& a) -> std::optional<Step> { return step::DetachNbd{a.index}; },
@@ -118,7 +164,7 @@ std::optional<Step> undo_of(const Step& s) {
         [](const step::AssembleMirror& a) -> std::optional<Step> { return step::StopMirror{a.md}; },
         [](const step::AssembleFromRaw& a) -> std::optional<Step> { return step::StopMirror{a.md}; },
         [](const step::MapRaw& m) -> std::optional<Step> { return step::UnmapRaw{m.dev, m.link}; },
-        [](const step::Mount& m) -> std::optional<Step> { return step::Unmount{m.dir}; },
+        [](const step::Mount& m) -> std::optional<Step> { return step::Unmount{m.dir, {m.dev}}; },
         [](const step::AddAddress& a) -> std::optional<Step> { return step::RemoveAddress{a.interface, a.cidr}; },
         [](const step::StartUnit& u) -> std::optional<Step> { return step::StopUnit{u.name, u.timeout}; },
         [](const auto&) -> std::optional<Step> { return std::nullopt; },

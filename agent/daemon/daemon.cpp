@@ -79,8 +79,8 @@ void log_step(const std::string& prefix, const Step& s, const StepResult& r, boo
 }
 
 // The standby's export of Y, its sessions logged.
-std::unique_ptr<SpoolExport> make_spool_export(const config::Config& cfg, const std::string& y, const std::string& prefix) {
-    return std::make_unique<SpoolExport>(cfg, y, [prefix](const std::string& kind, const std::string& msg) {
+std::unique_ptr<SpoolExport> make_spool_export(const std::string& prefix) {
+    return std::make_unique<SpoolExport>([prefix](const std::string& kind, const std::string& msg) {
         std::string line = prefix + "NBD export: " + msg;
         if (kind == "refused" || kind == "accept-failed") log::warning(line, {{"EVENT", "nbd-" + kind}});
         else log::info(line, {{"EVENT", "nbd-" + kind}});
@@ -110,14 +110,14 @@ public:
           peer_(io_, cfg_, self, std::move(key), prefix_, [this] { return own_status(); },
                 [this](const Event& e) { dispatch(e); }),
           control_(io_, cfg_.cluster.control_socket, [this](const std::string& line) { return control(line); }) {
-        const config::Node& me = *cfg_.find_node(self);
-        if (machine_.standby()) export_ = make_spool_export(cfg_, me.spool_device, prefix_);
+        if (machine_.standby()) export_ = make_spool_export(prefix_);
         else
             watch_ = std::make_unique<MirrorWatch>(
                 cfg_.spool.md_device, cfg_.nbd.device_index,
                 [this](Event e) { asio::post(io_, [this, e = std::move(e)] { on_mirror_event(e); }); },
                 [this](const std::optional<raid::MdSnapshot>& s) { asio::post(io_, [this, s] { md_ = s; }); });
-        system_ = std::make_unique<LinuxSystem>(cfg_, self, NodeStateStore(cfg_.cluster.state_dir, self), machine_.standby(),
+        system_ = std::make_unique<LinuxSystem>(NodeStateStore(cfg_.cluster.state_dir, self), RawWritesMark(cfg_.cluster.state_dir),
+                                                machine_.standby(),
                                                 [this](MessageKind k) { asio::post(io_, [this, k] { peer_.request(k, Clock::now()); }); },
                                                 export_.get());
         system_->set_state(state);

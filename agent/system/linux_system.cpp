@@ -11,7 +11,6 @@
 #include "agent/system/actions/actions.hpp"
 #include "agent/system/actions/mountinfo.hpp"
 #include "agent/log/log.hpp"
-#include "agent/core/plans.hpp"
 #include "agent/system/step_actions.hpp"
 
 #include <boost/asio/post.hpp>
@@ -44,12 +43,10 @@ bool mounted_where_we_mount_it(const actions::FilesystemSpec& spec) {
 
 }  // namespace
 
-LinuxSystem::LinuxSystem(const config::Config& cfg, const std::string& self, NodeStateStore store, bool standby,
+LinuxSystem::LinuxSystem(NodeStateStore store, RawWritesMark raw_mark, bool standby,
                          std::function<void(MessageKind)> notify, SpoolExport* spool_export)
-    : cfg_(cfg), self_(self), store_(std::move(store)), standby_(standby), notify_(std::move(notify)),
-      export_(spool_export) {
-    if (const config::Node* n = cfg_.find_node(self_)) peer_ = cfg_.peer_of(*n).name;
-}
+    : store_(std::move(store)), raw_mark_(std::move(raw_mark)), standby_(standby), notify_(std::move(notify)),
+      export_(spool_export) {}
 
 void LinuxSystem::set_hook_situation(std::string state, std::string reason) {
     std::lock_guard lock(mutex_);
@@ -67,43 +64,56 @@ void LinuxSystem::set_state(NodeState s) {
     state_ = std::move(s);
 }
 
-// The step's argv and timeout come from the same Config (Plans), so fence_peer() and run_hook()
-// take them from cfg_ and add the documented environment (docs/actions.md).
-StepResult LinuxSystem::run_fence(const step::RunFence&) {
-    return to_step_result(actions::fence_peer(cfg_.fence, peer_, self_));
+// Fence and hooks run exactly the step's argv, environment and timeout; the note says so in
+// full (the step's log line then shows what ran, not only what was planned).
+StepResult LinuxSystem::run_fence(const step::RunFence& s) {
+    StepResult r = to_step_result(actions::fence_peer(fence_command(s)));
+    if (r.ok && !s.argv.empty()) r.note += "; ran " + describe(s);
+    return r;
 }
 
 StepResult LinuxSystem::run_hook(const step::RunHook& s) {
     auto event = hook_event_named(s.name);
     if (!event) return StepResult::failure(to_string(s) + ": '" + s.name + "' is not a hook event; nothing was run");
-    actions::HookContext ctx;
+    actions::HookContext now;
     {
         std::lock_guard lock(mutex_);
-        ctx = {self_, peer_, hook_state_, state_.lineage.current.value, hook_reason_};
+        now = {{}, {}, hook_state_, state_.lineage.current.value, hook_reason_};
     }
-    return to_step_result(actions::run_hook(cfg_.hooks, *event, ctx));
+    actions::HookCommand cmd = hook_command(s, *event, now);
+    StepResult r = to_step_result(actions::run_hook(cmd));
+    if (r.ok && !cmd.argv.empty()) {
+        step::RunHook ran = s;
+        ran.env = cmd.env;  // with the run-time situation added
+        r.note += "; ran " + describe(ran);
+    }
+    return r;
 }
 
 StepResult LinuxSystem::fsck(const step::Fsck& s) {
     // A re-run after a partial takeover finds the spool already mounted by the Mount that follows
     // this check: it was checked before it was mounted, and a mounted filesystem is never checked.
     // Mounted anywhere else, check_filesystem() refuses.
-    actions::FilesystemSpec spec = filesystem_spec(cfg_, s);
+    actions::FilesystemSpec spec = filesystem_spec(s);
     if (mounted_where_we_mount_it(spec)) return StepResult::success("already mounted on " + spec.mount_point + ": checked before");
     return to_step_result(actions::check_filesystem(spec));
 }
 
 StepResult LinuxSystem::mount(const step::Mount& s) {
-    return to_step_result(actions::ensure_mounted(filesystem_spec(cfg_, s)));
+    return to_step_result(actions::ensure_mounted(filesystem_spec(s)));
 }
 
 StepResult LinuxSystem::unmount(const step::Unmount& s) {
-    actions::FilesystemSpec spec = filesystem_spec(cfg_, s);
-    // Only our own filesystem is unmounted: the array, or after a raw takeover the loop mapping
-    // of Y behind MapRaw's link (docs/agent.md "Raw takeover"), when that is what is mounted there.
-    actions::FilesystemSpec raw = spec;
-    raw.device = Plans(cfg_).raw_link();
-    if (standby_ && mounted_where_we_mount_it(raw)) spec = raw;
+    if (s.devices.empty()) return StepResult::failure(to_string(s) + ": no device to unmount; nothing was done");
+    // Only our own filesystem is unmounted: whichever of the step's devices (the array, or after
+    // a raw takeover the loop mapping of Y behind MapRaw's link) is mounted there. With none of
+    // them there, the first one decides: done when nothing is mounted, refused when another is.
+    actions::FilesystemSpec spec = filesystem_spec(s, s.devices.front());
+    for (const auto& dev : s.devices)
+        if (actions::FilesystemSpec d = filesystem_spec(s, dev); mounted_where_we_mount_it(d)) {
+            spec = d;
+            break;
+        }
     return to_step_result(actions::ensure_unmounted(spec));
 }
 
@@ -149,7 +159,7 @@ StepResult LinuxSystem::send_garp(const step::SendGarp& s) {
         if (i > 0) std::this_thread::sleep_for(s.interval);
         if (auto r = sender->send_one(); !r.ok()) return to_step_result(r);
     }
-    actions::GarpSchedule rest = actions::garp_schedule(cfg_.service.garp);
+    actions::GarpSchedule rest = actions::garp_schedule(config::Garp{s.count, s.interval, s.repeat_count, s.repeat_after, s.refresh});
     const Millis done = s.count ? Millis(s.interval * (s.count - 1)) : Millis(0);
     std::vector<Millis> later;
     for (size_t i = s.count; i < rest.offsets.size(); ++i) later.push_back(std::max(Millis(0), rest.offsets[i] - done));

@@ -5,6 +5,9 @@
 // systemd units; the standby's export of Y (spool_export.hpp); the kernel NBD client over
 // netlink (blockdev/nbd_attach.hpp) and md through mdadm and sysfs (raid/md_control.hpp).
 // Every method checks before it acts, so a plan can be re-run after a partial failure.
+// A step is the whole instruction: each method runs exactly what its step carries (argv,
+// environment, timeouts, devices, addresses: filled by Plans from the configuration of the
+// moment), and LinuxSystem holds no configuration, so a reload is what the next step runs.
 #include <functional>
 #include <memory>
 
@@ -12,24 +15,27 @@
 #include <mutex>
 #include <string>
 
-#include "config/config.hpp"
 #include "agent/system/process_runner.hpp"
 #include "raid/md_control.hpp"
 #include "agent/store/node_state.hpp"
+#include "agent/store/raw_writes_mark.hpp"
 #include "agent/system/system.hpp"
 
 namespace haspool::agent {
 
 class LinuxSystem : public System {
 public:
-    // `notify` queues a peer message (it must be thread-safe: steps run on a worker thread).
-    // `self` names this node in `cfg` (fencing and hooks are told who is who).
-    // `spool_export` is the standby's export of Y (nullptr on the primary: its export steps fail).
-    LinuxSystem(const config::Config& cfg, const std::string& self, NodeStateStore store, bool standby,
-                std::function<void(MessageKind)> notify, class SpoolExport* spool_export = nullptr);
+    // `store` and `raw_mark` are where the data generation and the raw-writes mark persist (the
+    // stores, not the configuration they were named by). `notify` queues a peer message (it must
+    // be thread-safe: steps run on a worker thread). `spool_export` is the standby's export of Y
+    // (nullptr on the primary: its export steps fail).
+    LinuxSystem(NodeStateStore store, RawWritesMark raw_mark, bool standby, std::function<void(MessageKind)> notify,
+                class SpoolExport* spool_export = nullptr);
 
     // What hooks are told as HASPOOL_STATE and HASPOOL_REASON: the daemon sets it before it runs
-    // a batch of steps (thread-safe).
+    // a batch of steps (thread-safe). It is the run-time situation of the decision, not
+    // configuration, so it is not in the step; HASPOOL_GENERATION is read when the hook runs
+    // (the takeover's BumpGeneration precedes its after_takeover hook).
     void set_hook_situation(std::string state, std::string reason);
 
     // Where the announcements after the first GARP burst run (the repeat burst and the periodic
@@ -67,7 +73,7 @@ public:
     StepResult run_hook(const step::RunHook& s) override;
     StepResult notify_peer(const step::NotifyPeer& s) override;
     StepResult discard_generation(const step::DiscardGeneration& s) override;
-    // raid::MdControl::add_full is the building block; md is not wired into this build yet.
+    // Wipes the member's md superblock, then adds it (raid::MdControl::add_full).
     StepResult add_member_full(const step::AddMemberFull& s) override;
     // linux_system_raw.cpp (docs/agent.md "Raw takeover").
     StepResult mark_raw_writes(const step::MarkRawWrites& s) override;
@@ -81,12 +87,10 @@ private:
     std::optional<raid::MdSnapshot> running_array(const std::string& md, std::string& error);
     // The same for a step that needs the array: nullopt with `failed` saying why.
     std::optional<raid::MdSnapshot> require_array(const std::string& md, StepResult& failed);
-    StepResult make_filesystem(const std::string& dev);  // on a new array that holds nothing yet
+    StepResult make_filesystem(const step::AssembleMirror& s);  // on a new array that holds nothing yet
 
-    config::Config cfg_;
-    std::string self_;
-    std::string peer_;
     NodeStateStore store_;
+    RawWritesMark raw_mark_;
     bool standby_;
     std::function<void(MessageKind)> notify_;
     class SpoolExport* export_;

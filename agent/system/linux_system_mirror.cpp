@@ -23,18 +23,18 @@ std::chrono::seconds whole_seconds(Millis m) {
     return std::chrono::seconds(static_cast<long>(std::ceil(m.count() / 1000.0)));
 }
 
-nbd::AttachRequest attach_request(const config::Config& c, const std::string& address, uint16_t port,
-                                  const std::string& export_name, unsigned index) {
+nbd::AttachRequest attach_request(const std::string& address, uint16_t port, const std::string& export_name,
+                                  unsigned index, const NbdLink& link) {
     nbd::AttachRequest r;
     r.host = address;
     r.port = port;
     r.export_name = export_name;
     r.index = index;
-    r.io_timeout = whole_seconds(c.nbd.io_timeout);
-    r.dead_conn_timeout = whole_seconds(c.nbd.dead_conn_timeout);
-    r.connections = c.nbd.connections;
-    r.block_size = c.nbd.block_size;
-    r.connect_timeout = std::max<Millis>(c.heartbeat.dead_after, Millis(10000));
+    r.io_timeout = whole_seconds(link.io_timeout);
+    r.dead_conn_timeout = whole_seconds(link.dead_conn_timeout);
+    r.connections = link.connections;
+    r.block_size = link.block_size;
+    r.connect_timeout = link.connect_timeout;
     return r;
 }
 
@@ -75,9 +75,10 @@ std::string disconnect_and_wait(unsigned index) {
 
 // ---- the standby's export of Y
 
-StepResult LinuxSystem::start_export(const step::StartExport&) {
+StepResult LinuxSystem::start_export(const step::StartExport& s) {
     if (!export_) return StepResult::failure("this node has no export of Y (it is not the standby)");
-    if (std::string e = export_->start(); !e.empty()) return StepResult::failure(e);
+    if (std::string e = export_->start({s.dev, s.listen_address, s.port, s.export_name, s.allow, s.description}); !e.empty())
+        return StepResult::failure(e);
     return StepResult::success();
 }
 
@@ -100,16 +101,16 @@ StepResult LinuxSystem::attach_nbd(const step::AttachNbd& s) {
         // leftover of an earlier run, whose socket may be long dead.
         if (!device_claimed_by(dev).empty()) {
             std::string md_error;
-            auto running = running_array(cfg_.spool.md_device, md_error);
+            auto running = running_array(s.md, md_error);
             const raid::MdMember* m = running ? running->member(block_name(dev)) : nullptr;
             if (!m || !m->state.faulty) return StepResult::success();
-            if (std::string e = md_.remove(cfg_.spool.md_device, dev); !e.empty())
+            if (std::string e = md_.remove(s.md, dev); !e.empty())
                 return StepResult::failure("removing the failed leg " + dev + " before re-attaching it: " + e);
         }
         if (std::string e = disconnect_and_wait(s.index); !e.empty())
             return StepResult::failure("releasing the unused, stale " + dev + ": " + e);
     }
-    nbd::AttachResult r = nbd::attach(attach_request(cfg_, s.address, s.port, s.export_name, s.index));
+    nbd::AttachResult r = nbd::attach(attach_request(s.address, s.port, s.export_name, s.index, s.link));
     if (!r.error.empty()) return StepResult::failure(r.error);
     return StepResult::success();
 }
@@ -124,9 +125,8 @@ StepResult LinuxSystem::detach_nbd(const step::DetachNbd& s) {
 }
 
 StepResult LinuxSystem::reconnect_nbd(const step::ReconnectNbd& s) {
-    nbd::AttachRequest r = attach_request(cfg_, s.address, s.port, s.export_name, s.index);
-    // Only the dead-connection timeout is ours: after it the kernel fails the queued I/O.
-    r.connect_timeout = cfg_.nbd.dead_conn_timeout;
+    // The step's connect timeout is the dead-connection timeout: after it the kernel fails the queued I/O.
+    nbd::AttachRequest r = attach_request(s.address, s.port, s.export_name, s.index, s.link);
     if (std::string e = nbd::reconnect(s.index, r); !e.empty()) return StepResult::failure(e);
     return StepResult::success();
 }
@@ -156,20 +156,15 @@ std::optional<raid::MdSnapshot> LinuxSystem::require_array(const std::string& md
     return running;
 }
 
-StepResult LinuxSystem::make_filesystem(const std::string& dev) {
-    raid::MdControl::ProbeResult p = md_.probe(dev);
+StepResult LinuxSystem::make_filesystem(const step::AssembleMirror& s) {
+    raid::MdControl::ProbeResult p = md_.probe(s.md);
     if (!p.error.empty()) return StepResult::failure(p.error);
     if (!p.holds.empty()) return StepResult::success();  // --init over an existing filesystem (--force)
-    std::vector<std::string> argv;
-    if (cfg_.spool.filesystem == config::Filesystem::xfs) argv = {"mkfs.xfs", "-q", dev};
-    // No lazy initialisation: its background writes would dirty the bitmap for minutes.
-    else argv = {"mke2fs", "-q", "-t", config::to_string(cfg_.spool.filesystem), "-E",
-                 "lazy_itable_init=0,lazy_journal_init=0", dev};
-    raid::CommandResult r = runner_.run(argv, cfg_.spool.fsck_timeout);
+    if (s.mkfs.empty()) return StepResult::failure("the new array " + s.md + " holds no filesystem and the step names no mkfs command");
+    raid::CommandResult r = runner_.run(s.mkfs, s.mkfs_timeout);
     if (!r.error.empty() || r.exit_status != 0)
-        return StepResult::failure("making the spool filesystem: " + raid::describe_failure(argv, r));
-    log::notice("made a " + std::string(config::to_string(cfg_.spool.filesystem)) + " filesystem on the new array " + dev,
-                {{"EVENT", "mkfs"}});
+        return StepResult::failure("making the spool filesystem: " + raid::describe_failure(s.mkfs, r));
+    log::notice("made the spool filesystem on the new array " + s.md + " (" + raid::join_argv(s.mkfs) + ")", {{"EVENT", "mkfs"}});
     return StepResult::success();
 }
 
@@ -185,14 +180,14 @@ StepResult LinuxSystem::assemble_mirror(const step::AssembleMirror& s) {
     if (s.create) {
         raid::CreateRequest r;
         r.md_device = s.md;
-        r.name = cfg_.spool.md_name;
+        r.name = s.name;
         r.local_member = s.local;
         r.remote_member = s.remote;
-        if (cfg_.spool.bitmap_chunk_kib) r.bitmap_chunk = std::to_string(cfg_.spool.bitmap_chunk_kib) + "K";
-        if (cfg_.spool.write_behind) r.write_behind = cfg_.spool.write_behind;
+        if (s.bitmap_chunk_kib) r.bitmap_chunk = std::to_string(s.bitmap_chunk_kib) + "K";
+        if (s.write_behind) r.write_behind = s.write_behind;
         r.force = s.force;
         if (std::string e = md_.create(r); !e.empty()) return StepResult::failure(e);
-        return make_filesystem(s.md);
+        return make_filesystem(s);
     }
     if (std::string e = md_.assemble(s.md, {s.local, s.remote}, false); !e.empty())
         return StepResult::failure(e);

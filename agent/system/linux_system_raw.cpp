@@ -191,7 +191,7 @@ std::string publish_link(const std::string& link, const std::string& target) {
 }  // namespace
 
 StepResult LinuxSystem::mark_raw_writes(const step::MarkRawWrites& s) {
-    RawWritesMark mark(cfg_.cluster.state_dir);
+    const RawWritesMark& mark = raw_mark_;
     if (std::string e = mark.set(s.reason, std::time(nullptr)); !e.empty())
         return StepResult::failure("persisting the raw-writes mark (before anything writes Y outside md): " + e);
     log::warning("marked " + mark.path() + ": Y is about to be written outside md (" + s.reason +
@@ -201,7 +201,7 @@ StepResult LinuxSystem::mark_raw_writes(const step::MarkRawWrites& s) {
 }
 
 StepResult LinuxSystem::clear_raw_writes(const step::ClearRawWrites& s) {
-    RawWritesMark mark(cfg_.cluster.state_dir);
+    const RawWritesMark& mark = raw_mark_;
     if (!mark.load().marked) return StepResult::success();
     if (std::string e = mark.clear(); !e.empty()) return StepResult::failure(e);
     log::notice("cleared the raw-writes mark " + mark.path() + ": " + s.reason, {{"EVENT", "raw-writes-cleared"}});
@@ -226,7 +226,7 @@ StepResult LinuxSystem::map_raw(const step::MapRaw& s) {
     DeviceView v = view_device(s.dev, area ? area->offset_bytes : 0, 4096);
     if (!v.error.empty()) return StepResult::failure(what + v.error);
     std::string error;
-    auto fs = filesystem_bytes(v.head.data(), v.head.size(), cfg_.spool.filesystem, &error);
+    auto fs = filesystem_bytes(v.head.data(), v.head.size(), s.fs, &error);
     if (!fs) return StepResult::failure(what + error + " at offset " + std::to_string(area ? area->offset_bytes : 0));
     auto g = raw_geometry(area, *fs, v.bytes, &error);
     if (!g) return StepResult::failure(what + error);
@@ -297,16 +297,16 @@ StepResult LinuxSystem::assemble_from_raw(const step::AssembleFromRaw& s) {
     // sector 0, so the filesystem Y served raw is the new array's; X joins it in full.
     raid::CreateRequest r;
     r.md_device = s.md;
-    r.name = cfg_.spool.md_name;
+    r.name = s.name;
     r.local_member = "missing";
     r.remote_member = s.dev;
-    if (cfg_.spool.bitmap_chunk_kib) r.bitmap_chunk = std::to_string(cfg_.spool.bitmap_chunk_kib) + "K";
+    if (s.bitmap_chunk_kib) r.bitmap_chunk = std::to_string(s.bitmap_chunk_kib) + "K";
     r.force = true;  // Y holds the spool: that is the point
     log::warning("re-creating " + s.md + " degraded over " + s.dev + ", whose md superblock is gone (written raw by the standby)",
                  {{"EVENT", "md-recreate-over-raw"}, {"DEVICE", s.dev}});
     if (std::string e = md_.create(r); !e.empty()) return StepResult::failure(e);
     DeviceView v = view_device(s.md, 0, 4096);
-    auto fs = v.error.empty() ? filesystem_bytes(v.head.data(), v.head.size(), cfg_.spool.filesystem, &error) : std::nullopt;
+    auto fs = v.error.empty() ? filesystem_bytes(v.head.data(), v.head.size(), s.fs, &error) : std::nullopt;
     if (!v.error.empty()) error = v.error;
     if (!fs || *fs > v.bytes) {
         std::string why = !fs ? error : "the filesystem (" + std::to_string(*fs) + " bytes) is larger than the array (" +

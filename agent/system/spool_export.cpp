@@ -61,17 +61,19 @@ std::string device_claimed_by(const std::string& device, const std::string& sysf
 
 namespace {
 
-nbd::NbdServer::Options options_from(const config::Config& c,
+bool same(const ExportSpec& a, const ExportSpec& b) {
+    return a.device == b.device && a.listen_address == b.listen_address && a.port == b.port &&
+           a.export_name == b.export_name && a.allow == b.allow && a.description == b.description;
+}
+
+nbd::NbdServer::Options options_from(const ExportSpec& spec,
                                      std::function<void(const std::string&, const std::string&)> on_event) {
     nbd::NbdServer::Options o;
-    o.name = c.nbd.export_name;
-    o.description = "haspool spool Y of " + c.standby().name;
+    o.name = spec.export_name;
+    o.description = spec.description;
     boost::system::error_code ec;
-    o.listen = asio::ip::tcp::endpoint(asio::ip::make_address(c.nbd_listen_address(), ec), c.nbd.port);
-    std::vector<std::string> allow = c.nbd.allowed_peers;
-    if (allow.empty())
-        if (auto it = c.primary().addresses.find(c.nbd.path); it != c.primary().addresses.end()) allow.push_back(it->second);
-    for (const auto& a : allow) {
+    o.listen = asio::ip::tcp::endpoint(asio::ip::make_address(spec.listen_address, ec), spec.port);
+    for (const auto& a : spec.allow) {
         auto addr = asio::ip::make_address(a, ec);
         if (!ec) o.allow.push_back(addr);
     }
@@ -90,10 +92,8 @@ auto on_thread(asio::io_context& io, F f) -> decltype(f()) {
 
 }  // namespace
 
-SpoolExport::SpoolExport(const config::Config& cfg, std::string device,
-                         std::function<void(const std::string&, const std::string&)> on_event)
-    : options_(options_from(cfg, std::move(on_event))), device_(std::move(device)), work_(asio::make_work_guard(io_)),
-      thread_([this] { io_.run(); }) {}
+SpoolExport::SpoolExport(std::function<void(const std::string&, const std::string&)> on_event)
+    : on_event_(std::move(on_event)), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
 
 SpoolExport::~SpoolExport() {
     stop();
@@ -102,12 +102,15 @@ SpoolExport::~SpoolExport() {
     thread_.join();
 }
 
-std::string SpoolExport::start() {
+std::string SpoolExport::start(const ExportSpec& spec) {
     std::lock_guard lock(mu_);
-    if (server_) {
+    if (server_ && same(*running_, spec)) {
         server_->reengage();
         return "";
     }
+    if (server_)
+        if (std::string e = stop_locked(); !e.empty()) return "restarting the export with its new settings: " + e;
+    device_ = spec.device;
     if (std::string held = device_claimed_by(device_); !held.empty())
         return "refusing to export " + device_ + ": " + held + " (this node serves from Y; exporting it would let " +
                "the primary write under the mounted filesystem)";
@@ -115,19 +118,24 @@ std::string SpoolExport::start() {
     if (!opened.device) return opened.error;
     dev_ = opened.device.get();
     return on_thread(io_, [&]() -> std::string {
-        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), options_);
+        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), options_from(spec, on_event_));
         std::string e = s->start();
         if (!e.empty()) {
             dev_ = nullptr;
             return "cannot export " + device_ + ": " + e;
         }
         server_ = std::move(s);
+        running_ = spec;
         return "";
     });
 }
 
 std::string SpoolExport::stop() {
     std::lock_guard lock(mu_);
+    return stop_locked();
+}
+
+std::string SpoolExport::stop_locked() {
     if (!server_) return "";
     return on_thread(io_, [&]() -> std::string {
         server_->stop();
@@ -135,6 +143,7 @@ std::string SpoolExport::stop() {
         if (int err = dev_->flush()) e = "flushing " + device_ + " after closing the export failed: " + std::strerror(err);
         server_.reset();  // closes Y
         dev_ = nullptr;
+        running_.reset();
         return e;
     });
 }

@@ -14,11 +14,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
-#include "config/config.hpp"
 #include "blockdev/nbd_server.hpp"
 
 namespace haspool::agent {
@@ -36,18 +36,27 @@ DeviceClaim device_claim(const std::string& device, const std::string& sysfs_roo
 // device_claim(...).what, or its error: why `device` must not be exported now, "" when it may.
 std::string device_claimed_by(const std::string& device, const std::string& sysfs_root = "/sys");
 
+// What to export, and to whom: the StartExport step carries exactly this (agent/core/plans.cpp).
+struct ExportSpec {
+    std::string device;          // Y
+    std::string listen_address;  // nbd.listen_address (default: the standby's address on nbd.path)
+    uint16_t port = 10809;
+    std::string export_name;
+    std::vector<std::string> allow;  // the only peers admitted (default: the primary's address on nbd.path)
+    std::string description;
+};
+
 class SpoolExport {
 public:
-    // Export `device` as configured in cfg.nbd (listen address and port, export name, allowed
-    // peers: default the primary's address on nbd.path). `on_event` is told about sessions.
-    SpoolExport(const config::Config& cfg, std::string device,
-                std::function<void(const std::string& event, const std::string& message)> on_event);
+    // `on_event` is told about sessions.
+    explicit SpoolExport(std::function<void(const std::string& event, const std::string& message)> on_event);
     ~SpoolExport();
     SpoolExport(const SpoolExport&) = delete;
     SpoolExport& operator=(const SpoolExport&) = delete;
 
-    // Idempotent: "" when the export runs (already or now), else why it cannot.
-    std::string start();
+    // Idempotent: "" when the export runs (already, as `spec` says, or now), else why it cannot.
+    // An export already running with another spec (a reload changed it) is restarted with this one.
+    std::string start(const ExportSpec& spec);
     // Idempotent: closes the sessions and the listener, flushes and closes Y. "" or an error.
     std::string stop();
 
@@ -57,7 +66,9 @@ public:
     int open_sessions() const;
 
 private:
-    nbd::NbdServer::Options options_;
+    std::string stop_locked();
+    std::function<void(const std::string&, const std::string&)> on_event_;
+    std::optional<ExportSpec> running_;  // what server_ exports; guarded by mu_
     std::string device_;
     boost::asio::io_context io_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

@@ -1,12 +1,13 @@
 #pragma once
 // How the agent's steps translate into the actions library's terms (pure, no side effects):
-// filesystem specs from a step plus the Config, hook names to HookEvents, ActionResults to
+// filesystem specs, fence and hook commands, each from the step alone (a step is the whole
+// instruction: nothing here reads a configuration); hook names to HookEvents; ActionResults to
 // StepResults. LinuxSystem uses these; unit tests check them without touching the system.
 #include <optional>
 #include <string>
 
 #include "agent/system/actions/action_result.hpp"
-#include "config/config.hpp"
+#include "agent/system/actions/fence.hpp"
 #include "agent/system/actions/hooks.hpp"
 #include "agent/system/actions/spool_filesystem.hpp"
 #include "agent/core/steps.hpp"
@@ -14,17 +15,22 @@
 
 namespace haspool::agent {
 
-// The step's own fields (device, type, options, timeout) win over the Config's spool section.
-actions::FilesystemSpec filesystem_spec(const config::Config& c, const step::Fsck& s);
-actions::FilesystemSpec filesystem_spec(const config::Config& c, const step::Mount& s);
-// Unmount carries only the directory: the device is spool.md_device, the one every plan mounts
-// (Plans::serve); ensure_unmounted() refuses to unmount anything else mounted there.
-actions::FilesystemSpec filesystem_spec(const config::Config& c, const step::Unmount& s);
+actions::FilesystemSpec filesystem_spec(const step::Fsck& s);
+actions::FilesystemSpec filesystem_spec(const step::Mount& s);
+// One spec per device the step may find mounted on its directory (the array, the raw mapping).
+actions::FilesystemSpec filesystem_spec(const step::Unmount& s, const std::string& device);
+
+actions::FenceCommand fence_command(const step::RunFence& s);
 
 // "before_takeover" -> HookEvent::before_takeover, ...; nullopt for a name that is no hook.
 std::optional<actions::HookEvent> hook_event_named(const std::string& name);
 
-// ok stays ok (the note is dropped); a failure keeps its error sentence unchanged.
+// The step's command and environment, plus the run-time situation (HASPOOL_STATE,
+// HASPOOL_GENERATION, HASPOOL_REASON from `now`; its node and peer are the step's).
+actions::HookCommand hook_command(const step::RunHook& s, actions::HookEvent event, const actions::HookContext& now);
+
+// ok stays ok, its note (e.g. "already mounted") kept for the step's log line; a failure keeps
+// its error sentence unchanged.
 StepResult to_step_result(const actions::ActionResult& r);
 
 }  // namespace haspool::agent

@@ -8,6 +8,7 @@
 #       haspool plan $f --config config/haspool.example.yaml > tests/golden/plan-$f.txt; done
 #   for n in alpha beta; do haspool plan resolve --discard $n --config config/haspool.example.yaml \
 #       > tests/golden/plan-resolve-discard-$n.txt; done
+#   haspool plan takeover --verbose --config tests/golden/fence-hooks.yaml > tests/golden/plan-takeover-verbose.txt
 source "$(dirname "$0")/../lib.sh"
 EX="$HASPOOL_SOURCE_DIR/config/haspool.example.yaml"
 GOLD="$HASPOOL_SOURCE_DIR/tests/golden"
@@ -42,6 +43,19 @@ expect_in resolve-nodiscard err "--discard NODE goes with the resolve flow"
 run_capture resolve-unknown "$HASPOOL" plan resolve --discard gamma --config "$EX"
 expect_rc 2 resolve-unknown
 expect_in resolve-unknown err "--discard gamma names none of the nodes"
+
+# --verbose prints each step in full, exactly what is run: with a fence command and hooks, their
+# environment; every step's timeouts and devices. The one-line form is its prefix, step by step.
+run_capture verbose "$HASPOOL" plan takeover --verbose --config "$GOLD/fence-hooks.yaml"
+expect_rc 0 verbose
+diff -u "$GOLD/plan-takeover-verbose.txt" "$T_DIR/verbose.out" >"$T_DIR/verbose.diff" ||
+    fail "plan takeover --verbose differs from $GOLD/plan-takeover-verbose.txt:
+$(cat "$T_DIR/verbose.diff")"
+run_capture terse "$HASPOOL" plan takeover --config "$GOLD/fence-hooks.yaml"
+expect_rc 0 terse
+paste -d '\n' "$T_DIR/terse.out" "$T_DIR/verbose.out" | while IFS= read -r short && IFS= read -r full; do
+    [ "${full#"$short"}" != "$full" ] || { echo "'$full' does not begin with '$short'"; exit 1; }
+done >"$T_DIR/prefix.out" || fail "plan --verbose is not the one-line plan in full: $(cat "$T_DIR/prefix.out")"
 
 # `haspool plan` alone (all) prints every flow, resolve for both nodes, in the order of --help.
 run_capture all "$HASPOOL" plan --config "$EX"

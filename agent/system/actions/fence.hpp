@@ -8,19 +8,28 @@
 //   HASPOOL_PEER   the node to fence
 //   HASPOOL_NODE   this node (the one asking)
 //   HASPOOL_EVENT  "fence"
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "agent/system/actions/action_result.hpp"
 #include "agent/system/actions/command_runner.hpp"
-#include "config/config.hpp"
 
 namespace haspool::actions {
 
 Environment fence_environment(const std::string& peer, const std::string& self);
 
-// Done with "no fence command configured" when fence.command is empty (the takeover's other
-// guards still apply); done with "fenced" on exit 0; failed with the command's status and
-// output tail otherwise.
-ActionResult fence_peer(const config::Fence& fence, const std::string& peer, const std::string& self);
+// What to run: the agent's RunFence step carries exactly this (agent/core/plans.cpp).
+struct FenceCommand {
+    std::vector<std::string> argv;  // fence.command
+    Environment env;                // fence_environment(peer, self)
+    std::chrono::milliseconds timeout{10000};
+    std::string peer;               // for the messages
+};
+
+// Done with "no fence command configured" when argv is empty (the takeover's other guards
+// still apply); done with "fenced" on exit 0; failed with the command's status and output tail
+// otherwise.
+ActionResult fence_peer(const FenceCommand& fence);
 
 }  // namespace haspool::actions

@@ -33,16 +33,15 @@ const std::vector<std::string>& hook_command(const config::Hooks& hooks, HookEve
     return hooks.before_takeover;  // unreachable: every enumerator is handled above
 }
 
-ActionResult run_hook(const config::Hooks& hooks, HookEvent event, const HookContext& ctx) {
-    const auto& argv = hook_command(hooks, event);
-    if (argv.empty()) return ActionResult::done("no hook configured");
+ActionResult run_hook(const HookCommand& hook) {
+    if (hook.argv.empty()) return ActionResult::done("no hook configured");
     CommandSpec cmd;
-    cmd.argv = argv;
-    cmd.extra_env = hook_environment(event, ctx);
-    cmd.timeout = hooks.timeout;
+    cmd.argv = hook.argv;
+    cmd.extra_env = hook.env;
+    cmd.timeout = hook.timeout;
     auto r = run_command(cmd);
-    if (!r.succeeded()) return ActionResult::failed(std::string("hook ") + to_string(event) + " failed: " + r.describe());
-    return ActionResult::done(std::string("hook ") + to_string(event) + " succeeded");
+    if (!r.succeeded()) return ActionResult::failed(std::string("hook ") + to_string(hook.event) + " failed: " + r.describe());
+    return ActionResult::done(std::string("hook ") + to_string(hook.event) + " succeeded");
 }
 
 }  // namespace haspool::actions

@@ -10,6 +10,7 @@
 //   HASPOOL_GENERATION  this node's data generation (decimal)
 //   HASPOOL_REASON      why (the decision's reason, one line)
 // A hook that exits non-zero, is killed or times out fails its step (docs/actions.md).
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,7 +39,16 @@ Environment hook_environment(HookEvent event, const HookContext& ctx);
 // The configured argv for `event` (empty: no hook).
 const std::vector<std::string>& hook_command(const config::Hooks& hooks, HookEvent event);
 
-// Runs the hook for `event`; done ("no hook configured") when there is none.
-ActionResult run_hook(const config::Hooks& hooks, HookEvent event, const HookContext& ctx);
+// What to run: the agent's RunHook step carries argv, timeout and the plan's part of `env`
+// (agent/core/plans.cpp); the executor adds the run-time part (hook_environment()).
+struct HookCommand {
+    HookEvent event = HookEvent::before_takeover;
+    std::vector<std::string> argv;  // empty: no hook
+    Environment env;
+    std::chrono::milliseconds timeout{30000};
+};
+
+// Runs the hook; done ("no hook configured") when argv is empty.
+ActionResult run_hook(const HookCommand& hook);
 
 }  // namespace haspool::actions

@@ -185,13 +185,10 @@ int main(int argc, char** argv) {
             case HookEvent::after_handback: h.after_handback = cmd; break;
             }
             HookContext ctx{a[3], a[4], a[5], std::stoull(a[6]), a[7]};
-            return report(run_hook(h, ev, ctx));
+            return report(run_hook(HookCommand{ev, hook_command(h, ev), hook_environment(ev, ctx), h.timeout}));
         }
         if (verb == "fence" && a.size() >= 4) {
-            config::Fence f;
-            f.timeout = ms(a[2]);
-            f.command = after_dashes(a, 3);
-            return report(fence_peer(f, a[1], "self"));
+            return report(fence_peer(FenceCommand{after_dashes(a, 3), fence_environment(a[1], "self"), ms(a[2]), a[1]}));
         }
     } catch (const std::exception& e) {
         std::cerr << "error: bad argument: " << e.what() << "\n";

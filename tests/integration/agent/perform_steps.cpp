@@ -1,5 +1,5 @@
 // haspool-perform CONFIG NODE STEP...: performs the named steps, in order, through
-// LinuxSystem and perform(), built from CONFIG exactly as Plans builds them for NODE, and
+// LinuxSystem and perform(), built from CONFIG by Plans' single-step builders for NODE, and
 // prints one line per step: "<Step>: ok" or "<Step>: FAILED: <error>". Exit 0 when every step
 // succeeded, 1 at the first failure (the rest are not run), 2 on bad usage or config.
 // STEP is one of probe, fsck, mount, add-address, garp, remove-address, unmount, hook:<name>,
@@ -19,32 +19,35 @@ using namespace haspool::agent;
 
 namespace {
 
-std::optional<Step> step_named(const config::Config& c, const config::Node& self, const std::string& name) {
+std::optional<Step> step_named(const Plans& plans, const config::Node& self, const std::string& name) {
+    const config::Config& c = plans.config();
     const std::string dev = c.spool.md_device;
-    const std::string ifname = c.service_interface_of(self);
     auto arg = [&](const char* prefix) -> std::optional<std::string> {
         std::string p = prefix;
         if (name.rfind(p, 0) == 0) return name.substr(p.size());
         return std::nullopt;
     };
-    if (name == "probe") return step::ProbeAddress{ifname, c.service.address, c.service.probe_timeout};
-    if (name == "fsck") return step::Fsck{dev, c.spool.filesystem, c.spool.fsck_timeout};
-    if (name == "mount") return step::Mount{dev, c.spool.mount_point, c.spool.filesystem, c.spool.mount_options};
-    if (name == "add-address") return step::AddAddress{ifname, c.service.address};
-    if (name == "garp") return step::SendGarp{ifname, c.service.address, c.service.garp.count, c.service.garp.interval};
-    if (name == "remove-address") return step::RemoveAddress{ifname, c.service.address};
-    if (name == "unmount") return step::Unmount{c.spool.mount_point};
-    if (name == "fence") return step::RunFence{c.fence.command, c.fence.timeout};
-    const std::string raw = Plans(c).raw_link();
+    if (name == "probe") return plans.probe_address(self);
+    if (name == "fsck") return plans.fsck(dev);
+    if (name == "mount") return plans.mount(dev);
+    if (name == "add-address") return plans.add_address(self);
+    if (name == "garp") return plans.send_garp(self);
+    if (name == "remove-address") return plans.remove_address(self);
+    if (name == "unmount") return plans.unmount(self);
+    if (name == "fence") return plans.run_fence();
+    const std::string raw = plans.raw_link();
     if (name == "mark-raw") return step::MarkRawWrites{"raw takeover by " + self.name + " (integration test)"};
     if (name == "clear-raw") return step::ClearRawWrites{"integration test"};
-    if (name == "map-raw") return step::MapRaw{self.spool_device, raw};
-    if (name == "unmap-raw") return step::UnmapRaw{self.spool_device, raw};
-    if (name == "fsck-raw") return step::Fsck{raw, c.spool.filesystem, c.spool.fsck_timeout};
-    if (name == "mount-raw") return step::Mount{raw, c.spool.mount_point, c.spool.filesystem, c.spool.mount_options};
-    if (auto h = arg("hook:")) return step::RunHook{*h, {"unused"}, c.hooks.timeout};
-    if (auto u = arg("start-unit:")) return step::StartUnit{*u, c.service.unit_timeout};
-    if (auto u = arg("stop-unit:")) return step::StopUnit{*u, c.service.unit_timeout};
+    if (name == "map-raw") return plans.map_raw(self);
+    if (name == "unmap-raw") return plans.unmap_raw(self);
+    if (name == "fsck-raw") return plans.fsck(raw);
+    if (name == "mount-raw") return plans.mount(raw);
+    if (auto h = arg("hook:")) {
+        if (auto hook = plans.run_hook(self, *h)) return *hook;
+        return step::RunHook{*h, {}, c.hooks.timeout, {}};  // none configured (or no such hook): as LinuxSystem finds it
+    }
+    if (auto u = arg("start-unit:")) return plans.start_unit(*u);
+    if (auto u = arg("stop-unit:")) return plans.stop_unit(*u);
     return std::nullopt;
 }
 
@@ -66,11 +69,12 @@ int main(int argc, char** argv) {
         std::cerr << "no node '" << argv[2] << "' in " << argv[1] << "\n";
         return 2;
     }
-    LinuxSystem sys(c, self->name, NodeStateStore(c.cluster.state_dir, self->name),
+    LinuxSystem sys(NodeStateStore(c.cluster.state_dir, self->name), RawWritesMark(c.cluster.state_dir),
                     self->role == config::Role::standby, nullptr);
+    const Plans plans(c);
     sys.set_hook_situation("TAKEOVER", "integration test");
     for (int i = 3; i < argc; ++i) {
-        auto s = step_named(c, *self, argv[i]);
+        auto s = step_named(plans, *self, argv[i]);
         if (!s) {
             std::cerr << "unknown step '" << argv[i] << "'\n";
             return 2;

@@ -22,7 +22,7 @@ TEST_CASE("LinuxSystem DiscardGeneration: persisted with history, idempotent, re
     st.node = "alpha";
     st.lineage = kSplitA;
     REQUIRE(store.save(st) == "");
-    LinuxSystem sys(example_config(), "alpha", store, false, nullptr);
+    LinuxSystem sys(store, RawWritesMark(dir.path.string()), false, nullptr);
     sys.set_state(st);
 
     StepResult r = perform(sys, step::DiscardGeneration{kSplitA.current, "test"});
@@ -50,7 +50,7 @@ TEST_CASE("LinuxSystem DiscardGeneration: persisted with history, idempotent, re
 
 TEST_CASE("LinuxSystem AddMemberFull refuses when the array is not running") {
     TempDir dir;
-    LinuxSystem sys(example_config(), "alpha", NodeStateStore(dir.path.string(), "alpha"), false, nullptr);
+    LinuxSystem sys(NodeStateStore(dir.path.string(), "alpha"), RawWritesMark(dir.path.string()), false, nullptr);
     StepResult r = perform(sys, step::AddMemberFull{"/dev/md/haspool", "/dev/nbd0"});
     CHECK_FALSE(r.ok);
     CHECK_THAT(r.error, Catch::Contains("/dev/md/haspool is not running"));

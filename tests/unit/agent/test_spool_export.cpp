@@ -13,6 +13,7 @@
 #include "../temp_dir.hpp"
 #include "agent_test_support.hpp"
 #include "blockdev/nbd_client_handshake.hpp"
+#include "agent/core/plans.hpp"
 #include "agent/system/spool_export.hpp"
 
 using namespace haspool;
@@ -22,6 +23,11 @@ namespace {
 
 using haspool::test::loopback_connect;
 using haspool::test::loopback_free_port;
+
+// What StartExport carries (Plans::start_export), with `y` as the device.
+ExportSpec spec_of(const step::StartExport& s, const std::string& y) {
+    return {y, s.listen_address, s.port, s.export_name, s.allow, s.description};
+}
 
 // A `bytes`-long file of zeros standing in for Y.
 std::string y_file(haspool::test::TempDir& d, size_t bytes) {
@@ -40,13 +46,14 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
     haspool::test::TempDir dir;
     std::string y = y_file(dir, 4 << 20);
     std::vector<std::string> events;
-    SpoolExport ex(c, y, [&](const std::string& kind, const std::string&) { events.push_back(kind); });
+    const ExportSpec spec = spec_of(Plans(c).start_export(), y);
+    SpoolExport ex([&](const std::string& kind, const std::string&) { events.push_back(kind); });
     CHECK_FALSE(ex.running());
     CHECK(loopback_connect(c.nbd.port) == -1);
 
-    REQUIRE(ex.start() == "");
+    REQUIRE(ex.start(spec) == "");
     CHECK(ex.running());
-    CHECK(ex.start() == "");  // idempotent
+    CHECK(ex.start(spec) == "");  // idempotent
     int fd = loopback_connect(c.nbd.port);
     REQUIRE(fd >= 0);
     auto h = nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5));
@@ -59,10 +66,31 @@ TEST_CASE("spool export: start, serve a handshake, stop refuses reconnects, star
     CHECK(ex.stop() == "");  // idempotent
     CHECK(loopback_connect(c.nbd.port) == -1);
 
-    REQUIRE(ex.start() == "");
+    REQUIRE(ex.start(spec) == "");
     fd = loopback_connect(c.nbd.port);
     REQUIRE(fd >= 0);
     CHECK(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5)).error == "");
+    ::close(fd);
+}
+
+TEST_CASE("spool export: a start with other settings (a reload changed them) restarts it with those") {
+    config::Config c = agent::test::example_config();
+    c.nbd.listen_address = "127.0.0.1";
+    c.nbd.allowed_peers = {"127.0.0.1"};
+    c.nbd.port = loopback_free_port();
+    haspool::test::TempDir dir;
+    std::string y = y_file(dir, 4 << 20);
+    SpoolExport ex(nullptr);
+    REQUIRE(ex.start(spec_of(Plans(c).start_export(), y)) == "");
+    const uint16_t old_port = c.nbd.port;
+    c.nbd.port = loopback_free_port();
+    c.nbd.export_name = "spool2";
+    REQUIRE(ex.start(spec_of(Plans(c).start_export(), y)) == "");
+    CHECK(ex.running());
+    CHECK(loopback_connect(old_port) == -1);
+    int fd = loopback_connect(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK(nbd::client_handshake(fd, "spool2", std::chrono::seconds(5)).error == "");
     ::close(fd);
 }
 
@@ -70,8 +98,8 @@ TEST_CASE("spool export: a missing Y is an error that names it") {
     config::Config c = agent::test::example_config();
     c.nbd.listen_address = "127.0.0.1";
     c.nbd.port = loopback_free_port();
-    SpoolExport ex(c, "/nonexistent/haspool-y", nullptr);
-    std::string e = ex.start();
+    SpoolExport ex(nullptr);
+    std::string e = ex.start(spec_of(Plans(c).start_export(), "/nonexistent/haspool-y"));
     CHECK_THAT(e, Catch::Contains("/nonexistent/haspool-y"));
     CHECK_FALSE(ex.running());
 }

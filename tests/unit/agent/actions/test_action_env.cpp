@@ -34,11 +34,10 @@ TEST_CASE("each hook event selects its own configured command") {
 }
 
 TEST_CASE("an absent hook or fence command is done without running anything") {
-    haspool::config::Hooks h;
-    auto r = run_hook(h, HookEvent::after_takeover, {});
+    auto r = run_hook(HookCommand{HookEvent::after_takeover, {}, {}, std::chrono::milliseconds(1000)});
     CHECK(r.ok());
     CHECK(r.message() == "no hook configured");
-    auto f = fence_peer(haspool::config::Fence{}, "alpha", "beta");
+    auto f = fence_peer(FenceCommand{{}, fence_environment("alpha", "beta"), std::chrono::milliseconds(1000), "alpha"});
     CHECK(f.ok());
     CHECK(f.message() == "no fence command configured");
 }
