@@ -1,4 +1,7 @@
 # Shared helpers for haspool's shell tests. Source it; then use `requires`, `defer`, `expect_*`.
+# Helpers shared by the tests of one area live beside them as lib_AREA.sh (tests/vm/lib_vm.sh,
+# tests/integration/lib_pair.sh, tests/integration/actions/lib_actions.sh) and are sourced after
+# this file (lib_vm.sh sources it itself).
 #
 # Cleanup: every resource a test creates is pushed on a stack with `defer CMD...`; the stack runs
 # in reverse on any exit (success, failure, signal), so namespaces, loop devices, mounts and

@@ -9,7 +9,7 @@
 #     (6.1) md copied them anyway (see docs/mirror-operations.md), so the union is a belt to md's
 #     braces, and this test pins the one property that matters — X == Y — both ways.
 # md behaves the same on any block device, so one guest with loop devices is enough.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 truncate -s 64M "$T_DIR/root.img"

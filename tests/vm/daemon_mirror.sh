@@ -6,7 +6,7 @@
 # (no --init: its generation survived on the state disk): alpha re-adds the leg, RESYNC ->
 # MIRRORED, copying far less than the device (bitmap). Afterwards X and Y are identical and
 # every file reads back byte-identical from Y on beta.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up

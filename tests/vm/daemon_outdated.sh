@@ -7,7 +7,7 @@
 # alpha's QEMU is SIGKILLed: beta, silent on every path for well past dead_after, must stay out
 # of TAKEOVER/ACTIVE, hold neither the spool nor 192.0.2.10, and report the refusal's reason.
 VM_STABLE_AFTER_MS=30000
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up

@@ -3,7 +3,7 @@
 # dies and comes back; the kernel marks the NBD socket dead (NBD_CMD_LINK_DEAD on the multicast
 # group), writes wait; alpha reconnects and hands the fresh socket over with NBD_CMD_RECONFIGURE.
 # md never sees an error: degraded stays 0, no resync, and X and Y end identical.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_mirror_up 20 60   # dead-connection timeout 60 s: the blip below must stay well under it

@@ -3,7 +3,7 @@
 # over kernel NBD (netlink), creates md RAID-1 (X + nbd write-mostly, internal bitmap), makes
 # ext4 and writes files; beta then assembles Y alone, read-only, and the files on it are
 # byte-identical.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_mirror_up 20 10

@@ -4,7 +4,7 @@
 # standby comes back: the leg is re-attached and re-added; the bitmap resync copies only the
 # chunks written meanwhile (measured on the NBD device), write-mostly is restored, the mirror is
 # clean and X and Y are identical.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_mirror_up 4 4   # I/O timeout 4 s, dead-connection timeout 4 s
