@@ -67,7 +67,7 @@ public:
     StepResult run_hook(const step::RunHook& s) override;
     StepResult notify_peer(const step::NotifyPeer& s) override;
     StepResult discard_generation(const step::DiscardGeneration& s) override;
-    // raid::MdControl::add_full is the building block; md is not wired into this build yet.
+    // linux_system_mirror.cpp: raid::MdControl::add_full (wipe the superblock, then --add).
     StepResult add_member_full(const step::AddMemberFull& s) override;
     // linux_system_raw.cpp (docs/agent.md "Raw takeover").
     StepResult mark_raw_writes(const step::MarkRawWrites& s) override;

@@ -24,7 +24,7 @@ actions::FilesystemSpec filesystem_spec(const config::Config& c, const step::Unm
 // "before_takeover" -> HookEvent::before_takeover, ...; nullopt for a name that is no hook.
 std::optional<actions::HookEvent> hook_event_named(const std::string& name);
 
-// ok stays ok (the note is dropped); a failure keeps its error sentence unchanged.
+// ok keeps its note (the step's log line shows it); a failure keeps its error sentence unchanged.
 StepResult to_step_result(const actions::ActionResult& r);
 
 }  // namespace haspool::agent
