@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 7, test 4: the primary dies while DEGRADED -> the standby does NOT take over (DESIGN §7:
-# B must not take over from an outdated Y) and its status says why.
+# Issue 7, test 4: the primary dies while DEGRADED -> the standby does NOT take over
+# (docs/design.md §7: B must not take over from an outdated Y) and its status says why.
 # The mirror comes up through the daemons; beta's daemon is stopped, so alpha goes DEGRADED and
 # writes on without Y. beta's daemon starts again and hears alpha say DEGRADED (a long
 # stable_after keeps alpha from re-adding the leg for 30 s: the window in which alpha dies).

@@ -1,7 +1,7 @@
-# The VM lab's host side (DESIGN §6), for tests labelled `vm`. Source it after nothing else: it
-# sources tests/lib.sh. Guests are QEMU TCG machines booting Debian's cloud kernel with a busybox
-# initramfs (scripts/vm/build-image) whose /init (scripts/vm/guest-init) runs the scripts we send
-# over a virtio-serial port carried on a 127.0.0.1 TCP socket.
+# The VM lab's host side (docs/design.md §6), for tests labelled `vm`. Source it after nothing
+# else: it sources tests/lib.sh. Guests are QEMU TCG machines booting Debian's cloud kernel with
+# a busybox initramfs (scripts/vm/build-image) whose /init (scripts/vm/guest-init) runs the
+# scripts we send over a virtio-serial port carried on a 127.0.0.1 TCP socket.
 #
 #   vm_build_image                  build/refresh the boot files (cached) into $VM_IMG
 #   vm_start NAME IP/PREFIX DISK [listen|connect PORT | tap IFNAME]
@@ -148,7 +148,7 @@ vm_time_run() {
     return "$rc"
 }
 
-# ---- the mirror of DESIGN §1 in two guests, and how to compare its legs ---------------------
+# ---- the mirror of docs/design.md §1 in two guests, and how to compare its legs ------------
 # alpha (primary, 192.0.2.1) holds X on its /dev/vda; beta (standby, 192.0.2.2) holds Y on its
 # /dev/vda and exports it; alpha attaches it as /dev/nbd0 over netlink and mirrors X + nbd0 in
 # /dev/md/haspool (the daemons do all of it: vm_daemons_up below). QEMU's socket netdev joins
@@ -246,7 +246,7 @@ VM_DAEMON_LOG=/var/log/haspool.log
 VM_DAEMON_PID=/run/haspool.pid
 SPOOL=/mnt/spool
 VIP=192.0.2.10
-# Short timings so the tests run in seconds; the timing rule (DESIGN §7) still holds:
+# Short timings so the tests run in seconds; the timing rule (docs/design.md §7) still holds:
 # io_timeout 8000 > dead_after 4000 + no fence + margin 2000; dead_conn_timeout <= dead_after.
 # dead_after is not shorter because a TCG guest on a loaded 2-core host stalls for a second or
 # more now and then (the kernel's "clocksource: Long readout interval"): with 2000 ms a primary
