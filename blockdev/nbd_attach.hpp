@@ -1,7 +1,8 @@
 #pragma once
-// The primary's NBD leg (DESIGN §4): connect to the standby's export over TCP, handshake with our
-// client (nbd_client_handshake.hpp), and hand the socket(s) to the kernel (nbd_netlink.hpp);
-// after a link blip, the same with NBD_CMD_RECONFIGURE; detach. Errors are sentences.
+// The primary's NBD leg (docs/design.md §4): connect to the standby's export over TCP, handshake
+// with our client (nbd_client_handshake.hpp), and hand the socket(s) to the kernel
+// (nbd_netlink.hpp); after a link blip, the same with NBD_CMD_RECONFIGURE; detach. Errors are
+// sentences.
 #include <chrono>
 #include <cstdint>
 #include <optional>

@@ -23,7 +23,8 @@ struct HandshakeResult {
 // Fixed-newstyle handshake over an already-connected blocking socket `fd`, using NBD_OPT_GO
 // (falling back to NBD_OPT_EXPORT_NAME only if the server answers NBD_REP_ERR_UNSUP), NO
 // structured replies, requesting NBD_INFO_BLOCK_SIZE. `timeout` bounds the whole exchange. When
-// require_flush_fua is true, an export lacking SEND_FLUSH or SEND_FUA is refused (DESIGN §7).
+// require_flush_fua is true, an export lacking SEND_FLUSH or SEND_FUA is refused
+// (docs/design.md §7).
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
                                  bool require_flush_fua = true);
 

@@ -20,7 +20,7 @@ struct KernelConnectRequest {
     uint64_t size_bytes = 0;                   // NBD_ATTR_SIZE_BYTES (from the handshake)
     uint64_t block_size_bytes = 4096;          // NBD_ATTR_BLOCK_SIZE_BYTES: power of two, 512..4096
     uint64_t server_flags = 0;                 // NBD_ATTR_SERVER_FLAGS: the transmission flags
-    std::chrono::seconds io_timeout{0};        // NBD_ATTR_TIMEOUT: must be > 0 (DESIGN §7)
+    std::chrono::seconds io_timeout{0};        // NBD_ATTR_TIMEOUT: must be > 0 (docs/design.md §7)
     std::chrono::seconds dead_conn_timeout{0}; // NBD_ATTR_DEAD_CONN_TIMEOUT: wait for a reconnect
     std::string backend_identifier;            // NBD_ATTR_BACKEND_IDENTIFIER (shown in sysfs)
     std::vector<int> socket_fds;               // NBD_ATTR_SOCKETS / NBD_SOCK_ITEM / NBD_SOCK_FD

@@ -57,7 +57,7 @@ struct Nbd {
     unsigned device_index = 0;               // /dev/nbdN on the primary
     unsigned connections = 1;
     uint32_t block_size = 4096;
-    Millis io_timeout{20000};                // kernel NBD_ATTR_TIMEOUT; never 0 (DESIGN §7)
+    Millis io_timeout{20000};                // kernel NBD_ATTR_TIMEOUT; never 0 (docs/design.md §7)
     Millis dead_conn_timeout{3000};          // NBD_ATTR_DEAD_CONN_TIMEOUT; <= dead_after
     Millis timeout_margin{2000};             // slack in the zero-loss timing rule
 };

@@ -469,7 +469,7 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
                 r.error(nodes_y[1], "nodes[1].addresses." + p, "is the same address as nodes[0]'s on path '" + p + "' (" + a + ")");
         }
 
-    // Timing (DESIGN §7).
+    // Timing (docs/design.md §7).
     if (c.heartbeat.dead_after < 3 * c.heartbeat.interval)
         r.error(hb["dead_after_ms"] ? hb["dead_after_ms"] : hb, "heartbeat.dead_after_ms",
                 "must be at least 3 × interval_ms (got " + ms(c.heartbeat.dead_after) + " with interval " + ms(c.heartbeat.interval) + ")");

@@ -66,7 +66,7 @@ std::string read_all(const std::string& path) {
 }
 
 // mdadm.conf must say "AUTO -all" (or otherwise exclude our array) so nothing assembles X
-// alone at boot (DESIGN §3 rule 3, §7 "Never auto-assemble").
+// alone at boot (docs/design.md §3 rule 3, §7 "Never auto-assemble").
 void check_mdadm_conf(const std::string& etc_root, const Config& c, HostReport& r) {
     std::string conf_path = etc_root + "/etc/mdadm/mdadm.conf";
     std::string text = read_all(conf_path);
@@ -87,7 +87,7 @@ void check_mdadm_conf(const std::string& etc_root, const Config& c, HostReport& 
     }
     if (!auto_off)
         r.warnings.push_back({"spool.md_device", conf_path + " has no 'AUTO -all': the OS may auto-assemble " +
-                                                     c.spool.md_device + " from one leg at boot (DESIGN §3 rule 3)"});
+                                                     c.spool.md_device + " from one leg at boot (docs/design.md §3 rule 3)"});
 }
 
 void check_fstab(const std::string& etc_root, const Config& c, HostReport& r) {

@@ -1,7 +1,7 @@
 #pragma once
 // Checks that depend on the host a node runs on: which node we are, the secret file, the spool
 // device, and whether the OS would auto-assemble or auto-mount the spool behind our back
-// (DESIGN §3 rule 3).
+// (docs/design.md §3 rule 3).
 #include <optional>
 #include <string>
 #include <vector>

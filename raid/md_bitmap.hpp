@@ -1,7 +1,7 @@
 #pragma once
 // md's write-intent bitmap: what `mdadm --examine-bitmap` (-X) says about a member, which chunks
 // a stopped member's own on-disk bitmap marks dirty, and the text md/bitmap_set_bits takes.
-// The bitmap union of DESIGN §7 is: ranges = read_member_bitmap(X).dirty; write
+// The bitmap union of docs/design.md §7 is: ranges = read_member_bitmap(X).dirty; write
 // format_set_bits(ranges) to the running array (md_control.hpp: MdControl::merge_bitmap_from).
 #include <cstdint>
 #include <optional>

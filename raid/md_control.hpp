@@ -1,7 +1,7 @@
 #pragma once
-// The md RAID-1 operations the primary and standby run (DESIGN §1, §4, §7): create (only on
-// --init), assemble, fail/remove/re-add a member, restore write-mostly, stop, status, wait, and
-// the bitmap union before a failback re-add. mdadm runs as argv vectors through a CommandRunner;
+// The md RAID-1 operations the primary and standby run (docs/design.md §1, §4, §7): create
+// (only on --init), assemble, fail/remove/re-add a member, restore write-mostly, stop, status,
+// wait, and the bitmap union before a failback re-add. mdadm runs as argv vectors through a CommandRunner;
 // state is read from sysfs. Every call returns an error sentence (empty = done); nothing logs.
 #include <chrono>
 #include <optional>
@@ -79,9 +79,9 @@ public:
 
     // mdadm --examine-bitmap of a member.
     BitmapSummaryResult examine_bitmap(const std::string& member);
-    // DESIGN §7 bitmap union: marks in the running array every chunk `stopped_member`'s own
-    // on-disk bitmap says is dirty, so a following re-add copies them too. Returns the number
-    // of chunks marked through `marked`.
+    // The bitmap union of docs/design.md §7: marks in the running array every chunk
+    // `stopped_member`'s own on-disk bitmap says is dirty, so a following re-add copies them too.
+    // Returns the number of chunks marked through `marked`.
     std::string merge_bitmap_from(const std::string& md_device, const std::string& stopped_member,
                                   uint64_t* marked = nullptr);
 

@@ -1,4 +1,7 @@
 # Shared helpers for haspool's shell tests. Source it; then use `requires`, `defer`, `expect_*`.
+# Helpers shared by the tests of one area live beside them as lib_AREA.sh (tests/vm/lib_vm.sh,
+# tests/integration/lib_pair.sh, tests/integration/actions/lib_actions.sh) and are sourced after
+# this file (lib_vm.sh sources it itself).
 #
 # Cleanup: every resource a test creates is pushed on a stack with `defer CMD...`; the stack runs
 # in reverse on any exit (success, failure, signal), so namespaces, loop devices, mounts and
@@ -12,16 +15,24 @@ set -u -o pipefail
 T_NAME=$(basename "$0" .sh)
 T_DIR=$(mktemp -d "/tmp/haspool-${T_NAME}-XXXXXX")
 _defer_stack=()
+_in_cleanup=0
+_killed=()          # what stop_pid had to SIGKILL: each fails the test
+exec {_T_STDERR}>&2  # cleanup runs with stderr silenced; its verdicts must still be seen
 
 defer() { _defer_stack+=("$(printf '%q ' "$@")"); }
 
 _run_deferred() {
     local rc=$?
     local i
+    _in_cleanup=1
     for ((i = ${#_defer_stack[@]} - 1; i >= 0; i--)); do
         eval "${_defer_stack[i]}" >/dev/null 2>&1 || true
     done
     rm -rf "$T_DIR"
+    if [ "${#_killed[@]}" -gt 0 ] && { [ "$rc" = 0 ] || [ "$rc" = 77 ]; }; then
+        printf '[%s] FAIL: %d process(es) did not stop on SIGTERM and were SIGKILLed\n' "$T_NAME" "${#_killed[@]}" >&"$_T_STDERR"
+        rc=1
+    fi
     exit "$rc"
 }
 trap _run_deferred EXIT
@@ -63,13 +74,32 @@ start_bg() {
     defer stop_pid "$last_pid"
 }
 
-# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL. Only ever a PID we started.
+# _running PID: the process exists and is not a zombie (one that exited but is not reaped yet).
+_running() {
+    local st
+    st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# stop_pid PID: SIGTERM, wait up to 5 s for it to exit. Only ever a PID we started. What we
+# start must exit on SIGTERM: one that is still running after the grace is SIGKILLed and the
+# test fails, naming its PID and command line (at once in the test's body; from the cleanup
+# stack, once every deferred command has run). A deliberate SIGKILL (a crash the test injects)
+# is not a stop: send it with kill -KILL.
 stop_pid() {
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
+    local pid=$1 i cmd msg
+    _running "$pid" || return 0
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    for i in $(seq 50); do _running "$pid" || return 0; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+    msg="PID $pid did not exit within 5 s of SIGTERM and was SIGKILLed: ${cmd% }"
+    _killed+=("$msg")
+    if [ "$_in_cleanup" = 1 ]; then
+        printf '[%s] FAIL: %s\n' "$T_NAME" "$msg" >&"$_T_STDERR"
+    else
+        fail "$msg"
+    fi
 }
 
 # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails the test on timeout.

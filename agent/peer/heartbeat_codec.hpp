@@ -1,5 +1,5 @@
 #pragma once
-// The peer protocol: versioned binary datagrams between the two agents (DESIGN §5), each
+// The peer protocol: versioned binary datagrams between the two agents (docs/design.md §5), each
 // authenticated with HMAC-SHA256 over the whole datagram (shared key from cluster.secret_file).
 //
 // Layout, all integers big-endian:

@@ -1,5 +1,5 @@
 #pragma once
-// Requests between the agents are retried until acknowledged and handled once (DESIGN §5).
+// Requests between the agents are retried until acknowledged and handled once (docs/design.md §5).
 // Outbox: what we asked and have not seen acknowledged; resent every interval.
 // Inbox: which (boot, id) requests we already handled; a duplicate is acknowledged again but not
 // handed to the machine a second time. Pure: explicit time points.

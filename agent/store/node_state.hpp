@@ -1,5 +1,5 @@
 #pragma once
-// The node's persisted data generation and its history (DESIGN §3 rule 2), in
+// The node's persisted data generation and its history (docs/design.md §3 rule 2), in
 // cluster.state_dir/node-state. Written crash-safely: temp file, fsync, rename, fsync of the
 // directory. The file ends with a SHA-256 of its content, so a torn or edited file is detected.
 //

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Split brain between two real daemons (primary alpha, standby beta, each in its own network
-# namespace, see pair.sh) and `haspool resolve` over the control socket and the authenticated
+# namespace, see lib_pair.sh) and `haspool resolve` over the control socket and the authenticated
 # peer channel. Their state files hold diverged generations (from 1/primary, alpha minted
 # 2/primary and beta 2/standby), so both must say SPLIT_BRAIN and do nothing on their own.
 # This kernel has no md and no nbd (the VM lab has them), so natively the test shows:
@@ -24,7 +24,7 @@ mkdir -p "$T_DIR/spool"
 PAIR_UNITS="[]"
 PAIR_EXTRA_YAML="spool:
   mount_point: $T_DIR/spool"
-source "$(dirname "$0")/pair.sh"
+source "$(dirname "$0")/lib_pair.sh"
 
 write_state alpha 4 "2 0" "degraded write period on alpha"
 write_state beta 5 "2 0" "takeover by beta"

@@ -18,7 +18,7 @@ requires ip python3
 
 # HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there for a post-mortem.
 [ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
-source "$(dirname "$0")/pair.sh"
+source "$(dirname "$0")/lib_pair.sh"
 
 # A node never initialised refuses to start, and says how to fix it.
 run_capture noinit ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The DESIGN §7 bitmap union on a real md. X (alone, degraded) writes chunks Y never sees; the
-# array is then run from Y alone (a takeover) and writes elsewhere; then X is re-added under Y.
+# The docs/design.md §7 bitmap union on a real md. X (alone, degraded) writes chunks Y never sees;
+# the array is then run from Y alone (a takeover) and writes elsewhere; then X is re-added under Y.
 # The scenario runs twice in one guest on two pairs of loop devices:
 #   - with the union: `md-merge-bitmap` reads X's own on-disk bitmap (agreeing with mdadm -X) and
 #     marks those chunks in the running array first; after the re-add X and Y are identical;
 #   - without it (a plain re-add): X and Y must end identical too. What md copies is measured
-#     and logged. DESIGN §7 expects the chunks X wrote alone to stay divergent; on this kernel
-#     (6.1) md copied them anyway (see docs/mirror-operations.md), so the union is a belt to md's
-#     braces, and this test pins the one property that matters — X == Y — both ways.
+#     and logged. docs/design.md §7 expects the chunks X wrote alone to stay divergent; on this
+#     kernel (6.1) md copied them anyway (see docs/mirror-operations.md), so the union is a belt
+#     to md's braces, and this test pins the one property that matters — X == Y — both ways.
 # md behaves the same on any block device, so one guest with loop devices is enough.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 truncate -s 64M "$T_DIR/root.img"

@@ -9,7 +9,7 @@
 # beta's tenure are on alpha's spool and 192.0.2.10 is back on alpha. Then a planned switchover
 # there and back with a writer running loses no fsync'd file.
 # beta's QEMU listens on the LAN socket here, so alpha's restarted QEMU can connect to it again.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 VM_LISTENER=beta
 VM_EXTRA_YAML='hooks:

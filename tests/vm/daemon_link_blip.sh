@@ -7,7 +7,7 @@
 # a ReconnectNbd step (a fresh socket to beta's export, handed over with NBD_CMD_RECONFIGURE)
 # within the dead-connection timeout, so md never sees an error: no degrade, no resync, alpha
 # stays MIRRORED, the writer never fails, and X and Y end identical.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up

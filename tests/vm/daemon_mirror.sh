@@ -4,9 +4,10 @@
 # alpha reaches MIRRORED and holds 192.0.2.10. beta's QEMU is then killed: alpha goes DEGRADED
 # and keeps serving fsync'd writes. beta's guest comes back and its standby daemon restarts
 # (no --init: its generation survived on the state disk): alpha re-adds the leg, RESYNC ->
-# MIRRORED, copying far less than the device (bitmap). Afterwards X and Y are identical and
-# every file reads back byte-identical from Y on beta.
-source "$(dirname "$0")/vmlib.sh"
+# MIRRORED, copying far less than the device (bitmap). Afterwards X and Y are identical, X is
+# metadata 1.0 with an internal bitmap, creating over it is refused without --force, and every
+# file reads back byte-identical from Y on beta.
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up
@@ -78,6 +79,17 @@ grep -qx "member.nbd0=in_sync,write_mostly slot=1" <<<"$st" || fail "after the r
 # NBD leg on the unmount's writes. Then stop beta's daemon and read every file back from Y.
 vm_daemon_stop alpha
 vm_compare_legs
+# The array is stopped: X is what --init made of it (metadata 1.0, internal bitmap), and
+# creating an array over it again is refused without --force (blkid -p sees the superblock at
+# the end of the device).
+out=$(vm_run alpha "mdadm --examine /dev/vda")
+grep -q "Version : 1.0" <<<"$out" || fail "X is not metadata 1.0: $out"
+grep -q "Internal Bitmap" <<<"$out" || fail "X has no internal bitmap: $out"
+if out=$(vm_run alpha "haspool debug md-create --md $MD --local /dev/vda --remote /dev/nbd0 2>&1"); then
+    fail "md-create over the members of an existing array succeeded: $out"
+fi
+grep -q "refusing: /dev/vda holds" <<<"$out" || fail "md-create's refusal is unclear: $out"
+log "X: metadata 1.0, internal bitmap; md-create over it refused: ${out##*refusing: }"
 vm_daemon_stop beta
 got=$(vm_run beta "mount -t ext4 -o ro /dev/vda $SPOOL && cd $SPOOL && sha256sum mirrored.* degraded.* first-after; cd /; umount $SPOOL") ||
     fail "reading the files back from Y on beta: $got"

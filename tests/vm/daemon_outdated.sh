@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Issue 7, test 4: the primary dies while DEGRADED -> the standby does NOT take over (DESIGN §7:
-# B must not take over from an outdated Y) and its status says why.
+# Issue 7, test 4: the primary dies while DEGRADED -> the standby does NOT take over
+# (docs/design.md §7: B must not take over from an outdated Y) and its status says why.
 # The mirror comes up through the daemons; beta's daemon is stopped, so alpha goes DEGRADED and
 # writes on without Y. beta's daemon starts again and hears alpha say DEGRADED (a long
 # stable_after keeps alpha from re-adding the leg for 30 s: the window in which alpha dies).
 # alpha's QEMU is SIGKILLed: beta, silent on every path for well past dead_after, must stay out
 # of TAKEOVER/ACTIVE, hold neither the spool nor 192.0.2.10, and report the refusal's reason.
 VM_STABLE_AFTER_MS=30000
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up

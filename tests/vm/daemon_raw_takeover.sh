@@ -10,7 +10,7 @@
 # over Y (no superblock left), adds X in FULL (never a re-add: X and Y carry equal event counts)
 # and serves while md copies everything. Afterwards beta's mark is cleared, the copy onto X is
 # the whole array (not incremental), every file is on alpha and X == Y.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 VM_LISTENER=beta
 VM_SPOOL_EXTRA='  raw_mount_fallback: true'

@@ -19,7 +19,7 @@
 # on alpha, every file alpha's writer acknowledged is there, beta's split-brain files are gone,
 # and md's own check of the running array finds no sector where X and Y differ.
 # SPLIT_LOSER=alpha (daemon_split_brain_discard_alpha.sh) settles it the other way round.
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 VM_SERVICE_PROBE=false  # guard 1 off; the lab's config has no fence command (guard 2)
 LOSER=${SPLIT_LOSER:-beta}  # whose data `haspool resolve --discard` throws away

@@ -7,7 +7,7 @@
 # with Y (through a degraded md) mounted on its spool and 192.0.2.10 on its eth0. Every file
 # acknowledged before the kill is present and intact on beta, and the filesystem is consistent
 # (e2fsck -fn after unmounting: the daemon's e2fsck -p could only have replayed the journal).
-source "$(dirname "$0")/vmlib.sh"
+source "$(dirname "$0")/lib_vm.sh"
 
 vm_build_image
 vm_daemons_up

@@ -1,6 +1,6 @@
-// Split brain and `haspool resolve --discard NODE` (DESIGN §3 rule 2, docs/agent.md): what each
-// machine runs on either decision, what it does next (failback / connect with a FULL add of the
-// discarded side, never a re-add), the refusals, and the persisted discard. Time is explicit.
+// Split brain and `haspool resolve --discard NODE` (docs/design.md §3 rule 2, docs/agent.md): what
+// each machine runs on either decision, what it does next (failback / connect with a FULL add of
+// the discarded side, never a re-add), the refusals, and the persisted discard. Time is explicit.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>

@@ -1,7 +1,7 @@
-# The VM lab's host side (DESIGN §6), for tests labelled `vm`. Source it after nothing else: it
-# sources tests/lib.sh. Guests are QEMU TCG machines booting Debian's cloud kernel with a busybox
-# initramfs (scripts/vm/build-image) whose /init (scripts/vm/guest-init) runs the scripts we send
-# over a virtio-serial port carried on a 127.0.0.1 TCP socket.
+# The VM lab's host side (docs/design.md §6), for tests labelled `vm`. Source it after nothing
+# else: it sources tests/lib.sh. Guests are QEMU TCG machines booting Debian's cloud kernel with
+# a busybox initramfs (scripts/vm/build-image) whose /init (scripts/vm/guest-init) runs the
+# scripts we send over a virtio-serial port carried on a 127.0.0.1 TCP socket.
 #
 #   vm_build_image                  build/refresh the boot files (cached) into $VM_IMG
 #   vm_start NAME IP/PREFIX DISK [listen|connect PORT | tap IFNAME]
@@ -76,7 +76,7 @@ vm_start() {
     pid=$!
     disown "$pid"  # no job-control chatter when the test kills it
     VM_PID[$name]=$pid
-    defer kill -KILL "$pid"
+    defer kill -KILL "$pid"  # a guest is powered off, not stopped: no stop_pid (it would fail the test)
     for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || fail "QEMU for $name exited: $(cat "$T_DIR/$name.qemu.log")"
         if { exec {fd}<>"/dev/tcp/127.0.0.1/$cport"; } 2>/dev/null; then break; fi
@@ -148,57 +148,13 @@ vm_time_run() {
     return "$rc"
 }
 
-# ---- the mirror of DESIGN §1 in two guests ------------------------------------------------
-# alpha (primary, 192.0.2.1) holds X on its /dev/vda; beta (standby, 192.0.2.2) exports Y (its
-# /dev/vda) with `haspool export`; alpha attaches it as /dev/nbd0 over netlink and mirrors
-# X + nbd0 in /dev/md/haspool. QEMU's socket netdev joins them; alpha's end listens.
+# ---- the mirror of docs/design.md §1 in two guests, and how to compare its legs ------------
+# alpha (primary, 192.0.2.1) holds X on its /dev/vda; beta (standby, 192.0.2.2) holds Y on its
+# /dev/vda and exports it; alpha attaches it as /dev/nbd0 over netlink and mirrors X + nbd0 in
+# /dev/md/haspool (the daemons do all of it: vm_daemons_up below). QEMU's socket netdev joins
+# them; by default alpha's end listens.
 VM_DISK_MB=${VM_DISK_MB:-128}
 MD=/dev/md/haspool
-EXPORT_ADDR=192.0.2.2:10809
-
-# vm_start_export: (re)starts haspool export of Y on beta, in the background (pid in /tmp/export.pid).
-vm_start_export() {
-    vm_run beta "haspool export --device /dev/vda --listen $EXPORT_ADDR --name haspool --allow 192.0.2.1 \
-        >>/tmp/export.log 2>&1 & echo \$! >/tmp/export.pid" || fail "starting the export on beta"
-}
-
-# vm_attach_nbd IO_TIMEOUT DEAD_TIMEOUT: attaches beta's export on alpha; sets $NBD (/dev/nbdN).
-vm_attach_nbd() {
-    local out
-    out=$(vm_run alpha "haspool debug nbd-attach --connect $EXPORT_ADDR --name haspool --io-timeout $1 --dead-timeout $2") ||
-        fail "nbd-attach on alpha: $out"
-    NBD=${out%% *}
-    case $NBD in /dev/nbd*) ;; *) fail "nbd-attach printed '$out'" ;; esac
-    log "attached $out"
-}
-
-# vm_mirror_up IO_TIMEOUT DEAD_TIMEOUT: both guests up, export attached, md created and in sync,
-# ext4 made and mounted on alpha's /mnt/spool. Measures boot and initial sync.
-vm_mirror_up() {
-    local io=$1 dead=$2 port t_sync
-    truncate -s "${VM_DISK_MB}M" "$T_DIR/x.img" "$T_DIR/y.img"
-    port=$(vm_free_port)
-    vm_start alpha 192.0.2.1/24 "$T_DIR/x.img" listen "$port"
-    vm_start beta 192.0.2.2/24 "$T_DIR/y.img" connect "$port"
-    VM_LAN_PORT=$port
-    vm_wait alpha
-    vm_wait beta
-    vm_start_export
-    vm_attach_nbd "$io" "$dead"
-    vm_run alpha "haspool debug md-create --md $MD --local /dev/vda --remote $NBD --bitmap-chunk 1M" ||
-        fail "md-create on alpha"
-    vm_time_run alpha t_sync "haspool debug md-wait --md $MD --until clean --timeout 600 >/dev/null" ||
-        fail "initial sync did not finish: $(vm_run alpha "haspool debug md-status --md $MD")"
-    log "initial sync of ${VM_DISK_MB} MiB over NBD: ${t_sync}s"
-    VM_T_SYNC=$t_sync
-    vm_run alpha "mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 $MD && mount -t ext4 $MD /mnt/spool" ||
-        fail "mkfs/mount on alpha"
-}
-
-# md_field NAME: one field of `haspool debug md-status` on alpha.
-md_field() {
-    vm_run alpha "haspool debug md-status --md $MD" | awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2) }'
-}
 
 # vm_compare_legs: stops the array on alpha (unmounted first) and compares X and Y byte for byte
 # over the array's data area (metadata 1.0 keeps the superblocks after it), with caches dropped.
@@ -290,7 +246,7 @@ VM_DAEMON_LOG=/var/log/haspool.log
 VM_DAEMON_PID=/run/haspool.pid
 SPOOL=/mnt/spool
 VIP=192.0.2.10
-# Short timings so the tests run in seconds; the timing rule (DESIGN §7) still holds:
+# Short timings so the tests run in seconds; the timing rule (docs/design.md §7) still holds:
 # io_timeout 8000 > dead_after 4000 + no fence + margin 2000; dead_conn_timeout <= dead_after.
 # dead_after is not shorter because a TCG guest on a loaded 2-core host stalls for a second or
 # more now and then (the kernel's "clocksource: Long readout interval"): with 2000 ms a primary
