@@ -20,7 +20,7 @@ std::vector<Event> md_transitions(const std::optional<raid::MdSnapshot>& before,
 
 // The heartbeat's view of the array: a sync in progress is "resyncing" even while the machine
 // says MIRRORED (the initial sync after --init), so the standby never takes over from a Y that
-// is still being filled (DESIGN §7).
+// is still being filled (docs/design.md §7).
 MirrorHealth mirror_health_of(const raid::MdSnapshot& s);
 // Percent of the running sync done (0 when none runs).
 uint8_t sync_percent_of(const raid::MdSnapshot& s);

@@ -271,7 +271,7 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_ra
         // X's data was discarded: its bitmap cannot be trusted to mark what differs (docs/agent.md).
         // Or Y was written outside md: Y's bitmap never saw those writes, and X and Y still carry
         // equal event counts from before the takeover, so a re-add would copy nothing and leave X
-        // silently different from Y (DESIGN §7). Only a full add (superblock wiped) is right.
+        // silently different from Y (docs/design.md §7). Only a full add (superblock wiped) is right.
         s.push_back(step::AddMemberFull{c_.spool.md_device, a.spool_device});
         s.push_back(adopt);
     } else {

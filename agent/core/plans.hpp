@@ -1,5 +1,5 @@
 #pragma once
-// The ordered step lists of every flow in DESIGN §4, built from the configuration alone. The
+// The ordered step lists of every flow in docs/design.md §4, built from the configuration alone. The
 // machines pick one and `haspool plan` prints them; golden transcripts pin their order.
 #include <optional>
 #include <string>
@@ -43,7 +43,7 @@ public:
     // (its data was discarded by `haspool resolve`): assemble from Y, add X in full, and take
     // Y's lineage only then, so a failback that fails before X is being rebuilt is retried
     // as a full add again. (One that fails later is retried with a re-add of X, now a member
-    // that md was rebuilding from Y: md resumes or restarts that rebuild, DESIGN §7.)
+    // that md was rebuilding from Y: md resumes or restarts that rebuild, docs/design.md §7.)
     // When Y was written outside md (`y_raw`, the standby's raw takeover): Y's bitmap never saw
     // those writes, so X is added in full exactly as when X is blank; Y is assembled with
     // AssembleFromRaw (its superblock may be what broke).
@@ -75,7 +75,7 @@ public:
     // Standby: the primary reports X rebuilt in full from Y at `generation` (MIRRORED, in sync):
     // the raw-writes mark has done its job.
     std::vector<Step> clear_raw_writes(Generation generation) const;
-    // Primary, NBD_CMD_LINK_DEAD (a link blip, DESIGN §4): a fresh socket to the same export
+    // Primary, NBD_CMD_LINK_DEAD (a link blip, docs/design.md §4): a fresh socket to the same export
     // handed to the kernel with NBD_CMD_RECONFIGURE, within the dead-connection timeout.
     std::vector<Step> reconnect() const;
     // Primary, md's resync finished: the NBD leg back to write-mostly, so reads stay on X.

@@ -246,7 +246,7 @@ PrimaryMachine::Decision PrimaryMachine::decide(const Event& e, TimePoint now) {
     return stay();
 }
 
-// SPLIT_BRAIN (DESIGN §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
+// SPLIT_BRAIN (docs/design.md §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
 // side whose data loses. Discarding X: release everything, persist a blank lineage, stand by;
 // the failback then adds X in full from Y. Keeping X: serve on (or wait) until the standby
 // exports a blank Y, which the connect/resync then adds in full. A resolve run here is passed on
@@ -367,7 +367,7 @@ PrimaryMachine::Decision PrimaryMachine::connect_result(Plan plan, const event::
             return go(PrimaryState::RESYNC, "serving; md copies X->" + peer_name_ + "'s Y");
         // A new array is not a mirror yet: md's initial sync copies X onto Y. Until it ends, Y is
         // no copy to take over from, and a switchover must be refused: RESYNC says so on the
-        // wire, and md's ResyncFinished makes it MIRRORED (DESIGN §2: MIRRORED = md clean).
+        // wire, and md's ResyncFinished makes it MIRRORED (docs/design.md §2: MIRRORED = md clean).
         if (plan == Plan::create)
             return go(PrimaryState::RESYNC, "serving " + c_.service.address + "; the new mirror's initial sync copies X onto " +
                                                 peer_name_ + "'s Y (MIRRORED when md is clean)");
@@ -382,7 +382,7 @@ PrimaryMachine::Decision PrimaryMachine::connect_result(Plan plan, const event::
     return retry_later(PrimaryState::WAIT_PEER, Plan::connect, "connecting failed: " + failure(*f), now);
 }
 
-// MIRRORED: both legs; lose the standby -> DEGRADED (fail its leg ourselves, DESIGN §7).
+// MIRRORED: both legs; lose the standby -> DEGRADED (fail its leg ourselves, docs/design.md §7).
 PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint now) {
     if (const auto* m = std::get_if<event::MdMemberFailed>(&e))
         return go(PrimaryState::DEGRADED, "md failed " + m->dev + ": serving from X alone", plans_.degrade(), Plan::degrade);
@@ -406,7 +406,7 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
     return stay();
 }
 
-// A link blip (DESIGN §4): hand the kernel a fresh socket within the dead-connection timeout, so
+// A link blip (docs/design.md §4): hand the kernel a fresh socket within the dead-connection timeout, so
 // md never sees an error. If it cannot be done in time, the kernel fails the I/O, md fails the
 // leg, and MdMemberFailed takes us to DEGRADED: the reconnect needs no failure handling here.
 PrimaryMachine::Decision PrimaryMachine::reconnect(const event::NbdLinkLost& l) {

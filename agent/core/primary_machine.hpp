@@ -1,5 +1,5 @@
 #pragma once
-// The primary's policy (DESIGN §2, §3, §4): a pure function of (event, now) that returns a
+// The primary's policy (docs/design.md §2, §3, §4): a pure function of (event, now) that returns a
 // Decision. It never reads a clock, a socket or a file; the daemon feeds it facts.
 #include <optional>
 #include <string>
@@ -61,7 +61,7 @@ public:
 
     PrimaryMachine(const config::Config& c, Lineage lineage, Options o);
 
-    // The first decision: WAIT_PEER (DESIGN §3 rule 3), or a forced solo start.
+    // The first decision: WAIT_PEER (docs/design.md §3 rule 3), or a forced solo start.
     Decision start(TimePoint now);
     Decision handle(const Event& e, TimePoint now);
 

@@ -105,7 +105,7 @@ StandbyMachine::Decision StandbyMachine::start(TimePoint, const std::optional<Sp
 std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStatus& p) {
     peer_ = p;
     resolve_.heard(p.lineage);
-    // DESIGN §7: B must not take over from an outdated Y.
+    // docs/design.md §7: B must not take over from an outdated Y.
     if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded)
         outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
     else if (p.says(PrimaryState::RESYNC) || p.md == MirrorHealth::resyncing)
@@ -133,7 +133,7 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
     return split;
 }
 
-// SPLIT_BRAIN (DESIGN §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
+// SPLIT_BRAIN (docs/design.md §3 rule 2, docs/agent.md "Split brain and resolve"): the operator named the
 // side whose data loses. Discarding Y: release everything, persist a blank lineage, export Y
 // again; the primary adds it in full (never a re-add). Keeping Y: serve on when ACTIVE, else
 // export Y; the primary discards X and fails back from Y, adding X in full. A resolve run here is

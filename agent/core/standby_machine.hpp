@@ -1,5 +1,5 @@
 #pragma once
-// The standby's policy (DESIGN §2, §3, §4): a pure function of (event, now) that returns a
+// The standby's policy (docs/design.md §2, §3, §4): a pure function of (event, now) that returns a
 // Decision. It never reads a clock, a socket or a file; the daemon feeds it facts.
 #include <optional>
 #include <string>
@@ -77,7 +77,7 @@ public:
     // The spool is served from the raw loop mapping of Y (ACTIVE after a raw takeover).
     bool serving_raw() const { return serving_raw_; }
 
-    // Why a takeover may not happen now, or nullopt when every guard of DESIGN §3 rule 1 and
+    // Why a takeover may not happen now, or nullopt when every guard of docs/design.md §3 rule 1 and
     // §7 holds; `wait_until` is set when the answer changes by itself at that time.
     struct Refusal {
         std::string why;

@@ -48,7 +48,7 @@ struct AdoptGeneration { Lineage lineage; std::string reason; };  // take the so
 // `md`: the array a connected /dev/nbd<index> may still be a (failed) leg of.
 struct AttachNbd { std::string address; uint16_t port; std::string export_name; unsigned index; NbdLink link; std::string md; };
 struct DetachNbd { unsigned index; };
-// After NBD_CMD_LINK_DEAD: fresh socket(s) to the same export, NBD_CMD_RECONFIGURE (DESIGN §4 link blip)
+// After NBD_CMD_LINK_DEAD: fresh socket(s) to the same export, NBD_CMD_RECONFIGURE (docs/design.md §4 link blip)
 struct ReconnectNbd { std::string address; uint16_t port; std::string export_name; unsigned index; NbdLink link; };
 struct AssembleDegraded { std::string md; std::string dev; };  // md from one leg (bitmap records the rest)
 // create: mdadm --create (named `name`, bitmap chunk in KiB or 0: mdadm's, write-behind or 0),
@@ -62,7 +62,7 @@ struct StopMirror { std::string md; };
 struct FailMember { std::string md; std::string dev; };  // fail + remove a leg we know is gone
 struct ReAddMember { std::string md; std::string dev; }; // --re-add (bitmap resync), writemostly for NBD
 struct RestoreWriteMostly { std::string md; std::string dev; };  // the NBD leg back to write-mostly after a resync
-struct MergeBitmap { std::string md; std::string from; };  // OR a returning leg's dirty bits into the array (DESIGN §7)
+struct MergeBitmap { std::string md; std::string from; };  // OR a returning leg's dirty bits into the array (docs/design.md §7)
 // `dir`: where the spool is mounted; a `dev` already mounted there was checked before it was.
 struct Fsck { std::string dev; config::Filesystem fs; Millis timeout; std::string dir; };
 struct Mount { std::string dev; std::string dir; config::Filesystem fs; std::vector<std::string> options; Millis timeout; };

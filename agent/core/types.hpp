@@ -1,7 +1,7 @@
 #pragma once
 // Vocabulary shared by the agent's policy code, the wire codec and the daemon: clocks, states,
 // health values and data generations. States are named the same in logs, on the wire and in
-// `haspool status` (DESIGN §2).
+// `haspool status` (docs/design.md §2).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -61,7 +61,7 @@ const char* to_string(NbdHealth h);
 
 // A data generation: counter << 1 | (1 when the standby bumped it). Each node only ever mints
 // generations of its own parity with a counter larger than any it knew, so two independent
-// bumps never produce the same value (DESIGN §3 rule 2). 0 = a blank disk holding no data yet.
+// bumps never produce the same value (docs/design.md §3 rule 2). 0 = a blank disk holding no data yet.
 struct Generation {
     uint64_t value = 0;
 

@@ -213,7 +213,7 @@ private:
         if (stopping_) return;
         TimePoint now = Clock::now();
         peer_.send_heartbeats(now);
-        if (export_)  // requests on our export are a sign of life of the primary (DESIGN §3)
+        if (export_)  // requests on our export are a sign of life of the primary (docs/design.md §3)
             if (auto t = export_->last_activity()) peer_.nbd_activity(*t);
         bool hold = paused(now);
         pause_.ticked(now);

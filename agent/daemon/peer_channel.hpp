@@ -1,5 +1,5 @@
 #pragma once
-// The channel to the peer's daemon over the heartbeat link (DESIGN §5). Out: heartbeats
+// The channel to the peer's daemon over the heartbeat link (docs/design.md §5). Out: heartbeats
 // (sequence, wall-clock timestamp, the echo of the peer's newest timestamp on that path) and
 // requests, resent every interval until acknowledged. In: every datagram goes through the
 // PeerGate; a peer claiming our own role is refused; refusals are counted by reason, the first
@@ -44,7 +44,7 @@ public:
     void send_heartbeats(TimePoint now);
     // Queues a request for the peer (a pending one of the same kind is replaced).
     void request(MessageKind kind, TimePoint now);
-    // The newest request served on our export: a sign of life of the primary (DESIGN §3).
+    // The newest request served on our export: a sign of life of the primary (docs/design.md §3).
     void nbd_activity(TimePoint t);
 
     PeerFacts facts(TimePoint now) const { return monitor_.facts(now); }

@@ -1,5 +1,5 @@
 #pragma once
-// The standby's NBD export of Y (DESIGN §1, §4): haspool's NBD server (blockdev/nbd_server.hpp)
+// The standby's NBD export of Y (docs/design.md §1, §4): haspool's NBD server (blockdev/nbd_server.hpp)
 // embedded in the standby daemon, on its own io_context thread so that the step runner's
 // StartExport/StopExport can start and stop it without touching the daemon's loop.
 //

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `haspool plan` for config/haspool.example.yaml, compared with the pinned transcripts
-# tests/golden/plan-*.txt: the order of every flow's steps is part of the design (DESIGN §4).
+# tests/golden/plan-*.txt: the order of every flow's steps is part of the design (docs/design.md §4).
 # The machines take every step from Plans (scripts/check-layers), and every Plans function
 # appears in a flow, so these transcripts pin every plan a machine can run.
 # After an intended change, regenerate with:

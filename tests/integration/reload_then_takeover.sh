@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A reload is what the next takeover runs (issue 12, "a step is the whole instruction"). Two real
-# daemons in network namespaces (pair.sh), primary alpha and standby beta. This kernel has no md,
+# daemons in network namespaces (lib_pair.sh), primary alpha and standby beta. This kernel has no md,
 # so beta's takeover halts at AssembleDegraded; the before_takeover hook and the fence (RunFence)
 # run before it, which is what this test watches:
 #   1. beta starts with hook A and no fence command; SIGHUP after the file gains a fence command
@@ -16,7 +16,7 @@ requires ip python3
 
 [ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
 PAIR_UNITS="[]"
-source "$(dirname "$0")/pair.sh"
+source "$(dirname "$0")/lib_pair.sh"
 
 cat >"$T_DIR/record" <<SH
 #!/bin/sh

@@ -2,7 +2,7 @@
 // Fencing the peer before a takeover (config fence.command, fence.timeout): the operator's
 // command (a PDU or IPMI script, a cloud API call) gets the peer's name and must exit 0 to
 // count as fenced. Anything else — another status, a signal, the timeout — is "not fenced",
-// and a takeover that needs fencing must stop there (DESIGN §3 rule 1).
+// and a takeover that needs fencing must stop there (docs/design.md §3 rule 1).
 //
 // Environment (on top of the command runner's PATH and LC_ALL=C):
 //   HASPOOL_PEER   the node to fence

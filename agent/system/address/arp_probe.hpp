@@ -1,5 +1,5 @@
 #pragma once
-// Duplicate-address detection for the service address before we take it (DESIGN §3 rule 1):
+// Duplicate-address detection for the service address before we take it (docs/design.md §3 rule 1):
 // ARP probes with sender IP 0.0.0.0 on the service interface, as `arping -D` sends them.
 // Anyone answering within the timeout holds the address: the takeover must not proceed. Another
 // host probing for the same address at the same time is a conflict too (RFC 5227 §2.1.1).

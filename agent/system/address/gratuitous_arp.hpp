@@ -1,5 +1,5 @@
 #pragma once
-// Gratuitous ARP after taking the service address, as IPaddr2 and keepalived do (DESIGN §7):
+// Gratuitous ARP after taking the service address, as IPaddr2 and keepalived do (docs/design.md §7):
 // a burst of service.garp.count announcements every service.garp.interval, a second burst of
 // repeat_count after repeat_after, then (optionally) one every refresh.
 //

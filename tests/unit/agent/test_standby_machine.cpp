@@ -1,4 +1,4 @@
-// The standby's transition table (every state × event) and the safety rules of DESIGN §3/§7
+// The standby's transition table (every state × event) and the safety rules of docs/design.md §3/§7
 // as named cases. Time is explicit (t0 + N ms); nothing sleeps.
 #include <catch2/catch.hpp>
 
