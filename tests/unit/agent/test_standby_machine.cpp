@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "agent_test_support.hpp"
+#include "phase_table.hpp"
 #include "agent/core/standby_machine.hpp"
 
 using namespace haspool;
@@ -287,40 +288,13 @@ std::vector<PhaseCase> phases() {
     };
 }
 
-struct PhaseRow {
-    const char* event;
-    const char* next;  // the phase after the event
-    const char* steps;
-};
-
 // Expected outcome per sub-state; an event not listed keeps the phase and runs nothing.
 std::map<std::string, std::vector<PhaseRow>> phase_table();
 
 }  // namespace
 
 TEST_CASE("standby phase table: every (state, running plan) x event") {
-    auto expected = phase_table();
-    for (const auto& pc : phases()) {
-        {
-            Reached r = pc.reach();
-            INFO("reaching: standby " << pc.label);
-            CHECK(to_string(r.m->phase()) == pc.phase);
-            CHECK(r.m->in_flight().size() == pc.in_flight);
-        }
-        for (const auto& [event_name, make] : events()) {
-            Reached r = pc.reach();
-            PhaseRow want{event_name.c_str(), pc.phase, ""};
-            for (const auto& row : expected[pc.label])
-                if (event_name == row.event) want = row;
-            TimePoint now = r.at + 100ms;
-            auto d = r.m->handle(make(now), now);
-            INFO("row: standby " << pc.label << " x " << event_name << " -> " << to_string(r.m->phase()) << " ["
-                                 << step_names(d.steps) << "]");
-            CHECK(to_string(r.m->phase()) == std::string(want.next));
-            CHECK(step_names(d.steps) == want.steps);
-            CHECK(r.m->state() == d.next);
-        }
-    }
+    check_phase_table("standby", phases(), events(), phase_table());
 }
 
 TEST_CASE("safety: partition on one path only -> no takeover") {
