@@ -72,10 +72,11 @@ void log_step(const std::string& prefix, const Step& s, const StepResult& r, boo
     std::string what = prefix + (undo ? "undo " : "step ") + to_string(s);
     if (!r.ok)
         log::error(what + ": FAILED: " + r.error,
-                   {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
+                   {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error},
+                    {"DURATION_MS", std::to_string(r.elapsed.count())}});
     else
         log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"),
-                    {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
+                    {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}, {"DURATION_MS", std::to_string(r.elapsed.count())}});
 }
 
 // The standby's export of Y, its sessions logged.
