@@ -290,16 +290,19 @@ void check_postfix_wrapper(const Config& c, const DeploymentFacts& f, HostReport
 // itself once the spool is mounted.
 enum class BootMeaning {
     stays_off,  // disabled, static, linked, transient: nothing starts it at boot
-    at_boot,    // enabled: it starts before haspool has mounted the spool, and on the standby
+    at_boot,    // enabled (links in /etc): it starts before haspool has mounted the spool, and on the standby
     masked,     // StartUnit is refused: every takeover would fail at the units step
     not_found,  // not installed: every takeover would fail at the units step
     bad,        // systemd cannot load its unit file
-    unclear,    // alias, indirect, generated: depends on another unit or a generator
+    // enabled-runtime (links in /run: `enable --runtime` is gone after a reboot, but a
+    // generator makes its links again at every boot), alias, indirect, generated: whether it
+    // starts at boot depends on another unit or a generator.
+    unclear,
 };
 
 std::optional<BootMeaning> meaning_of(const std::string& state) {
     static const std::map<std::string, BootMeaning> table = {
-        {"enabled", BootMeaning::at_boot},      {"enabled-runtime", BootMeaning::at_boot},
+        {"enabled", BootMeaning::at_boot},      {"enabled-runtime", BootMeaning::unclear},
         {"disabled", BootMeaning::stays_off},   {"static", BootMeaning::stays_off},
         {"linked", BootMeaning::stays_off},     {"linked-runtime", BootMeaning::stays_off},
         {"transient", BootMeaning::stays_off},  {"masked", BootMeaning::masked},
@@ -315,6 +318,9 @@ std::optional<BootMeaning> meaning_of(const std::string& state) {
 const char* unclear_reason(const std::string& state) {
     if (state == "alias") return "the name is an alias of another unit, whose state decides; list that unit's own name";
     if (state == "indirect") return "it is not enabled itself, but units named in its Also= (or other instances) may be";
+    if (state == "enabled-runtime")
+        return "it is enabled in /run only: systemctl enable --runtime does not survive a reboot, but a generator's link is "
+               "made again at every boot (systemctl show -p WantedBy UNIT names what pulls it in)";
     return "a generator made it (for an /etc/init.d script: update-rc.d NAME disable keeps it from starting at boot)";
 }
 
@@ -324,7 +330,11 @@ std::optional<std::pair<std::string, BootMeaning>> unit_state(const Config& c, c
     auto it = f.unit_file_state.find(unit);
     if (it == f.unit_file_state.end()) return std::nullopt;
     const ToolOutput& t = it->second;
-    const std::string state = t.end == ToolOutput::End::exited ? first_line(t.out) : "";
+    std::string state = t.end == ToolOutput::End::exited ? first_line(t.out) : "";
+    // systemd 252 (Debian 12) answers an unknown unit with "Failed to get unit file state for
+    // UNIT: No such file or directory" on stderr; newer ones print "not-found".
+    if (state.empty() && t.end == ToolOutput::End::exited && t.err.find("No such file or directory") != std::string::npos)
+        state = "not-found";
     if (state.empty()) {
         r.warnings.push_back({unit_path(c, unit), "cannot ask systemd whether " + unit + " starts at boot: " + t.described + ", ignoring"});
         return std::nullopt;
@@ -350,6 +360,10 @@ void check_units(const Config& c, const DeploymentFacts& f, HostReport& r) {
         auto s = unit_state(c, unit, f, r);
         if (!s) continue;
         const auto& [state, meaning] = *s;
+        // On Debian every postfix@ instance is enabled-runtime: postfix-instance-generator links
+        // it into postfix.service.wants at every boot. Whether that starts it is postfix.service's
+        // state, judged below.
+        if (state == "enabled-runtime" && unit != "postfix.service" && postfix_instance(unit)) continue;
         switch (meaning) {
         case BootMeaning::stays_off:
             break;

@@ -35,6 +35,7 @@ struct ToolOutput {
     End end = End::failed;
     int exit_status = -1;
     std::string out;        // stdout
+    std::string err;        // stderr
     std::string described;  // argv, exit status and output tail in one sentence, for messages
 };
 

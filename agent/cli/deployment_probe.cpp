@@ -41,6 +41,7 @@ config::ToolOutput run_probe(const std::vector<std::string>& argv, const actions
         t.end = config::ToolOutput::End::exited;
         t.exit_status = r.exit_status;
         t.out = r.stdout_tail;
+        t.err = r.stderr_tail;
     }
     return t;
 }

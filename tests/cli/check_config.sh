@@ -92,7 +92,10 @@ postconf_says() {  # postconf_says QUEUE_DIRECTORY MAIL_SPOOL_DIRECTORY
         "$1" "$2" >"$T_DIR/postconf.out"
 }
 postconf_says /var/spool/mail/postfix /var/mail
-for u in postfix@-.service dovecot.service postfix.service; do echo disabled >"$T_DIR/units/$u"; done
+# As on Debian: postfix.service and dovecot.service disabled; postfix@-.service is enabled-runtime
+# whatever one does, since postfix-instance-generator links it into postfix.service.wants at boot.
+echo enabled-runtime >"$T_DIR/units/postfix@-.service"
+for u in dovecot.service postfix.service; do echo disabled >"$T_DIR/units/$u"; done
 check() {  # check NAME [CONFIG]: check-config as node alpha (the primary) on the fake host
     : >"$T_DIR/calls"
     run_capture "$1" "$HASPOOL" check-config --config "${2:-$T_DIR/ok.yaml}" --node alpha --etc-root "$R" --probe-path "$TOOLS"

@@ -52,7 +52,7 @@ DeploymentFacts good_facts() {
     f.nbd_loaded = true;
     f.systemd_running = true;
     f.postconf["postfix@-.service"] = answer(postconf_out("/var/spool/mail/postfix", "/var/spool/mail"));
-    f.unit_file_state["postfix@-.service"] = answer("disabled\n", 1);
+    f.unit_file_state["postfix@-.service"] = answer("enabled-runtime\n");  // Debian's postfix-instance-generator
     f.unit_file_state["dovecot.service"] = answer("disabled\n", 1);
     f.unit_file_state["postfix.service"] = answer("disabled\n", 1);
     return f;
@@ -332,7 +332,9 @@ TEST_CASE("mail units must not start at boot, and haspool must be able to start 
          "dovecot.service is enabled at boot (systemctl is-enabled: enabled): it would start before haspool mounts the "
          "spool"},
         {"enabled: the fix", dovecot("enabled"), Kind::error, "service.units[1]", "Run: systemctl disable dovecot.service"},
-        {"enabled-runtime", dovecot("enabled-runtime"), Kind::error, "service.units[1]", "is enabled at boot"},
+        {"enabled-runtime: in /run only, or a generator's", dovecot("enabled-runtime"), Kind::warning, "service.units[1]",
+         "cannot tell whether dovecot.service starts at boot (systemctl is-enabled: enabled-runtime): it is enabled in /run "
+         "only"},
         {"disabled", dovecot("disabled"), Kind::none, "", ""},
         {"static", dovecot("static"), Kind::none, "", ""},
         {"linked", dovecot("linked"), Kind::none, "", ""},
@@ -342,6 +344,13 @@ TEST_CASE("mail units must not start at boot, and haspool must be able to start 
          "dovecot.service is masked (systemctl is-enabled: masked): systemd refuses to start it, so every takeover would fail"},
         {"masked-runtime", dovecot("masked-runtime"), Kind::error, "service.units[1]", "systemctl unmask dovecot.service"},
         {"not-found", dovecot("not-found"), Kind::error, "service.units[1]", "dovecot.service is not installed on this host"},
+        {"not installed, as systemd 252 says it",
+         [](DeploymentFacts& f) {
+             ToolOutput t = answer("", 1);
+             t.err = "Failed to get unit file state for dovecot.service: No such file or directory\n";
+             f.unit_file_state["dovecot.service"] = t;
+         },
+         Kind::error, "service.units[1]", "dovecot.service is not installed on this host (systemctl is-enabled: not-found)"},
         {"bad", dovecot("bad"), Kind::error, "service.units[1]", "systemd cannot load dovecot.service's unit file"},
         {"alias", dovecot("alias"), Kind::warning, "service.units[1]", "the name is an alias of another unit"},
         {"indirect", dovecot("indirect"), Kind::warning, "service.units[1]", "Also="},
@@ -358,6 +367,8 @@ TEST_CASE("mail units must not start at boot, and haspool must be able to start 
         {"the instance itself enabled",
          [](DeploymentFacts& f) { f.unit_file_state["postfix@-.service"] = answer("enabled\n"); }, Kind::error,
          "service.units[0]", "postfix@-.service is enabled at boot"},
+        {"the instance enabled-runtime, as Debian's generator leaves every instance",
+         [](DeploymentFacts& f) { f.unit_file_state["postfix@-.service"] = answer("enabled-runtime\n"); }, Kind::none, "", ""},
         {"postfix.service enabled pulls the instance in at boot",
          [](DeploymentFacts& f) { f.unit_file_state["postfix.service"] = answer("enabled\n"); }, Kind::error, "service.units",
          "postfix.service is enabled at boot (systemctl is-enabled: enabled) and pulls in postfix@-.service (Debian's "
