@@ -37,6 +37,13 @@ ToolOutput answer(const std::string& out, int status = 0) {
     return t;
 }
 
+// A probe command that never answered (killed at its timeout).
+ToolOutput timed_out(const std::string& argv) {
+    ToolOutput t;
+    t.described = "'" + argv + "' timed out after 10000 ms";
+    return t;
+}
+
 std::string postconf_out(const std::string& queue, const std::string& spool_dir, const std::string& extra = "") {
     return "queue_directory = " + queue + "\nmail_spool_directory = " + spool_dir +
            "\nlocal_transport = local:mail-a\nmailbox_transport =\nmailbox_command =\nhome_mailbox =\n" + extra;
@@ -219,13 +226,8 @@ TEST_CASE("postfix's queue must be on the mirrored spool, seen through symlinks 
          "postfix@-.service is in service.units but postconf is not installed (not found in PATH=/usr/sbin)"},
         {"postconf fails", [](DeploymentFacts& f) { f.postconf["postfix@-.service"] = answer("", 1); }, Kind::error,
          "service.units[0]", "cannot ask postfix@-.service's postfix instance where it queues mail: 'tool' exited with status 1"},
-        {"postconf timed out",
-         [](DeploymentFacts& f) {
-             ToolOutput t;
-             t.described = "'postconf' timed out after 10000 ms";
-             f.postconf["postfix@-.service"] = t;
-         },
-         Kind::error, "service.units[0]", "timed out after 10000 ms"},
+        {"postconf timed out", [](DeploymentFacts& f) { f.postconf["postfix@-.service"] = timed_out("postconf"); },
+         Kind::error, "service.units[0]", "'postconf' timed out after 10000 ms"},
         {"postconf names no queue", [](DeploymentFacts& f) { f.postconf["postfix@-.service"] = answer("mailbox_command =\n"); },
          Kind::error, "service.units[0]", "postconf did not name an absolute queue_directory"},
     });
@@ -358,11 +360,7 @@ TEST_CASE("mail units must not start at boot, and haspool must be able to start 
         {"a state from a newer systemd", dovecot("frobnicated"), Kind::warning, "service.units[1]",
          "says 'frobnicated', a state check-config does not know, ignoring"},
         {"systemctl failed",
-         [](DeploymentFacts& f) {
-             ToolOutput t;
-             t.described = "'systemctl is-enabled dovecot.service' timed out after 10000 ms";
-             f.unit_file_state["dovecot.service"] = t;
-         },
+         [](DeploymentFacts& f) { f.unit_file_state["dovecot.service"] = timed_out("systemctl is-enabled dovecot.service"); },
          Kind::warning, "service.units[1]", "cannot ask systemd whether dovecot.service starts at boot: 'systemctl"},
         {"the instance itself enabled",
          [](DeploymentFacts& f) { f.unit_file_state["postfix@-.service"] = answer("enabled\n"); }, Kind::error,
