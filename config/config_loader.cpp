@@ -374,7 +374,7 @@ void read_service(Reader& r, const YAML::Node& n, Service& s) {
     for (size_t i = 0; i < s.units.size(); ++i)
         if (!valid_unit_name(s.units[i]))
             r.error(n["units"], "service.units[" + std::to_string(i) + "]",
-                    "is not a systemd unit name such as postfix.service (got '" + s.units[i] + "')");
+                    "is not a systemd unit name such as postfix@-.service (got '" + s.units[i] + "')");
     r.millis(n, "service", "unit_timeout_ms", s.unit_timeout);
     r.boolean(n, "service", "probe", s.probe);
     r.millis(n, "service", "probe_timeout_ms", s.probe_timeout, 100, 60000);
