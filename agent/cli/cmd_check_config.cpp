@@ -22,7 +22,7 @@ int cmd_check_config(const std::vector<std::string>& args) {
         "for testing: look up postconf, postmulti and systemctl in PATH (colon-separated) instead of "
         "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
     po::variables_map vm;
-    if (auto rc = parse("check-config", "--config FILE [--node NAME]",
+    if (auto rc = parse("check-config", "[--config FILE] [--node NAME]",
                         "Validates the cluster configuration and reports every problem with its YAML path.\n"
                         "When this host is one of the nodes (by hostname or --node), also checks the secret\n"
                         "file, the spool device and the deployment: postfix's queue on the mirrored spool, the\n"
