@@ -26,6 +26,8 @@ set(HASPOOL_LAB_FILES
   scripts/vm
   tests/lib.sh
   tests/vm/lib_vm.sh
+  tests/vm/lib_debian.sh
+  docs/quickstart.md
 )
 set(HASPOOL_LAB_INSTALL_DIR ${CMAKE_INSTALL_FULL_DATADIR}/haspool/lab)
 # The drill's guest image cache when it runs from the installed lab (scripts/vm/build-image

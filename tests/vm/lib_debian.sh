@@ -8,6 +8,9 @@
 #                                   boot NAME: its own overlay of the root image (kept across
 #                                   power cuts: the same machine boots again), SPOOL_DISK as
 #                                   /dev/vdb, the media as /dev/vdc, the sampler port
+#                                   and a second command channel: vm_run NAME.2 SCRIPT runs
+#                                   beside a long command on NAME
+#   deb_vm_kill NAME                the power cut: vm_kill, both channels closed
 #   deb_vm_wait NAME                until systemd reports the boot finished
 #   deb_unpack_media NAME           the media's files into NAME's /root/media
 #   quickstart_blocks ROLE          the quick start's commands for ROLE (both|primary|standby|...),
@@ -34,10 +37,11 @@ deb_media() {
 
 # deb_vm_start NAME IP/PREFIX SPOOL_DISK tap IFNAME
 deb_vm_start() {
-    local name=$1 ip=$2 spool=$3 mode=$4 port=$5 root=$T_DIR/$1-root.qcow2 sport fd pid
+    local name=$1 ip=$2 spool=$3 mode=$4 port=$5 root=$T_DIR/$1-root.qcow2 sport cport2 fd pid i
     [ -f "$root" ] || qemu-img create -q -f qcow2 -F raw -b "$(readlink -f "$VM_IMG/root.img")" "$root" ||
         fail "making $name's root overlay"
     sport=$(vm_free_port)
+    cport2=$(vm_free_port)
     _vm_launch "$name" "$ip" "$mode" "$port" -m 768 \
         -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initrd.gz" \
         -append "console=ttyS0 panic=-1 net.ifnames=0 systemd.show_status=0 modprobe.blacklist=kvm,kvm_amd,kvm_intel haspool.name=$name haspool.ip=$ip haspool.sample=${DEB_SAMPLE_WHAT:-/none,none}" \
@@ -45,7 +49,15 @@ deb_vm_start() {
         -drive "file=$spool,format=raw,if=virtio,cache=unsafe" \
         -drive "file=$DEB_MEDIA,format=raw,if=virtio,readonly=on" \
         -chardev "socket,id=smp,host=127.0.0.1,port=$sport,server=on,wait=off" \
-        -device virtserialport,chardev=smp,name=haspool.sample
+        -device virtserialport,chardev=smp,name=haspool.sample \
+        -chardev "socket,id=ctl2,host=127.0.0.1,port=$cport2,server=on,wait=off" \
+        -device virtserialport,chardev=ctl2,name=haspool.ctl2
+    for ((i = 0; i < 100; i++)); do
+        if { exec {fd}<>"/dev/tcp/127.0.0.1/$cport2"; } 2>/dev/null; then break; fi
+        fd=; sleep 0.1
+    done
+    [ -n "$fd" ] || fail "cannot reach $name's second control port 127.0.0.1:$cport2"
+    VM_FD[$name.2]=$fd VM_PID[$name.2]=${VM_PID[$name]}
     # The sampler's lines, stamped with the host's clock as they arrive (one clock for both guests).
     for ((i = 0; i < 100; i++)); do
         if { exec {fd}<>"/dev/tcp/127.0.0.1/$sport"; } 2>/dev/null; then break; fi
@@ -57,6 +69,13 @@ deb_vm_start() {
     exec {fd}>&-
     DEB_SAMPLER_PID[$name]=$pid
     defer kill -TERM "$pid"
+}
+
+deb_vm_kill() {
+    local fd=${VM_FD[$1.2]:-}
+    vm_kill "$1"
+    if [ -n "$fd" ]; then { exec {fd}>&-; } 2>/dev/null || true; fi
+    unset "VM_PID[$1.2]" "VM_FD[$1.2]"
 }
 
 deb_vm_wait() {
