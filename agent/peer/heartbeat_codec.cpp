@@ -167,10 +167,9 @@ std::vector<uint8_t> encode(const Message& m, std::string_view key) {
 }
 
 Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
-    if (size < kMinSize)
-        return reject(Reject::truncated, std::to_string(size) + " bytes, at least " + std::to_string(kMinSize) + " needed");
-    if (size > kMaxDatagram)
-        return reject(Reject::malformed, std::to_string(size) + " bytes, at most " + std::to_string(kMaxDatagram) + " allowed");
+    // Magic and version first: a version 1 datagram is shorter than version 2's minimum, and
+    // must still be told apart from a truncated one.
+    if (size < 5) return reject(Reject::truncated, std::to_string(size) + " bytes, at least " + std::to_string(kMinSize) + " needed");
     if (!std::equal(kMagic, kMagic + 4, data)) return reject(Reject::bad_magic, "not a haspool datagram");
     if (data[4] != kWireVersion && data[4] >= 1 && data[4] < kWireVersion)
         return reject(Reject::old_version, "version " + std::to_string(data[4]) + " from an older haspool (this build speaks " +
@@ -179,6 +178,10 @@ Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
     if (data[4] != kWireVersion)
         return reject(Reject::wrong_version, "version " + std::to_string(data[4]) + ", this build speaks " +
                                                  std::to_string(kWireVersion));
+    if (size < kMinSize)
+        return reject(Reject::truncated, std::to_string(size) + " bytes, at least " + std::to_string(kMinSize) + " needed");
+    if (size > kMaxDatagram)
+        return reject(Reject::malformed, std::to_string(size) + " bytes, at most " + std::to_string(kMaxDatagram) + " allowed");
     // The key id picks the key; the HMAC then covers it with everything else. Nothing
     // unauthenticated is interpreted beyond that choice.
     KeyId id{};

@@ -74,14 +74,15 @@ Decoded PeerGate::accept(const uint8_t* data, size_t size) {
         // Authentic, but not provably sent during this run of ours. Its boot id is still worth
         // echoing while no run is confirmed: that is how the two runs find each other.
         note_keys(m, false);
+        Decoded r = refusal(Reject::unconfirmed,
+                            "run " + short_id(m.boot_id) + " of " + peer_ + " does not echo this run's boot id (" +
+                                (zero(m.peer_boot) ? std::string("it has heard none yet") : "it echoes " + short_id(m.peer_boot)) +
+                                "): sent before it heard this run, or recorded earlier; normal for an interval after either starts");
         if (!run_) {
             heard_ = m.boot_id;
-            d.echo = Decoded::Echo{m.boot_id, m.stamp_ms};
+            r.echo = Decoded::Echo{m.boot_id, m.stamp_ms};
         }
-        return refuse(refusal(Reject::unconfirmed,
-                              "run " + short_id(m.boot_id) + " of " + peer_ + " does not echo this run's boot id (" +
-                                  (zero(m.peer_boot) ? std::string("it has heard none yet") : "it echoes " + short_id(m.peer_boot)) +
-                                  "): sent before it heard this run, or recorded earlier; normal for an interval after either starts"));
+        return refuse(std::move(r));
     }
 
     if (run_ && m.boot_id == run_->boot) {
