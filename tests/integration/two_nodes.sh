@@ -14,7 +14,6 @@
 #     (nothing listens any more), fails to assemble md (no md here) and ends HALTED (the safe
 #     state), saying why.
 source "$(dirname "$0")/../lib.sh"
-
 source "$(dirname "$0")/lib_pair.sh"
 
 # A node never initialised refuses to start, and says how to fix it.
