@@ -27,7 +27,7 @@ grep -qF 198.51.100.14 "$T_DIR/alpha.yaml" && grep -qF 198.51.100.15 "$T_DIR/bet
     fail "could not point the service path at the relay: $(cat "$T_DIR/alpha.yaml")"
 start_bg relay ip netns exec "$NB" python3 "$HASPOOL_SOURCE_DIR/tests/integration/udp_delay_relay.py" "$RELAY_MS" \
     198.51.100.14:5410=198.51.100.11:5410 198.51.100.15:5410=198.51.100.12:5410 "$T_DIR/relay.ready"
-wait_for 5 test -e "$T_DIR/relay.ready"
+wait_for 15 test -e "$T_DIR/relay.ready"
 
 pair_start
 
