@@ -55,10 +55,26 @@ Secret read_secret(const std::string& file) {
     return {key, ""};
 }
 
+Secrets read_secrets(const Cluster& c) {
+    Secrets s;
+    Secret cur = read_secret(c.secret_file);
+    if (!cur.error.empty()) return {"", "", cur.error, "cluster.secret_file"};
+    s.current = cur.key;
+    if (c.secret_file_next.empty()) return s;
+    Secret next = read_secret(c.secret_file_next);
+    if (!next.error.empty()) return {"", "", next.error, "cluster.secret_file_next"};
+    if (next.key == cur.key)
+        return {"", "", "secret file " + c.secret_file_next + " holds the same key as " + c.secret_file +
+                            ": put the new key in it (head -c 32 /dev/urandom > " + c.secret_file_next + ")",
+                "cluster.secret_file_next"};
+    s.next = next.key;
+    return s;
+}
+
 HostReport check_host(const Config& c, const Node& self, const DeploymentFacts& facts) {
     HostReport r;
-    Secret s = read_secret(c.cluster.secret_file);
-    if (!s.error.empty()) r.errors.push_back({"cluster.secret_file", s.error});
+    Secrets s = read_secrets(c.cluster);
+    if (!s.error.empty()) r.errors.push_back({s.field, s.error});
     struct stat st{};
     std::string idx = "nodes[" + std::to_string(&self - c.nodes.data()) + "].spool_device";
     if (stat(self.spool_device.c_str(), &st) != 0)

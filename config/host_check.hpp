@@ -35,6 +35,16 @@ struct Secret {
 };
 Secret read_secret(const std::string& file);
 
+// The keys this node holds: cluster.secret_file and, when set, cluster.secret_file_next (each
+// checked as by read_secret; the two must hold different keys). `field` names the key at fault.
+struct Secrets {
+    std::string current;
+    std::string next;   // empty: no secret_file_next
+    std::string error;  // empty: both usable
+    std::string field;  // "cluster.secret_file" or "cluster.secret_file_next"
+};
+Secrets read_secrets(const Cluster& c);
+
 // A short human summary of the roles and resources (check-config prints it).
 std::string describe(const Config& c);
 

@@ -78,6 +78,28 @@ TEST_CASE("check_host reports the secret file and a missing spool device") {
     CHECK(ok.errors.empty());
 }
 
+TEST_CASE("check_host checks secret_file_next as secret_file, and that it holds another key") {
+    TempDir d;
+    Config c = make_config(d);
+    c.cluster.secret_file_next = (d.path / "secret.next").string();
+    d.write("secret", "0123456789abcdef0123456789abcdef");
+    d.write("x.img", "");
+    auto missing = check_host(c, c.primary(), read_host_files(d.path.string()));
+    CHECK(has(missing.errors, "cluster.secret_file_next", "No such file or directory"));
+    d.write("secret.next", "0123456789abcdef0123456789abcdef");
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "holds the same key as"));
+    d.write("secret.next", "short");
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "at least 16 are needed"));
+    d.write("secret.next", "fedcba9876543210fedcba9876543210", 0644);
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "accessible by group or others"));
+    d.write("secret.next", "fedcba9876543210fedcba9876543210");
+    CHECK(check_host(c, c.primary(), read_host_files(d.path.string())).errors.empty());
+    Secrets s = read_secrets(c.cluster);
+    CHECK(s.error.empty());
+    CHECK(s.current == "0123456789abcdef0123456789abcdef");
+    CHECK(s.next == "fedcba9876543210fedcba9876543210");
+}
+
 TEST_CASE("check_host judges the files read below the root: mdadm.conf, fstab through a symlink") {
     TempDir d;
     Config c = make_config(d);
