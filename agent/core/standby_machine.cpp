@@ -211,6 +211,13 @@ std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const Pe
     if (auto s = f.nbd_silent_for(now); s && *s < dead)
         return Refusal{"the NBD session from " + peer_name_ + " was active " + format_duration(*s) + " ago",
                        *f.last_nbd_activity + dead};
+    // A daemon restart on the primary leaves its node serving (docs/agent.md "A daemon restarted
+    // while its node serves"): taking over then would meet the address still held (the probe
+    // refuses, and this node halts) or, without the probe, make two writers.
+    if (restart_hold_until_ && now < *restart_hold_until_)
+        return Refusal{peer_name_ + "'s daemon is restarting and its node keeps the service (daemon-restarting); "
+                           "no takeover on its silence before " + format_duration(std::chrono::duration_cast<Millis>(*restart_hold_until_ - now)) + " from now",
+                       *restart_hold_until_};
     if (!outdated_.empty()) return Refusal{"Y is outdated: " + outdated_, {}};
     // Y holds the data of our generation; a newer one on the primary means writes Y never saw
     // (a blank Y never held the spool at all).
@@ -377,6 +384,7 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
             outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
             return stay("Y is outdated: " + outdated_);
         }
+        if (r->message == MessageKind::daemon_restarting) return hold_for_restart(now);
         return stay();
     }
     if (const auto* o = std::get_if<event::OperatorCommand>(&e))
@@ -391,14 +399,18 @@ StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint no
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e)) {
         // Hysteresis: a path counts as back only once it has been good for stable_after; until
         // then each arrival still postpones any takeover (the silence restarts).
-        if (h->facts.paths_stable() > 0)
+        if (h->facts.paths_stable() > 0) {
+            restart_hold_until_.reset();
             return go(StandbyState::EXPORTING, "heard " + peer_name_ + " again on " + path_names(h->facts, true));
+        }
         return stay({}, std::nullopt);
     }
     if (const auto* s = std::get_if<event::PeerSilent>(&e)) return consider_takeover(s->facts, now);
     if (const auto* t = std::get_if<event::TimerFired>(&e)) {
-        if (t->facts.paths_stable() > 0)
+        if (t->facts.paths_stable() > 0) {
+            restart_hold_until_.reset();
             return go(StandbyState::EXPORTING, peer_name_ + " is back on " + path_names(t->facts, true));
+        }
         if (t->facts.paths_alive() > 0) {
             // Heard, not yet stable: wake again when the path would count as back or dead.
             return stay({}, now + c_.heartbeat.interval);
@@ -409,8 +421,16 @@ StandbyMachine::Decision StandbyMachine::on_suspect(const Event& e, TimePoint no
         if (r->message == MessageKind::take_over)
             return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
         if (r->message == MessageKind::you_are_outdated) outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
+        if (r->message == MessageKind::daemon_restarting) return hold_for_restart(now);
     }
     return stay();
+}
+
+StandbyMachine::Decision StandbyMachine::hold_for_restart(TimePoint now) {
+    restart_hold_until_ = now + kDaemonRestartHold;
+    return stay(peer_name_ + "'s daemon is restarting and its node keeps the service: no takeover on its silence for " +
+                    format_duration(kDaemonRestartHold) + " (until it is heard again)",
+                state_ == StandbyState::SUSPECT ? restart_hold_until_ : std::nullopt);
 }
 
 // TAKEOVER, the md assembly failed and the operator opted in: the raw plan (Plans::takeover_raw).

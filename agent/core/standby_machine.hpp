@@ -85,6 +85,11 @@ public:
     };
     std::optional<Refusal> takeover_refusal(const PeerFacts& f, TimePoint now) const;
 
+    // How long a primary's announced daemon restart holds the takeover back. A restart under
+    // systemd (stop, ExecStartPre's check-config, start, the first heartbeat) takes seconds on a
+    // loaded host; the primary crashing during one delays the takeover to this at most.
+    static constexpr Millis kDaemonRestartHold{60000};
+
 private:
     using Plan = StandbyPlan;
 
@@ -119,6 +124,8 @@ private:
     Decision on_suspect(const Event& e, TimePoint now);
     Decision on_active(const Event& e, TimePoint now);
     Decision consider_takeover(const PeerFacts& f, TimePoint now);
+    // The primary announced a daemon restart (MessageKind::daemon_restarting).
+    Decision hold_for_restart(TimePoint now);
     Decision consider_failback(const PeerFacts& f, TimePoint now, bool operator_asked);
     Decision takeover_now(bool planned, std::string reason);
     // TAKEOVER: the plan failed at AssembleDegraded; with spool.raw_mount_fallback, serve Y raw.
@@ -138,6 +145,9 @@ private:
     PeerFacts facts_;  // the newest facts any event carried (operator commands carry none)
     std::string outdated_;
     std::string last_refusal_;
+    // The primary said its daemon restarts while its node keeps the service (daemon-restarting):
+    // until then, its silence alone is no reason to take over. Cleared once it is heard again.
+    std::optional<TimePoint> restart_hold_until_;
     std::optional<TimePoint> export_retry_at_;
     Millis export_retry_{0};
     std::string last_export_error_;

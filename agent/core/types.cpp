@@ -128,6 +128,7 @@ const char* to_string(MessageKind k) {
         case MessageKind::failback_request: return "failback-request";
         case MessageKind::discard_primary: return "discard-primary";
         case MessageKind::discard_standby: return "discard-standby";
+        case MessageKind::daemon_restarting: return "daemon-restarting";
     }
     return "?";
 }

@@ -113,8 +113,11 @@ enum class MessageKind : uint8_t {
                              // primary's data loses the split brain
     discard_standby = 6,     // either (operator, `haspool resolve --discard <standby>`): the
                              // standby's data loses the split brain
+    daemon_restarting = 7,   // A: my daemon stops, the service stays on this node (a restart):
+                             // my silence alone is no reason to take over for a while. Sent
+                             // once on stop, not retried (the daemon is gone)
 };
-inline constexpr uint8_t kMaxMessageKind = 6;  // the codec rejects anything above
+inline constexpr uint8_t kMaxMessageKind = 7;  // the codec rejects anything above
 const char* to_string(MessageKind k);
 
 // What the peer's last authenticated heartbeat said.

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <deque>
 #include <memory>
+#include <set>
+#include <string_view>
 
 #include "agent/control/control_protocol.hpp"
 #include "agent/core/md_transitions.hpp"
@@ -351,11 +353,27 @@ private:
                         " (nothing is undone: the service stays as it is)",
                     {{"EVENT", "stopping"}});
         notify::stopping(status_line());
+        announce_restart();
         peer_.close();
         control_.close();
         tick_.cancel();
         wake_.cancel();
         io_.stop();
+    }
+
+    // A primary whose node keeps the service tells the standby, once, that its silence is a daemon
+    // restart, not a dead node (MessageKind::daemon_restarting; StandbyMachine holds the takeover
+    // back for kDaemonRestartHold). Lost datagrams only bring back the old behaviour: a takeover
+    // after dead_after that the address probe refuses while this node holds the address.
+    void announce_restart() {
+        static const std::set<std::string> serving = {"CONNECTING", "MIRRORED", "DEGRADED", "RESYNC", "FAILBACK"};
+        if (std::string_view(machine_.role()) != "primary" || !serving.count(state_)) return;
+        auto paths = peer_.tell_once(MessageKind::daemon_restarting, Clock::now());
+        std::string on;
+        for (const auto& p : paths) on += (on.empty() ? "" : ", ") + p;
+        log::notice(prefix_ + "told " + peer_.peer_name() + " that this daemon restarts and the service stays (" +
+                        (on.empty() ? std::string("no path took it") : "on " + on) + ")",
+                    {{"EVENT", "restart-announced"}});
     }
 
     // SIGHUP: a valid file that reload_decision accepts replaces the running configuration.

@@ -69,6 +69,19 @@ void HeartbeatLink::send(const std::string& path, std::vector<uint8_t> datagram)
     }
 }
 
+bool HeartbeatLink::send_now(const std::string& path, const std::vector<uint8_t>& datagram) {
+    for (auto& s : sockets_) {
+        if (s->path.name != path || !s->socket.is_open()) continue;
+        boost::system::error_code ec;
+        s->socket.send_to(asio::buffer(datagram), s->peer, 0, ec);
+        if (!ec) return true;
+        ++send_errors_;
+        last_send_error_ = "path " + path + ": " + ec.message();
+        return false;
+    }
+    return false;
+}
+
 std::vector<std::string> HeartbeatLink::path_names() const {
     std::vector<std::string> v;
     for (const auto& s : sockets_) v.push_back(s->path.name);

@@ -31,6 +31,9 @@ public:
     void close();
     // Sends on one path (send errors are counted and returned on the next call's sentence).
     void send(const std::string& path, std::vector<uint8_t> datagram);
+    // Sends on one path now, synchronously (the daemon's last words, when no loop runs after);
+    // false with the error counted when the socket refuses.
+    bool send_now(const std::string& path, const std::vector<uint8_t>& datagram);
     std::vector<std::string> path_names() const;
     // Datagrams from addresses other than the peer's on that path (dropped, counted).
     uint64_t foreign_senders() const { return foreign_; }

@@ -77,6 +77,16 @@ void PeerChannel::request(MessageKind kind, TimePoint now) {
                 {{"EVENT", "request"}});
 }
 
+std::vector<std::string> PeerChannel::tell_once(MessageKind kind, TimePoint now) {
+    Message m = message(MessageType::request);
+    m.kind = kind;
+    m.request_id = outbox_.add(kind, now);
+    std::vector<std::string> sent;
+    for (const auto& p : cfg_.heartbeat.paths)
+        if (link_.send_now(p, session_.seal(m, p, now, WallClock::now()))) sent.push_back(p);
+    return sent;
+}
+
 void PeerChannel::nbd_activity(TimePoint t) {
     if (last_nbd_ && t <= *last_nbd_) return;
     last_nbd_ = t;

@@ -48,6 +48,9 @@ public:
     void send_heartbeats(TimePoint now);
     // Queues a request for the peer (a pending one of the same kind is replaced).
     void request(MessageKind kind, TimePoint now);
+    // Sends `kind` once on every path, now, without waiting for the acknowledgement (the daemon
+    // stops right after); returns the paths it went out on.
+    std::vector<std::string> tell_once(MessageKind kind, TimePoint now);
     // The newest request served on our export: a sign of life of the primary (docs/design.md §3).
     void nbd_activity(TimePoint t);
 

@@ -21,6 +21,15 @@ DEB_MEDIA=$T_DIR/media.tar
 DEB_SAMPLES=$T_DIR/samples.log
 declare -A DEB_SAMPLER_PID
 
+# _deb_dump_journal NAME, deferred at each boot (so it runs before that guest's power-off): when
+# the test fails, what haspool and systemd said on NAME, over the second channel (the first may
+# still be busy with the command that timed out).
+_deb_dump_journal() {
+    [ "${rc:-0}" != 0 ] && [ "${rc:-0}" != 77 ] && [ -n "${VM_FD[$1.2]:-}" ] || return 0
+    printf '[%s] --- %s: haspool'"'"'s journal, failed units, status ---\n' "$T_NAME" "$1" >&"$VM_STDERR"
+    (vm_run "$1.2" -t 60 'journalctl -q -n 60 --no-pager -o short-monotonic SYSLOG_IDENTIFIER=haspool; systemctl --failed --no-legend --plain; haspool status 2>&1 | head -20') >&"$VM_STDERR" 2>&1 || true
+}
+
 deb_build_image() {
     local t0=$SECONDS
     "$HASPOOL_SOURCE_DIR/scripts/vm/build-debian-image" --deb "$1" --out "$VM_IMG" ||
@@ -58,6 +67,7 @@ deb_vm_start() {
     done
     [ -n "$fd" ] || fail "cannot reach $name's second control port 127.0.0.1:$cport2"
     VM_FD[$name.2]=$fd VM_PID[$name.2]=${VM_PID[$name]}
+    defer _deb_dump_journal "$name"
     # The sampler's lines, stamped with the host's clock as they arrive (one clock for both guests).
     for ((i = 0; i < 100; i++)); do
         if { exec {fd}<>"/dev/tcp/127.0.0.1/$sport"; } 2>/dev/null; then break; fi

@@ -103,8 +103,8 @@ TEST_CASE("codec: request and ack round trip with kind and id") {
     }
 }
 
-TEST_CASE("codec: the resolve requests (discard-primary, discard-standby) round trip") {
-    for (auto kind : {MessageKind::discard_primary, MessageKind::discard_standby})
+TEST_CASE("codec: the resolve requests (discard-primary, discard-standby) and daemon-restarting round trip") {
+    for (auto kind : {MessageKind::discard_primary, MessageKind::discard_standby, MessageKind::daemon_restarting})
         for (auto type : {MessageType::request, MessageType::ack}) {
             Message m = heartbeat();
             m.type = type;
@@ -119,6 +119,7 @@ TEST_CASE("codec: the resolve requests (discard-primary, discard-standby) round 
         }
     CHECK(std::string(to_string(MessageKind::discard_primary)) == "discard-primary");
     CHECK(std::string(to_string(MessageKind::discard_standby)) == "discard-standby");
+    CHECK(std::string(to_string(MessageKind::daemon_restarting)) == "daemon-restarting");
 }
 
 TEST_CASE("bad datagram: unknown message kind, or a request kind inside a heartbeat (re-signed)") {

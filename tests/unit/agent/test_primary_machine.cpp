@@ -116,6 +116,7 @@ std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
         {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
         {"PeerRequest(discard-primary)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_primary}; }},
         {"PeerRequest(discard-standby)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_standby}; }},
+        {"PeerRequest(daemon-restarting)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::daemon_restarting}; }},
         {"ResolveRequested(alpha)", [](TimePoint) -> Event { return event::ResolveRequested{"alpha"}; }},
         {"ResolveRequested(beta)", [](TimePoint) -> Event { return event::ResolveRequested{"beta"}; }},
         {"ResolveRequested(gamma)", [](TimePoint) -> Event { return event::ResolveRequested{"gamma"}; }},

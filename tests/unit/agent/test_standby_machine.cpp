@@ -108,6 +108,7 @@ std::vector<std::pair<std::string, std::function<Event(TimePoint)>>> events() {
         {"PeerRequest(failback-request)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::failback_request}; }},
         {"PeerRequest(discard-primary)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_primary}; }},
         {"PeerRequest(discard-standby)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::discard_standby}; }},
+        {"PeerRequest(daemon-restarting)", [](TimePoint) -> Event { return event::PeerRequest{MessageKind::daemon_restarting}; }},
         {"ResolveRequested(alpha)", [](TimePoint) -> Event { return event::ResolveRequested{"alpha"}; }},
         {"ResolveRequested(beta)", [](TimePoint) -> Event { return event::ResolveRequested{"beta"}; }},
         {"ResolveRequested(gamma)", [](TimePoint) -> Event { return event::ResolveRequested{"gamma"}; }},
@@ -680,4 +681,51 @@ TEST_CASE("an outcome belongs to its batch: an export left behind by a takeover 
     d = r.m->handle(event::StepsSucceeded{}, t0 + 1000ms + kDead + 20ms);
     CHECK(d.next == S::ACTIVE);
     CHECK(r.m->in_flight().size() == 0);
+}
+
+// docs/agent.md "A daemon restarted while its node serves": stopping the primary's daemon leaves
+// its node serving. Reproduced in the Debian lab: `systemctl stop` of the primary's first-start
+// unit and `systemctl enable --now haspool-primary` took 12 s under TCG; the standby took over
+// after dead_after, its address probe found alpha still holding 192.0.2.10, it went HALTED, and
+// the new primary daemon waited in WAIT_PEER for a standby that would never export again.
+TEST_CASE("safety: an announced daemon restart on the primary holds the takeover back, then lets it go") {
+    auto r = exporting();
+    auto d = r.m->handle(event::PeerRequest{MessageKind::daemon_restarting}, r.at + 10ms);
+    CHECK(d.next == S::EXPORTING);
+    CHECK_THAT(d.reason, Catch::Contains("restarting"));
+    r.m->handle(event::PeerSilent{silent(r.at)}, r.at + 1100ms);
+    REQUIRE(r.m->state() == S::SUSPECT);
+    // dead_after of silence: no takeover, the wake-up is the hold's end
+    d = r.m->handle(event::TimerFired{silent(r.at)}, r.at + kDead);
+    CHECK(d.next == S::SUSPECT);
+    CHECK(d.steps.empty());
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == r.at + 10ms + StandbyMachine::kDaemonRestartHold);
+    auto refusal = r.m->takeover_refusal(silent(r.at), r.at + kDead);
+    REQUIRE(refusal);
+    CHECK_THAT(refusal->why, Catch::Contains("daemon is restarting"));
+    // the primary never came back (its node died during the restart): the takeover comes at the hold's end
+    d = r.m->handle(event::TimerFired{silent(r.at)}, *d.wake_at);
+    CHECK(d.next == S::TAKEOVER);
+}
+
+TEST_CASE("an announced restart ends when the primary is heard again: a later silence takes over after dead_after") {
+    auto r = exporting();
+    r.m->handle(event::PeerRequest{MessageKind::daemon_restarting}, r.at + 10ms);
+    r.m->handle(event::PeerSilent{silent(r.at)}, r.at + 1100ms);
+    TimePoint back = r.at + 8000ms;  // the new daemon's heartbeats
+    auto d = r.m->handle(event::HeartbeatReceived{primary_says(PrimaryState::MIRRORED), heard(back, back)}, back);
+    REQUIRE(d.next == S::EXPORTING);
+    r.m->handle(event::PeerSilent{silent(back)}, back + 1100ms);
+    d = r.m->handle(event::TimerFired{silent(back)}, back + kDead);
+    CHECK(d.next == S::TAKEOVER);
+}
+
+TEST_CASE("the restart notice in SUSPECT also holds the takeover back") {
+    auto r = suspect();
+    auto d = r.m->handle(event::PeerRequest{MessageKind::daemon_restarting}, r.at);
+    REQUIRE(d.wake_at);
+    CHECK(*d.wake_at == r.at + StandbyMachine::kDaemonRestartHold);
+    d = r.m->handle(event::TimerFired{silent(t0 + 1000ms)}, t0 + 1000ms + kDead);
+    CHECK(d.next == S::SUSPECT);
 }
