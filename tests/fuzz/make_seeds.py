@@ -84,6 +84,10 @@ def heartbeat_seeds():
     # The peer restarts (a new boot id, sequence from 1), then a datagram of the old boot.
     put(t, "reboot-old-boot", record(datagram(seq=9)) + record(datagram(boot=b"C" * 16, seq=1), 10) +
         record(datagram(seq=10), 1))
+    # Eight restarts, then the first boot's datagram again: still remembered, refused as old-boot.
+    put(t, "eight-restarts-replay", record(datagram(boot=b"A" * 16, seq=5)) +
+        b"".join(record(datagram(boot=bytes([0x42 + i]) * 16, seq=1)) for i in range(8)) +
+        record(datagram(boot=b"A" * 16, seq=5)))
     # Refusals: another cluster, another node, 10 s in the future, signed with the wrong key,
     # a wrong version, truncated.
     put(t, "foreign", record(datagram(cluster=b"other")) + record(datagram(sender=b"gamma")) +
