@@ -1,5 +1,7 @@
 #include "blockdev/nbd_client_handshake.hpp"
 
+#include <sys/socket.h>
+
 #include <cstring>
 
 #include "blockdev/nbd_codec.hpp"
@@ -94,7 +96,18 @@ HandshakeResult export_name_fallback(Exchange& x, bool require_flush_fua) {
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
                                  bool require_flush_fua) {
     SocketStream s(fd, std::chrono::steady_clock::now() + timeout);
-    return client_handshake(s, export_name, require_flush_fua);
+    HandshakeResult r = client_handshake(s, export_name, require_flush_fua);
+    if (!r.export_info) return r;
+    // The socket goes to the kernel next, which reads every byte as a reply to its requests: a
+    // server that already sent more, or already closed, gets no kernel device (a later stray byte
+    // is the kernel's to refuse; this catches what came with the handshake).
+    uint8_t peek[512];
+    ssize_t n = ::recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return fail("NBD server sent " + std::to_string(n) + (std::size_t(n) == sizeof peek ? " or more" : "") +
+                    " bytes after its last handshake reply, before any request: not handing this connection to the kernel");
+    if (n == 0) return fail("NBD server closed the connection right after the handshake");
+    return r;
 }
 
 HandshakeResult client_handshake(HandshakeStream& stream, const std::string& export_name, bool require_flush_fua) {

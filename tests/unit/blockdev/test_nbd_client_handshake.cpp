@@ -157,3 +157,33 @@ TEST_CASE("client handshake rejects a non-NBD peer and old-style servers") {
     auto r = client_handshake(p.client, "disk-y", 5s);
     CHECK_THAT(r.error, Catch::Contains("not an NBD server"));
 }
+
+// Found with the hostile servers (tests/interop/blockdev/nbd_client_hostile_servers.sh): bytes a
+// server sends after its NBD_REP_ACK, before any request, were left in the socket the primary
+// hands to the kernel, which would read them as replies to requests it never sent. The server's
+// side is in the socket before the client starts (it need not read the client's option first).
+TEST_CASE("client handshake refuses a server that speaks after ending the handshake") {
+    Pair p;
+    std::vector<uint8_t> out = greeting();
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    std::vector<uint8_t> stray(16);
+    put_be32(stray.data(), NBD_SIMPLE_REPLY_MAGIC);
+    out.insert(out.end(), stray.begin(), stray.end());
+    send(p.server, out);
+    auto r = client_handshake(p.client, "disk-y", 5s);
+    CHECK_FALSE(r.export_info);
+    CHECK_THAT(r.error, Catch::Contains("sent 16 bytes after its last handshake reply"));
+}
+
+TEST_CASE("client handshake refuses a server that closes right after ending the handshake") {
+    Pair p;
+    std::vector<uint8_t> out = greeting();
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    send(p.server, out);
+    ::shutdown(p.server, SHUT_WR);
+    auto r = client_handshake(p.client, "disk-y", 5s);
+    CHECK_FALSE(r.export_info);
+    CHECK_THAT(r.error, Catch::Contains("closed the connection right after the handshake"));
+}
