@@ -35,6 +35,9 @@ struct Node {
 struct Cluster {
     std::string name;
     std::string secret_file;  // HMAC-SHA256 key for peer messages; root-only (mode 0600/0400)
+    // During a rotation only: a second key, accepted beside secret_file and used for signing once
+    // the peer holds it too (docs/agent.md "Rotating the shared secret"). Empty: none.
+    std::string secret_file_next;
     std::string state_dir = "/var/lib/haspool";
     std::string control_socket = "/run/haspool/control.sock";
 };

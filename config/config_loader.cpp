@@ -252,11 +252,15 @@ bool valid_unit_name(const std::string& s) {
 
 void read_cluster(Reader& r, const YAML::Node& n, Cluster& c) {
     if (!r.is_map(n, "cluster")) return;
-    r.check_keys(n, "cluster", {"name", "secret_file", "state_dir", "control_socket"});
+    r.check_keys(n, "cluster", {"name", "secret_file", "secret_file_next", "state_dir", "control_socket"});
     r.string(n, "cluster", "name", c.name, true);
     if (!c.name.empty() && (c.name.size() > 32 || c.name.find_first_of(" \t/") != std::string::npos))
         r.error(n["name"], "cluster.name", "must be at most 32 characters without spaces or '/' (got '" + c.name + "')");
     r.absolute_path(n, "cluster", "secret_file", c.secret_file, true);
+    r.absolute_path(n, "cluster", "secret_file_next", c.secret_file_next);
+    if (!c.secret_file_next.empty() && c.secret_file_next == c.secret_file)
+        r.error(n["secret_file_next"], "cluster.secret_file_next",
+                "names the same file as cluster.secret_file ('" + c.secret_file + "'); a rotation needs the new key in another file");
     r.absolute_path(n, "cluster", "state_dir", c.state_dir);
     r.absolute_path(n, "cluster", "control_socket", c.control_socket);
 }
@@ -374,7 +378,7 @@ void read_service(Reader& r, const YAML::Node& n, Service& s) {
     for (size_t i = 0; i < s.units.size(); ++i)
         if (!valid_unit_name(s.units[i]))
             r.error(n["units"], "service.units[" + std::to_string(i) + "]",
-                    "is not a systemd unit name such as postfix.service (got '" + s.units[i] + "')");
+                    "is not a systemd unit name such as postfix@-.service (got '" + s.units[i] + "')");
     r.millis(n, "service", "unit_timeout_ms", s.unit_timeout);
     r.boolean(n, "service", "probe", s.probe);
     r.millis(n, "service", "probe_timeout_ms", s.probe_timeout, 100, 60000);

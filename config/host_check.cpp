@@ -55,71 +55,36 @@ Secret read_secret(const std::string& file) {
     return {key, ""};
 }
 
-namespace {
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return {};
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+Secrets read_secrets(const Cluster& c) {
+    Secrets s;
+    Secret cur = read_secret(c.secret_file);
+    if (!cur.error.empty()) return {"", "", cur.error, "cluster.secret_file"};
+    s.current = cur.key;
+    if (c.secret_file_next.empty()) return s;
+    Secret next = read_secret(c.secret_file_next);
+    if (!next.error.empty()) return {"", "", next.error, "cluster.secret_file_next"};
+    if (next.key == cur.key)
+        return {"", "", "secret file " + c.secret_file_next + " holds the same key as " + c.secret_file +
+                            ": put the new key in it (head -c 32 /dev/urandom > " + c.secret_file_next + ")",
+                "cluster.secret_file_next"};
+    s.next = next.key;
+    return s;
 }
 
-// mdadm.conf must say "AUTO -all" (or otherwise exclude our array) so nothing assembles X
-// alone at boot (docs/design.md §3 rule 3, §7 "Never auto-assemble").
-void check_mdadm_conf(const std::string& etc_root, const Config& c, HostReport& r) {
-    std::string conf_path = etc_root + "/etc/mdadm/mdadm.conf";
-    std::string text = read_all(conf_path);
-    if (text.empty()) {
-        r.warnings.push_back({"spool.md_device", conf_path + " is missing: the OS may auto-assemble the spool array at boot; add the line 'AUTO -all'"});
-        return;
-    }
-    std::istringstream in(text);
-    std::string line;
-    bool auto_off = false;
-    while (std::getline(in, line)) {
-        std::istringstream w(line);
-        std::string first, rest;
-        w >> first;
-        if (first != "AUTO") continue;
-        while (w >> rest)
-            if (rest == "-all") auto_off = true;
-    }
-    if (!auto_off)
-        r.warnings.push_back({"spool.md_device", conf_path + " has no 'AUTO -all': the OS may auto-assemble " +
-                                                     c.spool.md_device + " from one leg at boot (docs/design.md §3 rule 3)"});
-}
-
-void check_fstab(const std::string& etc_root, const Config& c, HostReport& r) {
-    std::string path = etc_root + "/etc/fstab";
-    std::istringstream in(read_all(path));
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream w(line);
-        std::string dev, dir, type, opts;
-        if (!(w >> dev >> dir >> type)) continue;
-        if (dev.empty() || dev[0] == '#') continue;
-        w >> opts;
-        if (dir == c.spool.mount_point && opts.find("noauto") == std::string::npos)
-            r.warnings.push_back({"spool.mount_point", path + " mounts " + dir + " at boot (" + dev +
-                                                            "): remove the entry or add noauto; haspool mounts the spool itself"});
-    }
-}
-
-}  // namespace
-
-HostReport check_host(const Config& c, const Node& self, const std::string& etc_root) {
+HostReport check_host(const Config& c, const Node& self, const DeploymentFacts& facts) {
     HostReport r;
-    Secret s = read_secret(c.cluster.secret_file);
-    if (!s.error.empty()) r.errors.push_back({"cluster.secret_file", s.error});
+    Secrets s = read_secrets(c.cluster);
+    if (!s.error.empty()) r.errors.push_back({s.field, s.error});
     struct stat st{};
     std::string idx = "nodes[" + std::to_string(&self - c.nodes.data()) + "].spool_device";
     if (stat(self.spool_device.c_str(), &st) != 0)
         r.errors.push_back({idx, self.spool_device + ": " + std::strerror(errno)});
     else if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
         r.errors.push_back({idx, self.spool_device + " is neither a block device nor a regular file"});
-    check_mdadm_conf(etc_root, c, r);
-    check_fstab(etc_root, c, r);
+    HostReport d = judge_deployment(c, self, facts);
+    r.errors.insert(r.errors.end(), d.errors.begin(), d.errors.end());
+    r.warnings.insert(r.warnings.end(), d.warnings.begin(), d.warnings.end());
+    r.notes.insert(r.notes.end(), d.notes.begin(), d.notes.end());
     return r;
 }
 

@@ -36,7 +36,7 @@ std::optional<int> parse(const std::string& command, const std::string& synopsis
 
 void add_config_options(po::options_description& opts) {
     opts.add_options()
-        ("config,c", po::value<std::string>()->required()->value_name("FILE"), "the cluster's YAML configuration")
+        ("config,c", po::value<std::string>()->default_value(kDefaultConfigFile)->value_name("FILE"), "the cluster's YAML configuration")
         ("node,n", po::value<std::string>()->value_name("NAME"), "act as this node (default: found by hostname)");
 }
 

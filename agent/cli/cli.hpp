@@ -17,6 +17,10 @@ inline constexpr int kExitFailure = 1;       // the command ran and failed
 inline constexpr int kExitUsage = 2;         // bad command line or invalid configuration
 inline constexpr int kExitNotAvailable = 3;  // feature not implemented yet (LSB "unimplemented")
 
+// The configuration every command reads unless --config names another: where the package puts
+// it and the systemd units read it.
+inline constexpr const char* kDefaultConfigFile = "/etc/haspool/haspool.yaml";
+
 struct Command {
     const char* name;
     const char* summary;

@@ -23,7 +23,7 @@ int cmd_daemon(const std::string& role, const std::vector<std::string>& args) {
           "with md RAID-1, mounts it, takes the service address and starts the mail units."
         : "Runs the standby: exports its disk over NBD to the primary, exchanges heartbeats, and\n"
           "takes the service over when the primary is gone (and every guard agrees).";
-    if (auto rc = parse(role, "--config FILE [--node NAME] [--init]",
+    if (auto rc = parse(role, "[--config FILE] [--node NAME] [--init]",
                         what + "\nRuns in the foreground (systemd Type=notify). SIGHUP reloads the configuration.\n"
                                "The node's generation lives in cluster.state_dir/node-state; a node's first start\n"
                                "needs --init, and a missing or damaged state file stops the daemon with the fix.",

@@ -1,7 +1,9 @@
 #include "agent/cli/cmd_debug_mail.hpp"
 
+#include <openssl/evp.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -30,6 +32,36 @@ std::string epoch_now() {
     o << ms / 1000 << "." << std::setw(3) << std::setfill('0') << ms % 1000;
     return o.str();
 }
+
+// SHA-256 of `data` in hex: each drill message carries the digest of its own body, so the
+// drill can tell a stored message is byte-identical to the one acknowledged.
+std::string sha256_hex(const std::string& data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
+    std::ostringstream o;
+    for (unsigned int i = 0; i < n; ++i) o << std::hex << std::setw(2) << std::setfill('0') << static_cast<int>(md[i]);
+    return o.str();
+}
+
+// The body of message `seq`: its number, a line with a leading dot (dot-stuffing on the wire), and
+// about `kib` KiB of lines that differ from message to message.
+std::string drill_body(unsigned seq, unsigned kib) {
+    std::ostringstream b;
+    b << "Message " << seq << " of the failover drill.\n.this line starts with a dot (dot-stuffing)\n";
+    uint64_t x = 0x9e3779b97f4a7c15ULL * (seq + 1);
+    for (unsigned line = 0; line < kib * 16; ++line) {  // 16 lines of 64 bytes per KiB
+        for (int i = 0; i < 63; ++i) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;  // xorshift: printable, varied, reproducible
+            b << static_cast<char>('a' + x % 26);
+        }
+        b << "\n";
+    }
+    return b.str();
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
 
 }  // namespace
 
@@ -72,13 +104,16 @@ int debug_smtp_send(const std::string& sub, const std::vector<std::string>& args
         ("timeout-ms", po::value<unsigned>()->default_value(10000), "limit per reply")
         ("stop-after-recovered", po::value<unsigned>()->default_value(0),
          "stop once this many messages were accepted after a failure that followed an acceptance")
-        ("max-seconds", po::value<unsigned>()->default_value(0), "stop after this long (0: no limit)");
+        ("max-seconds", po::value<unsigned>()->default_value(0), "stop after this long (0: no limit)")
+        ("body-kib", po::value<unsigned>()->default_value(0), "about this many KiB of filler in each body");
     po::variables_map vm;
     if (auto rc = parse("debug " + sub, "--connect ADDR:PORT [--count N] ...",
                         "Sends numbered messages over SMTP and prints one line per attempt:\n"
                         "  seq=N accepted|failed start=EPOCH time=EPOCH stage=STAGE reply=TEXT\n"
-                        "'accepted' means the server answered 250 to the end of DATA. Exit 0 when the last\n"
-                        "attempt was accepted, 1 otherwise.",
+                        "'accepted' means the server answered 250 to the end of DATA. Each message carries\n"
+                        "X-Haspool-Drill-Run, X-Haspool-Drill-Seq and X-Haspool-Drill-Sum (the SHA-256 of its\n"
+                        "body). SIGTERM or SIGINT ends the run after the message in flight. Exit 0 when the\n"
+                        "last attempt was accepted, 1 otherwise.",
                         o, args, vm))
         return *rc;
     mail::SendRequest r;
@@ -99,15 +134,18 @@ int debug_smtp_send(const std::string& sub, const std::vector<std::string>& args
         std::cerr << "haspool debug " << sub << ": --count 0 needs --stop-after-recovered or --max-seconds\n";
         return kExitUsage;
     }
+    const unsigned body_kib = vm["body-kib"].as<unsigned>();
+    std::signal(SIGTERM, on_stop_signal);
+    std::signal(SIGINT, on_stop_signal);
     const auto t0 = std::chrono::steady_clock::now();
     bool seen_accept = false, seen_failure_after_accept = false, last_ok = false;
     unsigned recovered = 0;
-    for (unsigned seq = 1; count == 0 || seq <= count; ++seq) {
+    for (unsigned seq = 1; (count == 0 || seq <= count) && !g_stop; ++seq) {
+        const std::string text = drill_body(seq, body_kib);
         std::ostringstream body;
         body << "From: <" << r.from << ">\nTo: <" << r.to << ">\nSubject: haspool drill message " << seq
              << "\nMessage-ID: <" << run << "." << seq << "@haspool.invalid>\nX-Haspool-Drill-Run: " << run
-             << "\nX-Haspool-Drill-Seq: " << seq << "\n\nMessage " << seq << " of the failover drill.\n"
-             << ".this line starts with a dot (dot-stuffing)\n";
+             << "\nX-Haspool-Drill-Seq: " << seq << "\nX-Haspool-Drill-Sum: " << sha256_hex(text) << "\n\n" << text;
         r.body = body.str();
         const std::string start = epoch_now();
         mail::SendResult s = mail::smtp_send(r);
@@ -122,7 +160,7 @@ int debug_smtp_send(const std::string& sub, const std::vector<std::string>& args
         }
         if (recovered_want > 0 && recovered >= recovered_want) break;
         if (max_s > 0 && std::chrono::steady_clock::now() - t0 >= std::chrono::seconds(max_s)) break;
-        if (count == 0 || seq < count)
+        if (!g_stop && (count == 0 || seq < count))
             std::this_thread::sleep_for(std::chrono::milliseconds(vm["interval-ms"].as<unsigned>()));
     }
     return last_ok ? kExitOk : kExitFailure;

@@ -48,7 +48,7 @@ int cmd_plan(const std::vector<std::string>& args) {
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "[FLOW] --config FILE [--node NAME] [--discard NODE] [--verbose]",
+    if (auto rc = parse("plan", "[FLOW] [--config FILE] [--node NAME] [--discard NODE] [--verbose]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
                         "Nothing is run. Every plan either machine can run is in one of the flows:\n"
                         "  start         the primary's connect (and --init, --force-solo), the standby's export, and a\n"

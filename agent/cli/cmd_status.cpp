@@ -53,7 +53,7 @@ int control_command(const std::string& command, const std::string& line, const s
     add_config_options(opts);
     if (json_option) opts.add_options()("json", "machine-readable output");
     po::variables_map vm;
-    if (auto rc = parse(command, std::string("--config FILE") + (json_option ? " [--json]" : ""), what, opts, args, vm)) return *rc;
+    if (auto rc = parse(command, std::string("[--config FILE]") + (json_option ? " [--json]" : ""), what, opts, args, vm)) return *rc;
     auto cfg = load_config_or_report(vm);
     if (!cfg) return kExitUsage;
     return ask_daemon(command, cfg->cluster.control_socket, json_option && vm.count("json") ? line + "-json" : line);
@@ -94,7 +94,7 @@ int cmd_resolve(const std::vector<std::string>& args) {
     opts.add_options()("discard", po::value<std::string>()->required()->value_name("NODE"),
                        "the node whose data loses the split brain (its writes since the split are thrown away)");
     po::variables_map vm;
-    if (auto rc = parse("resolve", "--discard NODE --config FILE",
+    if (auto rc = parse("resolve", "--discard NODE [--config FILE]",
                         "Settles a split brain (both nodes in SPLIT_BRAIN): NODE's data is discarded and the other\n"
                         "node's data is copied over it in full. Run it on either node; the daemon there tells the\n"
                         "other one. The node whose data is discarded stops serving (units, address, mount, md) and\n"

@@ -11,6 +11,13 @@ namespace {
 
 Millis since(TimePoint t, TimePoint now) { return std::chrono::duration_cast<Millis>(now - t); }
 
+// "+3600.2s": a signed offset between two wall clocks.
+std::string signed_seconds(Millis m) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%+.1fs", static_cast<double>(m.count()) / 1000.0);
+    return buf;
+}
+
 std::string age(std::optional<TimePoint> t, TimePoint now) {
     return t ? format_duration(since(*t, now)) + " ago" : "never";
 }
@@ -69,6 +76,14 @@ std::string render_text(const StatusReport& r) {
         if (p.rtt) o << ", rtt " << p.rtt->count() << "ms";
         o << "\n";
     }
+    if (r.peer_clock_offset)
+        o << "  clock: " << r.peer_node << "'s wall clock is " << signed_seconds(*r.peer_clock_offset)
+          << " from this node's (reported only)\n";
+    if (r.keys.next_configured || r.keys.signing_with_next)
+        o << "  keys: signing with the " << (r.keys.signing_with_next ? "next" : "current") << " key; "
+          << (r.keys.next_configured ? std::string("next key set, ") + r.peer_node + (r.keys.peer_holds_next ? " holds it" : " does not hold it yet")
+                                     : std::string("no next key"))
+          << "\n";
     if (!r.dropped.empty()) {
         o << "  dropped datagrams:";
         for (const auto& [why, n] : r.dropped) o << " " << why << "=" << n;
@@ -92,6 +107,7 @@ std::string render_json(const StatusReport& r) {
     if (r.peer)
         o << ",\"state\":" << json_string(r.peer->state_name()) << ",\"generation\":" << json_string(to_string(r.peer->lineage.current))
           << ",\"md\":" << json_string(to_string(r.peer->md)) << ",\"nbd\":" << json_string(to_string(r.peer->nbd));
+    o << ",\"clock_offset_ms\":" << (r.peer_clock_offset ? std::to_string(r.peer_clock_offset->count()) : "null");
     o << ",\"paths\":[";
     for (size_t i = 0; i < r.facts.paths.size(); ++i) {
         const auto& p = r.facts.paths[i];
@@ -105,7 +121,9 @@ std::string render_json(const StatusReport& r) {
         o << (first ? "" : ",") << json_string(why) << ":" << n;
         first = false;
     }
-    o << "}}\n";
+    o << "},\"keys\":{\"next_configured\":" << json_bool(r.keys.next_configured)
+      << ",\"signing_with_next\":" << json_bool(r.keys.signing_with_next)
+      << ",\"peer_holds_next\":" << json_bool(r.keys.peer_holds_next) << "}}\n";
     return o.str();
 }
 

@@ -47,6 +47,15 @@ struct StatusReport {
     std::optional<PeerStatus> peer;  // its last authenticated heartbeat; nullopt: never heard
     PeerFacts facts;
     std::map<std::string, uint64_t> dropped;  // datagrams refused, by reason
+    std::optional<Millis> peer_clock_offset;  // the peer's wall clock minus ours (reported only)
+    // The shared secret (a rotation's progress): is a next key set, does this node sign with it,
+    // has the peer shown it holds it.
+    struct Keys {
+        bool next_configured = false;
+        bool signing_with_next = false;
+        bool peer_holds_next = false;
+    };
+    Keys keys;
 
     TimePoint now{};
 };

@@ -12,6 +12,12 @@ namespace haspool::agent {
 
 using Clock = std::chrono::steady_clock;   // policy time: never jumps
 using TimePoint = Clock::time_point;
+// The wall clock (CLOCK_REALTIME) jumps with NTP and `date -s`, and the two nodes' clocks never
+// agree exactly: it is only ever reported (the peer's clock offset in `status`), never judged.
+// Liveness, round trips and replay protection use TimePoint and the peer protocol's boot ids
+// (docs/agent.md "Clocks and replay protection").
+using WallClock = std::chrono::system_clock;
+using WallTime = WallClock::time_point;
 using Millis = std::chrono::milliseconds;
 
 // "1.2s" / "350ms": durations as the logs print them.

@@ -72,10 +72,11 @@ void log_step(const std::string& prefix, const Step& s, const StepResult& r, boo
     std::string what = prefix + (undo ? "undo " : "step ") + to_string(s);
     if (!r.ok)
         log::error(what + ": FAILED: " + r.error,
-                   {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error}});
+                   {{"EVENT", undo ? "undo-failed" : "step-failed"}, {"STEP", name_of(s)}, {"REASON", r.error},
+                    {"DURATION_MS", std::to_string(r.elapsed.count())}});
     else
         log::notice(what + ": ok" + (r.note.empty() ? "" : " (" + r.note + ")"),
-                    {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}});
+                    {{"EVENT", undo ? "undo" : "step"}, {"STEP", name_of(s)}, {"DURATION_MS", std::to_string(r.elapsed.count())}});
 }
 
 // The standby's export of Y, its sessions logged.
@@ -104,10 +105,10 @@ log::Level transition_level(const NodeDecision& d) {
 // socket), this node's machine, and the System that runs its steps on one worker thread.
 class Daemon {
 public:
-    Daemon(const config::Config& cfg, const std::string& self, const DaemonOptions& opt, NodeState state, std::string key)
+    Daemon(const config::Config& cfg, const std::string& self, const DaemonOptions& opt, NodeState state, KeyRing keys)
         : cfg_(cfg), self_name_(self), opt_(opt), prefix_(log_prefix(cfg, self)),
           machine_(make_machine(cfg_, self, state.lineage, opt)),
-          peer_(io_, cfg_, self, std::move(key), prefix_, [this] { return own_status(); },
+          peer_(io_, cfg_, self, std::move(keys), prefix_, [this] { return own_status(); },
                 [this](const Event& e) { dispatch(e); }),
           control_(io_, cfg_.cluster.control_socket, [this](const std::string& line) { return control(line); }) {
         if (machine_.standby()) export_ = make_spool_export(prefix_);
@@ -326,6 +327,9 @@ private:
         r.now = Clock::now();
         r.facts = peer_.facts(r.now);
         r.dropped = peer_.dropped();
+        r.peer_clock_offset = peer_.peer_clock_offset();
+        r.keys = StatusReport::Keys{!peer_.gate().keys().next.empty(), peer_.gate().signs_with_next(),
+                                    peer_.gate().peer_holds_next()};
         return r;
     }
 
@@ -363,10 +367,10 @@ private:
             why = std::to_string(r.errors.size()) + " problem(s), first: " + (r.errors.empty() ? "" : r.errors[0].to_string());
         else if (ReloadDecision d = decide_reload(cfg_, *r.config, self_name_); !d.accepted)
             why = d.reason;
-        config::Secret secret;
+        config::Secrets secrets;
         if (why.empty()) {
-            secret = config::read_secret(r.config->cluster.secret_file);
-            if (!secret.error.empty()) why = secret.error;
+            secrets = config::read_secrets(r.config->cluster);
+            if (!secrets.error.empty()) why = secrets.field + ": " + secrets.error;
         }
         if (!why.empty()) {
             log::error(prefix_ + "reload refused, keeping the running configuration: " + why, {{"EVENT", "reload-refused"}});
@@ -376,8 +380,10 @@ private:
             // their whole instruction (argv, devices, timeouts), so what runs after a reload is
             // what the machine planned from the new configuration; a batch already queued runs
             // as it was planned.
+            // The keys too: a rotation (docs/agent.md "Rotating the shared secret") is a reload
+            // on each node in turn.
             cfg_ = *r.config;
-            peer_.set_key(secret.key);
+            peer_.set_keys(KeyRing{secrets.current, secrets.next});
             log::notice(prefix_ + "reloaded " + opt_.config_file, {{"EVENT", "reloaded"}});
         }
         notify::ready(status_line());
@@ -430,13 +436,13 @@ int run_daemon(const config::Config& cfg, const std::string& self_name, const Da
         log::error(who + "refusing to start: " + loaded.error, {{"EVENT", "state-unusable"}});
         return 1;
     }
-    config::Secret secret = config::read_secret(cfg.cluster.secret_file);
-    if (!secret.error.empty()) {
-        log::error(who + "refusing to start: " + secret.error);
+    config::Secrets secrets = config::read_secrets(cfg.cluster);
+    if (!secrets.error.empty()) {
+        log::error(who + "refusing to start: " + secrets.field + ": " + secrets.error);
         return 2;
     }
     if (opt.force_solo) log::warning(who + "--force-solo: X will be served without hearing the standby");
-    Daemon d(cfg, self_name, opt, *loaded.state, secret.key);
+    Daemon d(cfg, self_name, opt, *loaded.state, KeyRing{secrets.current, secrets.next});
     return d.run();
 }
 

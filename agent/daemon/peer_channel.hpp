@@ -1,11 +1,14 @@
 #pragma once
 // The channel to the peer's daemon over the heartbeat link (docs/design.md §5). Out: heartbeats
-// (sequence, wall-clock timestamp, the echo of the peer's newest timestamp on that path) and
-// requests, resent every interval until acknowledged. In: every datagram goes through the
-// PeerGate; a peer claiming our own role is refused; refusals are counted by reason, the first
-// of each reason logged as a warning and the rest at debug. An accepted datagram feeds the peer
-// monitor (with the path's round trip); heartbeats and first-seen requests (acknowledged every
-// time) are delivered as events. Nothing here decides.
+// and requests, resent every interval until acknowledged, sealed by the PeerSession (boot id,
+// sequence, stamps, echo, key). In: every datagram goes through the session's PeerGate; a peer
+// claiming our own role is refused; refusals are counted by reason, the first of each reason
+// logged (a warning; "unconfirmed", the start-up handshake, at info) and the rest at debug. An
+// accepted datagram feeds the peer monitor (with the path's round trip); heartbeats and
+// first-seen requests (acknowledged every time) are delivered as events. The peer's wall-clock
+// offset is kept for status and logged once when it exceeds heartbeat.max_clock_skew_ms; it is
+// never a reason to refuse anything (docs/agent.md "Clocks and replay protection"). This layer
+// reads the clocks; the session and the gate only get them passed in. Nothing here decides.
 #include <boost/asio/io_context.hpp>
 
 #include <functional>
@@ -19,6 +22,7 @@
 #include "agent/peer/heartbeat_codec.hpp"
 #include "agent/peer/peer_monitor.hpp"
 #include "agent/peer/peer_requests.hpp"
+#include "agent/peer/peer_session.hpp"
 #include "config/config.hpp"
 
 namespace haspool::agent {
@@ -32,13 +36,13 @@ public:
 
     // Reads `cfg` (the daemon's one configuration) by reference: the heartbeat interval and the
     // paths; `self` names this node in it. `log_prefix` starts every log line ("standby beta: ").
-    PeerChannel(boost::asio::io_context& io, const config::Config& cfg, const std::string& self, std::string key,
+    PeerChannel(boost::asio::io_context& io, const config::Config& cfg, const std::string& self, KeyRing keys,
                 std::string log_prefix, OwnStatus own, EventSink sink);
 
     // Binds every path; the problems, one sentence each (empty when all are bound).
     std::vector<std::string> open();
     void close();
-    void set_key(std::string key);
+    void set_keys(KeyRing keys);
 
     // Every interval: a heartbeat on every path, then the requests due for (re)sending.
     void send_heartbeats(TimePoint now);
@@ -53,30 +57,34 @@ public:
     const std::optional<PeerStatus>& peer() const { return peer_; }
     // Datagrams refused, by reason.
     const std::map<std::string, uint64_t>& dropped() const { return dropped_; }
+    // The peer's wall clock minus ours, as its newest accepted datagram said (reported only).
+    std::optional<Millis> peer_clock_offset() const { return clock_offset_; }
+    // Which key signs and whether the peer holds the next one (status: the rotation's progress).
+    const PeerGate& gate() const { return session_.gate(); }
 
 private:
     std::vector<HeartbeatLink::Path> link_paths(const std::string& self) const;
-    Message message(MessageType type, const std::string& path, TimePoint now);
-    void send(const std::string& path, const Message& m) { link_.send(path, encode(m, key_)); }
+    Message message(MessageType type) const;
+    void send(const std::string& path, const Message& m, TimePoint now);
     void on_datagram(const std::string& path, const uint8_t* data, size_t size);
+    void note_clock(Millis offset);
 
     const config::Config& cfg_;
     std::string self_;
     std::string peer_name_;
     bool standby_;
-    std::string key_;
     std::string prefix_;
     OwnStatus own_;
     EventSink sink_;
-    PeerGate gate_;
+    PeerSession session_;
     PeerMonitor monitor_;
     HeartbeatLink link_;
     Outbox outbox_;
     Inbox inbox_;
-    BootId boot_;
-    uint64_t sequence_ = 0;
-    std::map<std::string, std::pair<uint64_t, TimePoint>> echo_;  // path -> peer's timestamp, when received
     std::optional<TimePoint> last_nbd_;
+    std::optional<Millis> clock_offset_;
+    bool clock_warned_ = false;
+    bool signing_next_ = false;  // as last logged  // the offset is beyond max_clock_skew and that was logged
     std::optional<PeerStatus> peer_;
     std::map<std::string, uint64_t> dropped_;
 };

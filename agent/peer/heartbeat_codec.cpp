@@ -3,19 +3,19 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace haspool::agent {
 
 namespace {
 
 constexpr uint8_t kMagic[4] = {'H', 'S', 'P', 'L'};
-// magic, version, type, two empty names, boot id, seq, ts, role, state, gen, count, 3 health,
-// kind, request id, hmac
-constexpr size_t kMinSize = 4 + 1 + 1 + 1 + 1 + 16 + 8 + 8 + 1 + 1 + 8 + 1 + 3 + 1 + 8 + 8 + 4 + kHmacSize;
+constexpr size_t kKeyIdOffset = 5;
+// magic, version, key id, type, two empty names, boot id, seq, stamp, wall, peer boot, echo
+// stamp, echo hold, next key id, role, state, gen, count, 3 health, kind, request id, hmac
+constexpr size_t kMinSize = 4 + 1 + 8 + 1 + 1 + 1 + 16 + 8 + 8 + 8 + 16 + 8 + 4 + 8 + 1 + 1 + 8 + 1 + 3 + 1 + 8 + kHmacSize;
+constexpr char kKeyIdLabel[] = "haspool peer key id";
 
 class Writer {
 public:
@@ -94,13 +94,16 @@ const char* to_string(Reject r) {
     switch (r) {
         case Reject::truncated: return "truncated";
         case Reject::bad_magic: return "bad-magic";
+        case Reject::old_version: return "old-version";
         case Reject::wrong_version: return "wrong-version";
+        case Reject::unknown_key: return "unknown-key";
         case Reject::bad_hmac: return "bad-hmac";
         case Reject::malformed: return "malformed";
         case Reject::foreign_cluster: return "foreign-cluster";
         case Reject::unknown_node: return "unknown-node";
-        case Reject::clock_skew: return "clock-skew";
+        case Reject::unconfirmed: return "unconfirmed";
         case Reject::replayed: return "replayed";
+        case Reject::too_old: return "too-old";
         case Reject::old_boot: return "old-boot";
     }
     return "?";
@@ -113,16 +116,40 @@ std::array<uint8_t, kHmacSize> hmac_sha256(std::string_view key, const uint8_t* 
     return out;
 }
 
+KeyId key_id(std::string_view key) {
+    auto mac = hmac_sha256(key, reinterpret_cast<const uint8_t*>(kKeyIdLabel), sizeof kKeyIdLabel - 1);
+    KeyId id{};
+    std::copy(mac.begin(), mac.begin() + id.size(), id.begin());
+    return id;
+}
+
+std::string to_hex(const uint8_t* data, size_t size) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s;
+    for (size_t i = 0; i < size; ++i) {
+        s += digits[data[i] >> 4];
+        s += digits[data[i] & 0xf];
+    }
+    return s;
+}
+
 std::vector<uint8_t> encode(const Message& m, std::string_view key) {
     Writer w;
     w.bytes(kMagic, 4);
     w.u8(kWireVersion);
+    KeyId id = key_id(key);
+    w.bytes(id.data(), id.size());
     w.u8(static_cast<uint8_t>(m.type));
     w.str(m.cluster);
     w.str(m.sender);
     w.bytes(m.boot_id.data(), m.boot_id.size());
     w.u64(m.sequence);
-    w.u64(m.timestamp_ms);
+    w.u64(m.stamp_ms);
+    w.u64(m.wall_ms);
+    w.bytes(m.peer_boot.data(), m.peer_boot.size());
+    w.u64(m.echo_stamp_ms);
+    w.u32(m.echo_hold_ms);
+    w.bytes(m.next_key_id.data(), m.next_key_id.size());
     w.u8(m.status.primary ? 0 : 1);
     w.u8(m.status.state);
     w.u64(m.status.lineage.current.value);
@@ -134,33 +161,51 @@ std::vector<uint8_t> encode(const Message& m, std::string_view key) {
     w.u8(static_cast<uint8_t>(m.status.nbd));
     w.u8(m.type == MessageType::heartbeat ? 0 : static_cast<uint8_t>(m.kind));
     w.u64(m.type == MessageType::heartbeat ? 0 : m.request_id);
-    w.u64(m.echo_timestamp_ms);
-    w.u32(m.echo_hold_ms);
     auto mac = hmac_sha256(key, w.buf().data(), w.buf().size());
     w.bytes(mac.data(), mac.size());
     return std::move(w.buf());
 }
 
-Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
+Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
+    // Magic and version first: a version 1 datagram is shorter than version 2's minimum, and
+    // must still be told apart from a truncated one.
+    if (size < 5) return reject(Reject::truncated, std::to_string(size) + " bytes, at least " + std::to_string(kMinSize) + " needed");
+    if (!std::equal(kMagic, kMagic + 4, data)) return reject(Reject::bad_magic, "not a haspool datagram");
+    if (data[4] != kWireVersion && data[4] >= 1 && data[4] < kWireVersion)
+        return reject(Reject::old_version, "version " + std::to_string(data[4]) + " from an older haspool (this build speaks " +
+                                               std::to_string(kWireVersion) +
+                                               " only): run the same haspool version on both nodes, upgrading the standby first");
+    if (data[4] != kWireVersion)
+        return reject(Reject::wrong_version, "version " + std::to_string(data[4]) + ", this build speaks " +
+                                                 std::to_string(kWireVersion));
     if (size < kMinSize)
         return reject(Reject::truncated, std::to_string(size) + " bytes, at least " + std::to_string(kMinSize) + " needed");
     if (size > kMaxDatagram)
         return reject(Reject::malformed, std::to_string(size) + " bytes, at most " + std::to_string(kMaxDatagram) + " allowed");
-    if (!std::equal(kMagic, kMagic + 4, data)) return reject(Reject::bad_magic, "not a haspool datagram");
-    if (data[4] != kWireVersion)
-        return reject(Reject::wrong_version, "version " + std::to_string(data[4]) + ", this build speaks " +
-                                                 std::to_string(kWireVersion));
-    // Authenticate before reading any field: nothing unauthenticated is interpreted.
+    // The key id picks the key; the HMAC then covers it with everything else. Nothing
+    // unauthenticated is interpreted beyond that choice.
+    KeyId id{};
+    std::copy(data + kKeyIdOffset, data + kKeyIdOffset + id.size(), id.begin());
+    std::string_view key;
+    if (id == key_id(keys.current)) key = keys.current;
+    else if (!keys.next.empty() && id == key_id(keys.next)) key = keys.next;
+    else
+        return reject(Reject::unknown_key, "signed with key " + to_hex(id.data(), id.size()) +
+                                               ", which is neither secret_file's " + to_hex(key_id(keys.current).data(), id.size()) +
+                                               (keys.next.empty() ? std::string(" (no secret_file_next)")
+                                                                  : " nor secret_file_next's " + to_hex(key_id(keys.next).data(), id.size())));
     auto mac = hmac_sha256(key, data, size - kHmacSize);
     if (CRYPTO_memcmp(mac.data(), data + size - kHmacSize, kHmacSize) != 0)
-        return reject(Reject::bad_hmac, "HMAC does not match (wrong key or altered datagram)");
+        return reject(Reject::bad_hmac, "HMAC does not match under key " + to_hex(id.data(), id.size()) + " (altered or forged datagram)");
 
-    Reader r(data + 5, size - 5 - kHmacSize);
+    Reader r(data + kKeyIdOffset + id.size(), size - kKeyIdOffset - id.size() - kHmacSize);
     Message m;
+    m.key_id = id;
     uint8_t type = 0, role = 0, count = 0, md = 0, nbd = 0, kind = 0;
     if (!r.u8(type) || !r.str(m.cluster) || !r.str(m.sender) || !r.bytes(m.boot_id.data(), m.boot_id.size()) ||
-        !r.u64(m.sequence) || !r.u64(m.timestamp_ms) || !r.u8(role) || !r.u8(m.status.state) ||
-        !r.u64(m.status.lineage.current.value) || !r.u8(count))
+        !r.u64(m.sequence) || !r.u64(m.stamp_ms) || !r.u64(m.wall_ms) || !r.bytes(m.peer_boot.data(), m.peer_boot.size()) ||
+        !r.u64(m.echo_stamp_ms) || !r.u32(m.echo_hold_ms) || !r.bytes(m.next_key_id.data(), m.next_key_id.size()) ||
+        !r.u8(role) || !r.u8(m.status.state) || !r.u64(m.status.lineage.current.value) || !r.u8(count))
         return reject(Reject::truncated, "a field runs past the end of the datagram");
     if (count > Lineage::kMaxAncestors)
         return reject(Reject::malformed, std::to_string(count) + " ancestors, at most " + std::to_string(Lineage::kMaxAncestors));
@@ -169,12 +214,13 @@ Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
         if (!r.u64(g.value)) return reject(Reject::truncated, "the ancestor list runs past the end");
         m.status.lineage.ancestors.push_back(g);
     }
-    if (!r.u8(md) || !r.u8(m.status.md_percent) || !r.u8(nbd) || !r.u8(kind) || !r.u64(m.request_id) ||
-        !r.u64(m.echo_timestamp_ms) || !r.u32(m.echo_hold_ms))
+    if (!r.u8(md) || !r.u8(m.status.md_percent) || !r.u8(nbd) || !r.u8(kind) || !r.u64(m.request_id))
         return reject(Reject::truncated, "the health fields run past the end");
     if (r.left() != 0) return reject(Reject::malformed, std::to_string(r.left()) + " unexpected bytes after the fields");
     if (type < 1 || type > 3) return reject(Reject::malformed, "unknown message type " + std::to_string(type));
     if (role > 1) return reject(Reject::malformed, "unknown role " + std::to_string(role));
+    if (m.sequence == 0) return reject(Reject::malformed, "sequence 0 (a run counts from 1)");
+    if (m.stamp_ms == 0) return reject(Reject::malformed, "stamp 0 (a sender's stamp is never 0)");
     m.type = static_cast<MessageType>(type);
     m.status.primary = role == 0;
     if (!valid_state(m.status.primary, m.status.state))
@@ -191,52 +237,6 @@ Decoded decode(const uint8_t* data, size_t size, std::string_view key) {
     Decoded d;
     d.message = std::move(m);
     return d;
-}
-
-PeerGate::PeerGate(std::string cluster, std::string peer_name, std::string key, Millis max_clock_skew)
-    : cluster_(std::move(cluster)), peer_(std::move(peer_name)), key_(std::move(key)), skew_(max_clock_skew) {}
-
-Decoded PeerGate::refuse(Decoded d) {
-    ++rejected_[d.reject];
-    d.message.reset();
-    return d;
-}
-
-Decoded PeerGate::accept(const uint8_t* data, size_t size, uint64_t wall_now_ms) {
-    Decoded d = decode(data, size, key_);
-    if (!d.message) return refuse(std::move(d));
-    const Message& m = *d.message;
-    if (m.cluster != cluster_)
-        return refuse(reject(Reject::foreign_cluster, "cluster '" + m.cluster + "', this is '" + cluster_ + "'"));
-    if (m.sender != peer_)
-        return refuse(reject(Reject::unknown_node, "sender '" + m.sender + "' is not the peer '" + peer_ + "'"));
-    uint64_t diff = m.timestamp_ms > wall_now_ms ? m.timestamp_ms - wall_now_ms : wall_now_ms - m.timestamp_ms;
-    if (diff > static_cast<uint64_t>(skew_.count()))
-        return refuse(reject(Reject::clock_skew, std::string("timestamp ") + (m.timestamp_ms > wall_now_ms ? "ahead" : "behind") +
-                                                     " by " + std::to_string(diff) + " ms, at most " +
-                                                     std::to_string(skew_.count()) + " allowed"));
-    if (boot_ && m.boot_id == *boot_) {
-        if (m.sequence <= last_sequence_)
-            return refuse(reject(Reject::replayed, "sequence " + std::to_string(m.sequence) + " after " +
-                                                       std::to_string(last_sequence_) + " (replayed or reordered)"));
-    } else {
-        if (std::find(old_boots_.begin(), old_boots_.end(), m.boot_id) != old_boots_.end())
-            return refuse(reject(Reject::old_boot, "boot id of an earlier run of " + peer_));
-        if (boot_) {
-            old_boots_.push_back(*boot_);
-            if (old_boots_.size() > 8) old_boots_.erase(old_boots_.begin());
-        }
-        boot_ = m.boot_id;
-    }
-    last_sequence_ = m.sequence;
-    ++accepted_;
-    return d;
-}
-
-BootId new_boot_id() {
-    BootId id{};
-    if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-    return id;
 }
 
 }  // namespace haspool::agent

@@ -2,6 +2,7 @@
 // The System: the one place side effects go. One virtual method per step kind, each idempotent
 // (check, then act) and returning a result with an error sentence that names what failed
 // (device, command, exit status, output tail). Policy code never calls it; the step runner does.
+#include <chrono>
 #include <string>
 
 #include "agent/core/steps.hpp"
@@ -12,9 +13,10 @@ struct StepResult {
     bool ok = true;
     std::string error;  // a sentence when !ok
     std::string note;   // when ok: what was done, if it says more than "ok" ("e2fsck: journal replayed")
+    std::chrono::milliseconds elapsed{0};  // how long the step ran (the StepRunner measures it)
 
-    static StepResult success(std::string note = {}) { return {true, {}, std::move(note)}; }
-    static StepResult failure(std::string why) { return {false, std::move(why), {}}; }
+    static StepResult success(std::string note = {}) { return {true, {}, std::move(note), {}}; }
+    static StepResult failure(std::string why) { return {false, std::move(why), {}, {}}; }
 };
 
 class System {

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Sends bad heartbeat datagrams to a haspool agent, as an attacker on the path would.
 
-Usage: forge_datagrams.py SRC_ADDR DST_ADDR PORT CAPTURE_IFACE
+Usage: forge_datagrams.py SRC_ADDR DST_ADDR PORT CAPTURE_IFACE [KIND...]
 Run inside the sender's namespace. It first captures one genuine datagram on CAPTURE_IFACE
 (AF_PACKET) to replay it, then sends from SRC_ADDR (a port other than PORT):
-  garbage (bad magic), a truncated datagram, a well-formed one signed with the wrong key,
-  one with a wrong version byte, and the captured genuine datagram (a replay).
-Prints what it sent, one line per datagram.
+  garbage (bad magic), a truncated datagram, a well-formed one signed with a key the receiver
+  does not hold (unknown-key), one with the cluster key's id but another key's HMAC (bad-hmac),
+  one with an unknown version byte, one laid out as wire version 1 (old-version), and the
+  captured genuine datagram (a replay).
+Only the named KINDs when given (for example: replayed). Prints what it sent, one line per
+datagram.
 """
 import hashlib
 import hmac
@@ -17,6 +20,7 @@ import sys
 import time
 
 src, dst, port, iface = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+kinds = sys.argv[5:]
 
 
 def capture_one(timeout=5.0):
@@ -43,12 +47,26 @@ def capture_one(timeout=5.0):
     raise SystemExit("no genuine datagram captured on " + iface)
 
 
-def well_formed(key, version=1):
-    body = b"HSPL" + bytes([version, 1])
+def well_formed(key, key_id, version=2):
+    """A version-2 heartbeat of alpha's, with the cluster key's id (copied from a genuine
+    datagram, as an attacker on the path can) and an HMAC made with `key`."""
+    body = b"HSPL" + bytes([version]) + key_id + bytes([1])
     for name in (b"mailspool", b"alpha"):
         body += bytes([len(name)]) + name
-    body += os.urandom(16)
-    body += struct.pack("!QQ", 1, int(time.time() * 1000))
+    body += os.urandom(16)                                     # boot id
+    body += struct.pack("!QQQ", 1, 1, int(time.time() * 1000))  # sequence, stamp, wall clock
+    body += bytes(16) + struct.pack("!QI", 0, 0) + bytes(8)    # peer boot, echo, next key id
+    body += bytes([0, 3]) + struct.pack("!Q", 2) + bytes([0]) + bytes([1, 0, 1, 0])
+    body += struct.pack("!Q", 0)
+    return body + hmac.new(key, body, hashlib.sha256).digest()
+
+
+def version_1(key):
+    """A heartbeat as haspool's wire version 1 laid it out (wall-clock timestamp, no key id)."""
+    body = b"HSPL" + bytes([1, 1])
+    for name in (b"mailspool", b"alpha"):
+        body += bytes([len(name)]) + name
+    body += os.urandom(16) + struct.pack("!QQ", 1, int(time.time() * 1000))
     body += bytes([0, 3]) + struct.pack("!Q", 2) + bytes([0]) + bytes([1, 0, 1, 0])
     body += struct.pack("!QQI", 0, 0, 0)
     return body + hmac.new(key, body, hashlib.sha256).digest()
@@ -60,10 +78,14 @@ sock.bind((src, 0))
 sent = {
     "bad-magic": b"x" * 200,
     "truncated": genuine[:20],
-    "bad-hmac": well_formed(b"this is not the cluster key 1234"),
-    "wrong-version": well_formed(b"irrelevant", version=9),
+    "unknown-key": well_formed(b"this is not the cluster key 1234", os.urandom(8)),
+    "bad-hmac": well_formed(b"this is not the cluster key 1234", genuine[5:13]),
+    "wrong-version": well_formed(b"irrelevant", genuine[5:13], version=9),
+    "old-version": version_1(b"this is not the cluster key 1234"),
     "replayed": genuine,
 }
 for what, data in sent.items():
+    if kinds and what not in kinds:
+        continue
     sock.sendto(data, (dst, port))
     print("sent", what, len(data), "bytes")

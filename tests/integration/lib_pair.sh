@@ -1,9 +1,13 @@
-# Shared by the two-daemon integration tests (source it after tests/lib.sh, requires_root):
+# Shared by the two-daemon integration tests (source it after tests/lib.sh; it skips without
+# root, ip or python3; HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there):
 # namespaces $NA (alpha) and $NB (beta) joined by two veth pairs (heartbeat paths "replication"
 # and "service", TEST-NET addresses), a shared secret, $T_DIR/alpha.yaml and $T_DIR/beta.yaml
-# (PAIR_UNITS and PAIR_EXTRA_YAML adjust them), and helpers to read a daemon's status and log.
+# (PAIR_UNITS, PAIR_EXTRA_YAML and PAIR_DEAD_MS adjust them), and helpers to read a daemon's status and log.
+requires_root
+requires ip python3
+[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
 INTERVAL_MS=200
-DEAD_MS=1000
+DEAD_MS=${PAIR_DEAD_MS:-1000}
 NA=hpa$$; NB=hpb$$
 ip netns add "$NA" || skip "cannot create network namespaces"
 defer ip netns del "$NA"
@@ -70,4 +74,37 @@ path, node, gen, anc, why = sys.argv[1:]
 body = f"haspool-node-state 1\nnode {node}\ngeneration {gen}\nancestors {anc}\nhistory {gen} {node} 0 {why}\n"
 open(path, "w").write(body + "sha256 " + hashlib.sha256(body.encode()).hexdigest() + "\n")
 PY
+}
+
+# pair_start [WRAP]: beta (its state: mirrored with alpha before, as after adopting alpha's first
+# generation) and a fresh alpha (--init), until both hear each other on both paths. With WRAP,
+# each daemon runs as `WRAP NODE CMD...`.
+pair_start() {
+    local wrap=${1:-}
+    write_state beta 2 0 "adopted: mirrored with alpha"
+    start_bg beta ${wrap:+"$wrap" beta} ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+    start_bg alpha ${wrap:+"$wrap" alpha} ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha --init
+    wait_for 15 status_has beta "standby beta: EXPORTING"
+    local node
+    for node in alpha beta; do
+        wait_for 15 status_has "$node" "path replication: up,"
+        wait_for 15 status_has "$node" "path service: up,"
+    done
+}
+status_json() { "$HASPOOL" status --config "$T_DIR/$1.yaml" --json; }
+# status_check NODE PYTHON_EXPR...: every expression holds on one `status --json` sample of
+# NODE, with s = the status, paths = its paths by name, dropped = its drop counts, offset = the
+# peer's clock offset (ms or None); else it says which and fails (returns 1).
+status_check() {
+    local node=$1; shift
+    status_json "$node" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+paths = {p["name"]: p for p in s["peer"]["paths"]}
+dropped = s["dropped"]
+offset = s["peer"].get("clock_offset_ms")
+for expr in sys.argv[1:]:
+    if not eval(expr):
+        sys.exit("%s does not hold: %s" % (expr, json.dumps(s)))
+' "$@"
 }

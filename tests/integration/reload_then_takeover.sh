@@ -11,10 +11,7 @@
 # Every command here is one recorder script that writes its argv and HASPOOL_* environment to
 # $T_DIR/ran-<tag>.
 source "$(dirname "$0")/../lib.sh"
-requires_root
-requires ip python3
 
-[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
 PAIR_UNITS="[]"
 source "$(dirname "$0")/lib_pair.sh"
 

@@ -16,10 +16,7 @@
 #     beta keeps its data and exports Y, alpha follows (discard-primary) and halts at DetachNbd
 #     (no nbd here) before discarding anything: its generation is kept.
 source "$(dirname "$0")/../lib.sh"
-requires_root
-requires ip python3
 
-[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
 mkdir -p "$T_DIR/spool"
 PAIR_UNITS="[]"
 PAIR_EXTRA_YAML="spool:

@@ -6,18 +6,14 @@
 #   - both reach their steady states: beta EXPORTING its Y (a file here) with the embedded NBD
 #     server, which a real NBD client (nbdinfo) can read from alpha's namespace; alpha hears beta,
 #     tries to connect and backs off to WAIT_PEER because the kernel has no nbd netlink family;
-#   - forged, truncated, wrong-version and replayed datagrams are dropped, counted, change nothing;
+#   - forged, truncated, wrong-key, wrong-version, old-version and replayed datagrams are dropped,
+#     counted, change nothing;
 #   - SIGHUP with a broken config file keeps the running configuration;
 #   - one veth down changes nothing;
 #   - both veths down: beta decides TAKEOVER within dead_after + one interval, stops its export
 #     (nothing listens any more), fails to assemble md (no md here) and ends HALTED (the safe
 #     state), saying why.
 source "$(dirname "$0")/../lib.sh"
-requires_root
-requires ip python3
-
-# HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there for a post-mortem.
-[ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
 source "$(dirname "$0")/lib_pair.sh"
 
 # A node never initialised refuses to start, and says how to fix it.
@@ -62,7 +58,7 @@ log "steady: $(status beta | head -1); $(status alpha | head -1)"
 # Forged and replayed datagrams change nothing.
 ip netns exec "$NA" python3 "$HASPOOL_SOURCE_DIR/tests/integration/forge_datagrams.py" \
     192.0.2.1 192.0.2.2 5410 vr-a >"$T_DIR/forge.out" 2>&1 || fail "forger: $(cat "$T_DIR/forge.out")"
-for why in bad-magic truncated bad-hmac wrong-version replayed; do
+for why in bad-magic truncated unknown-key bad-hmac wrong-version old-version replayed; do
     wait_for 5 status_has beta "$why=1"
 done
 status_has beta "standby beta: EXPORTING" || fail "forged datagrams moved beta: $(status beta)"

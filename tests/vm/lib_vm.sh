@@ -53,10 +53,22 @@ vm_free_port() {
 
 # vm_start NAME IP/PREFIX DISK [listen|connect PORT]
 vm_start() {
-    local name=$1 ip=$2 disk=$3 mode=${4:-} nport=${5:-} net=() extra=() cport pid fd i host
-    host=${ip%/*}
+    local name=$1 ip=$2 disk=$3 mode=${4:-} nport=${5:-} extra=()
     # a second disk (/dev/vdb in the guest) when the test gave the guest one: see vm_state_disk
     [ -z "${VM_STATE_DISK[$name]:-}" ] || extra=(-drive "file=${VM_STATE_DISK[$name]},format=raw,if=virtio,cache=unsafe")
+    _vm_launch "$name" "$ip" "$mode" "$nport" -m 512 \
+        -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initramfs.gz" \
+        -append "console=ttyS0 panic=-1 loglevel=6 haspool.name=$name haspool.ip=$ip" \
+        -drive "file=$disk,format=raw,if=virtio,cache=unsafe" "${extra[@]}"
+}
+
+# _vm_launch NAME IP/PREFIX MODE PORT QEMU_ARGS...: starts NAME's QEMU with the lab's common
+# options (TCG, one CPU, the serial console in $T_DIR/NAME.console, the control port, the NIC of
+# MODE: listen|connect PORT on a 127.0.0.1 socket, or tap IFNAME) plus QEMU_ARGS (memory, boot
+# files, disks), and connects to its control port; no waiting for the guest.
+_vm_launch() {
+    local name=$1 ip=$2 mode=$3 nport=$4 net=() cport pid fd i host; shift 4
+    host=${ip%/*}
     [ -z "$mode" ] || net=(-netdev "socket,id=n0,$mode=127.0.0.1:$nport"
                            -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     # tap mode (scripts/drill): the NIC on an existing tap device named PORT, e.g. on a bridge in
@@ -64,15 +76,12 @@ vm_start() {
     [ "$mode" != tap ] || net=(-netdev "tap,id=n0,ifname=$nport,script=no,downscript=no"
                                -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     cport=$(vm_free_port)
-    qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 -nodefaults -display none -no-reboot \
-        -kernel "$VM_IMG/vmlinuz" -initrd "$VM_IMG/initramfs.gz" \
-        -append "console=ttyS0 panic=-1 loglevel=6 haspool.name=$name haspool.ip=$ip" \
+    qemu-system-x86_64 -accel tcg -cpu max -smp 1 -nodefaults -display none -no-reboot \
         -serial "file:$T_DIR/$name.console" \
         -device virtio-rng-pci \
-        -drive "file=$disk,format=raw,if=virtio,cache=unsafe" "${extra[@]}" \
         -chardev "socket,id=ctl,host=127.0.0.1,port=$cport,server=on,wait=off" \
         -device virtio-serial-pci -device virtserialport,chardev=ctl,name=haspool.ctl \
-        "${net[@]}" >"$T_DIR/$name.qemu.log" 2>&1 &
+        "${net[@]}" "$@" >"$T_DIR/$name.qemu.log" 2>&1 &
     pid=$!
     disown "$pid"  # no job-control chatter when the test kills it
     VM_PID[$name]=$pid

@@ -38,6 +38,8 @@ TEST_CASE("reload decision: one row per change") {
         {"failback.policy", [](config::Config& c) { c.failback.policy = config::FailbackPolicy::automatic; }, nullptr},
         {"service.units", [](config::Config& c) { c.service.units = {"postfix.service", "dovecot.service"}; }, nullptr},
         {"cluster.secret_file", [](config::Config& c) { c.cluster.secret_file = "/etc/haspool/secret.new"; }, nullptr},
+        {"cluster.secret_file_next (a rotation)", [](config::Config& c) { c.cluster.secret_file_next = "/etc/haspool/secret.next"; },
+         nullptr},
         {"this node's role", [](config::Config& c) { std::swap(node(c, "alpha").role, node(c, "beta").role); },
          "this node's name or role changed"},
         {"this node's name", [](config::Config& c) { node(c, "beta").name = "gamma"; }, "this node's name or role changed"},

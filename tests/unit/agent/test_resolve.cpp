@@ -132,7 +132,7 @@ TEST_CASE("primary, resolve --discard alpha: golden transcript, then STANDING_BY
     CHECK(transcript(d.steps) ==
           "1. NotifyPeer message=discard-primary\n"
           "2. StopUnit unit=dovecot.service timeout=90000ms\n"
-          "3. StopUnit unit=postfix.service timeout=90000ms\n"
+          "3. StopUnit unit=postfix@-.service timeout=90000ms\n"
           "4. RemoveAddress if=eth0 addr=198.51.100.25/24\n"
           "5. Unmount dir=/var/spool/mail\n"
           "6. StopMirror md=/dev/md/haspool\n"
@@ -291,7 +291,7 @@ TEST_CASE("standby, resolve --discard beta: golden transcript, then Y is exporte
     CHECK(transcript(d.steps) ==
           "1. NotifyPeer message=discard-standby\n"
           "2. StopUnit unit=dovecot.service timeout=90000ms\n"
-          "3. StopUnit unit=postfix.service timeout=90000ms\n"
+          "3. StopUnit unit=postfix@-.service timeout=90000ms\n"
           "4. RemoveAddress if=eth0 addr=198.51.100.25/24\n"
           "5. Unmount dir=/var/spool/mail\n"
           "6. StopMirror md=/dev/md/haspool\n"

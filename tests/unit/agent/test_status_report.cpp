@@ -19,7 +19,8 @@ raid::MdMember member(std::string dev, std::string state) {
     return m;
 }
 
-// alpha MIRRORED for 1.2 s, beta heard on one path of two, three forged datagrams dropped.
+// alpha MIRRORED for 1.2 s, beta heard on one path of two, three forged datagrams dropped,
+// beta's wall clock an hour behind, a key rotation under way.
 StatusReport primary_report() {
     StatusReport r;
     r.role = "primary";
@@ -42,6 +43,8 @@ StatusReport primary_report() {
     r.peer = p;
     r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
     r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
+    r.peer_clock_offset = Millis(-3'600'250);
+    r.keys = StatusReport::Keys{true, true, true};
     return r;
 }
 
@@ -73,6 +76,8 @@ TEST_CASE("status report: the primary's text") {
           "peer beta: EXPORTING, generation 1/primary, md unknown, nbd none\n"
           "  path replication: up, last heard 200ms ago, rtt 2ms\n"
           "  path service: down, last heard never\n"
+          "  clock: beta's wall clock is -3600.2s from this node's (reported only)\n"
+          "  keys: signing with the next key; next key set, beta holds it\n"
           "  dropped datagrams: bad-hmac=3 replayed=1\n");
 }
 
@@ -82,9 +87,10 @@ TEST_CASE("status report: the primary's JSON") {
           "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,"
           "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\","
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
-          "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
+          "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
           "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}]},"
-          "\"dropped\":{\"bad-hmac\":3,\"replayed\":1}}\n");
+          "\"dropped\":{\"bad-hmac\":3,\"replayed\":1},"
+          "\"keys\":{\"next_configured\":true,\"signing_with_next\":true,\"peer_holds_next\":true}}\n");
 }
 
 TEST_CASE("status report: the standby's text and JSON, peer never heard") {
@@ -109,9 +115,9 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
     CHECK(render_json(r) ==
           "{\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
           "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,"
-          "\"export_running\":false,\"peer\":{\"node\":\"alpha\","
+          "\"export_running\":false,\"peer\":{\"node\":\"alpha\",\"clock_offset_ms\":null,"
           "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}]},"
-          "\"dropped\":{}}\n");
+          "\"dropped\":{},\"keys\":{\"next_configured\":false,\"signing_with_next\":false,\"peer_holds_next\":false}}\n");
     r.steps_running = "EXPORTING: 1 step(s) from StartExport";
     CHECK(render_json(r).find(",\"steps_running\":\"EXPORTING: 1 step(s) from StartExport\",") != std::string::npos);
 }

@@ -176,6 +176,22 @@ TEST_CASE("the service address needs a prefix length") {
     REQUIRE_ERROR(r2, "service.address", "(got '198.51.100.25/33')");
 }
 
+TEST_CASE("cluster.secret_file_next: optional, absolute, not the same file as secret_file") {
+    auto none = load(kValid);
+    REQUIRE(none.config);
+    CHECK(none.config->cluster.secret_file_next.empty());
+    auto r = load(std::regex_replace(std::string(kValid), std::regex("  secret_file: .*\n"),
+                                     "  secret_file: /etc/haspool/secret\n  secret_file_next: /etc/haspool/secret.next\n"));
+    REQUIRE(r.config);
+    CHECK(r.config->cluster.secret_file_next == "/etc/haspool/secret.next");
+    auto rel = load(std::regex_replace(std::string(kValid), std::regex("  secret_file: .*\n"),
+                                       "  secret_file: /etc/haspool/secret\n  secret_file_next: secret.next\n"));
+    REQUIRE_ERROR(rel, "cluster.secret_file_next", "must be an absolute path (got 'secret.next')");
+    auto same = load(std::regex_replace(std::string(kValid), std::regex("  secret_file: .*\n"),
+                                        "  secret_file: /etc/haspool/secret\n  secret_file_next: /etc/haspool/secret\n"));
+    REQUIRE_ERROR(same, "cluster.secret_file_next", "names the same file as cluster.secret_file");
+}
+
 TEST_CASE("paths must be absolute") {
     auto r = load(std::regex_replace(std::string(kValid), std::regex("/etc/haspool/secret"), "secret"));
     REQUIRE_ERROR(r, "cluster.secret_file", "must be an absolute path (got 'secret')");

@@ -11,6 +11,7 @@
 
 #include "config/config_loader.hpp"
 #include "config/host_check.hpp"
+#include "config/host_files.hpp"
 
 using namespace haspool::config;
 namespace fs = std::filesystem;
@@ -68,29 +69,64 @@ TEST_CASE("secret file: missing, too open, too short, fine") {
 TEST_CASE("check_host reports the secret file and a missing spool device") {
     TempDir d;
     Config c = make_config(d);
-    auto r = check_host(c, c.primary(), d.path.string());
+    auto r = check_host(c, c.primary(), read_host_files(d.path.string()));
     CHECK(has(r.errors, "cluster.secret_file", "No such file or directory"));
     CHECK(has(r.errors, "nodes[0].spool_device", "No such file or directory"));
     d.write("secret", "0123456789abcdef0123456789abcdef");
     d.write("x.img", "");
-    auto ok = check_host(c, c.primary(), d.path.string());
+    auto ok = check_host(c, c.primary(), read_host_files(d.path.string()));
     CHECK(ok.errors.empty());
 }
 
-TEST_CASE("check_host warns when the OS would auto-assemble or auto-mount the spool") {
+TEST_CASE("check_host checks secret_file_next as secret_file, and that it holds another key") {
+    TempDir d;
+    Config c = make_config(d);
+    c.cluster.secret_file_next = (d.path / "secret.next").string();
+    d.write("secret", "0123456789abcdef0123456789abcdef");
+    d.write("x.img", "");
+    auto missing = check_host(c, c.primary(), read_host_files(d.path.string()));
+    CHECK(has(missing.errors, "cluster.secret_file_next", "No such file or directory"));
+    d.write("secret.next", "0123456789abcdef0123456789abcdef");
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "holds the same key as"));
+    d.write("secret.next", "short");
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "at least 16 are needed"));
+    d.write("secret.next", "fedcba9876543210fedcba9876543210", 0644);
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "cluster.secret_file_next", "accessible by group or others"));
+    d.write("secret.next", "fedcba9876543210fedcba9876543210");
+    CHECK(check_host(c, c.primary(), read_host_files(d.path.string())).errors.empty());
+    Secrets s = read_secrets(c.cluster);
+    CHECK(s.error.empty());
+    CHECK(s.current == "0123456789abcdef0123456789abcdef");
+    CHECK(s.next == "fedcba9876543210fedcba9876543210");
+}
+
+TEST_CASE("check_host judges the files read below the root: mdadm.conf, fstab through a symlink") {
     TempDir d;
     Config c = make_config(d);
     d.write("secret", "0123456789abcdef0123456789abcdef");
     d.write("x.img", "");
-    auto r = check_host(c, c.primary(), d.path.string());
+    const std::string root = d.path.string();
+    auto facts = [&] {
+        DeploymentFacts f = read_host_files(root);
+        resolve_host_paths(root, paths_to_resolve(c, c.primary(), f), f);
+        return f;
+    };
+    auto r = check_host(c, c.primary(), facts());
     CHECK(has(r.warnings, "spool.md_device", "mdadm.conf is missing"));
     d.write("etc/mdadm/mdadm.conf", "DEVICE partitions\nAUTO +all\n");
     d.write("etc/fstab", "/dev/md/haspool /var/spool/mail ext4 defaults 0 2\n");
-    r = check_host(c, c.primary(), d.path.string());
+    r = check_host(c, c.primary(), facts());
     CHECK(has(r.warnings, "spool.md_device", "has no 'AUTO -all'"));
-    CHECK(has(r.warnings, "spool.mount_point", "mounts /var/spool/mail at boot"));
+    CHECK(has(r.errors, "spool.mount_point", "/etc/fstab line 1 would mount the spool at boot"));
     d.write("etc/mdadm/mdadm.conf", "AUTO -all\n");
     d.write("etc/fstab", "# /dev/md/haspool /var/spool/mail ext4 defaults 0 2\n/dev/md/haspool /var/spool/mail ext4 noauto 0 0\n");
-    r = check_host(c, c.primary(), d.path.string());
-    CHECK(r.warnings.empty());
+    r = check_host(c, c.primary(), facts());
+    CHECK(r.errors.empty());
+    // Debian's /var/spool/mail -> ../mail: an fstab line for /var/mail mounts the spool too.
+    std::filesystem::create_directories(d.path / "var/mail");
+    std::filesystem::create_directories(d.path / "var/spool");
+    std::filesystem::create_symlink("../mail", d.path / "var/spool/mail");
+    d.write("etc/fstab", "/dev/sdb1 /var/mail ext4 defaults 0 2\n");
+    r = check_host(c, c.primary(), facts());
+    CHECK(has(r.errors, "spool.mount_point", "'/dev/sdb1 /var/mail' mounts on spool.mount_point /var/spool/mail (both resolve to /var/mail)"));
 }
