@@ -113,10 +113,12 @@ TEST_CASE("a sync progress past its total is 100 percent, a value the heartbeat 
     Message m;
     m.cluster = "mailspool";
     m.sender = "alpha";
+    m.sequence = 1;
+    m.stamp_ms = 1;
     m.status.primary = true;
     m.status.state = static_cast<uint8_t>(PrimaryState::RESYNC);
     m.status.md = mirror_health_of(s);
     m.status.md_percent = sync_percent_of(s);
     const auto bytes = encode(m, "key");
-    CHECK(decode(bytes.data(), bytes.size(), "key").message);
+    CHECK(decode(bytes.data(), bytes.size(), KeyRing{"key", ""}).message);
 }
