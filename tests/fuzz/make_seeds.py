@@ -42,64 +42,96 @@ def put(target, name, data):
 # ---- fuzz_heartbeat: scripts of (op, datagram) records ------------------------------------
 
 KEY = b"fuzz-key-0123456789abcdef"
+NEXT_KEY = b"fuzz-key-next-0123456789ab"
 WRONG_KEY = b"fuzz-key-0123456789abcdeF"
-START = 1_800_000_000_000  # the target's clock at the first record
+OWN_BOOT = b"receiver-boot-id"  # the target's run: datagrams echoing it are fresh
+STAMP = 5_000_000  # the sender's monotonic clock, ms
+WALL = 1_800_000_000_000
 
 
-def datagram(type_=1, cluster=b"mail", sender=b"beta", boot=b"B" * 16, seq=1, ts=START, role=1, state=21,
-             gen=2, ancestors=(0,), md=0, pct=0, nbd=0, kind=0, req=0, echo_ts=0, echo_hold=0, key=KEY):
-    body = b"HSPL" + bytes([1, type_])
+def key_id(key):
+    return hmac.new(key, b"haspool peer key id", hashlib.sha256).digest()[:8]
+
+
+def datagram(type_=1, cluster=b"mail", sender=b"beta", boot=b"B" * 16, seq=1, stamp=None, wall=WALL,
+             peer_boot=OWN_BOOT, echo=1000, echo_hold=20, next_key=b"\0" * 8, role=1, state=21, gen=2,
+             ancestors=(0,), md=0, pct=0, nbd=0, kind=0, req=0, key=KEY, version=2):
+    body = b"HSPL" + bytes([version]) + key_id(key) + bytes([type_])
     for s in (cluster, sender):
         body += bytes([len(s)]) + s
-    body += boot + struct.pack("!QQ", seq, ts) + bytes([role, state]) + struct.pack("!Q", gen)
+    body += boot + struct.pack("!QQQ", seq, STAMP + 500 * seq if stamp is None else stamp, wall)
+    body += peer_boot + struct.pack("!QI", echo, echo_hold) + next_key
+    body += bytes([role, state]) + struct.pack("!Q", gen)
     body += bytes([len(ancestors)]) + b"".join(struct.pack("!Q", a) for a in ancestors)
-    body += bytes([md, pct, nbd, kind]) + struct.pack("!QQI", req, echo_ts, echo_hold)
+    body += bytes([md, pct, nbd, kind]) + struct.pack("!Q", req)
     return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
-def record(d, advance_100ms=0, signed=False, wrong_key=False):
-    """One record: op | length | bytes. Signed records carry the fields only (the target signs)."""
-    op = (advance_100ms << 2) | (1 if signed else 0) | (2 if wrong_key else 0)
+def record(d, signed=False, key=0, own_boot=False, toggle_next=False):
+    """One record: op | length | bytes. Signed records carry the fields only (the target adds
+    magic, version, key id and HMAC; key 0 current, 1 next, 2 unknown, 3 bad HMAC)."""
+    op = (1 if signed else 0) | (key << 1) | (8 if own_boot else 0) | (16 if toggle_next else 0)
     if signed:
-        d = d[5:-32]
+        d = d[13:-32]
     return bytes([op]) + struct.pack("!H", len(d)) + d
 
 
 def heartbeat_seeds():
     t = "fuzz_heartbeat"
-    # The standby's heartbeats every 500 ms while it exports Y, echoing the primary's timestamps.
-    put(t, "standby-exporting", b"".join(
-        record(datagram(seq=i, ts=START + 500 * i, echo_ts=START + 500 * i - 480, echo_hold=20), 5)
-        for i in range(1, 4)))
+    # The standby's heartbeats every 500 ms while it exports Y, echoing the primary's stamps.
+    put(t, "standby-exporting", b"".join(record(datagram(seq=i, echo=1000 + 500 * i)) for i in range(1, 4)))
+    # Both start: the first datagram has heard no run of ours (unconfirmed), the next echoes ours.
+    put(t, "handshake", record(datagram(seq=1, peer_boot=b"\0" * 16, echo=0)) + record(datagram(seq=2)) +
+        record(datagram(seq=3, peer_boot=b"O" * 16)))
     # A primary in RESYNC, 42 %, NBD connected, three ancestors.
     put(t, "primary-resync", record(datagram(role=0, state=5, gen=6, ancestors=(4, 2, 0), md=3, pct=42, nbd=1)))
     # A request (handed back, id 7) and its acknowledgement.
     put(t, "request-ack", record(datagram(type_=2, seq=1, kind=1, req=7, state=25)) +
-        record(datagram(type_=3, seq=2, kind=1, req=7, state=21), 1))
+        record(datagram(type_=3, seq=2, kind=1, req=7, state=21)))
     # The standby marked raw-written, in ACTIVE.
     put(t, "raw-written", record(datagram(state=24, md=4, gen=7)))
     # The same datagram twice (a replay), then the next one.
     d1, d2 = datagram(seq=1), datagram(seq=2)
-    put(t, "replay", record(d1) + record(d1, 1) + record(d2, 1))
-    # The peer restarts (a new boot id, sequence from 1), then a datagram of the old boot.
-    put(t, "reboot-old-boot", record(datagram(seq=9)) + record(datagram(boot=b"C" * 16, seq=1), 10) +
-        record(datagram(seq=10), 1))
-    # Eight restarts, then the first boot's datagram again: still remembered, refused as old-boot.
-    put(t, "eight-restarts-replay", record(datagram(boot=b"A" * 16, seq=5)) +
-        b"".join(record(datagram(boot=bytes([0x42 + i]) * 16, seq=1)) for i in range(8)) +
-        record(datagram(boot=b"A" * 16, seq=5)))
-    # Refusals: another cluster, another node, 10 s in the future, signed with the wrong key,
-    # a wrong version, truncated.
+    put(t, "replay", record(d1) + record(d1) + record(d2))
+    # Two paths: 3 arrives before 1 and 2 (accepted once each), 2 again is a replay.
+    put(t, "reordered", record(datagram(seq=3)) + record(datagram(seq=1)) + record(datagram(seq=2)) +
+        record(datagram(seq=2)))
+    # A sequence more than the window (1024) below the newest is too old; one inside it is new.
+    put(t, "too-old", record(datagram(seq=1)) + record(datagram(seq=1026)) + record(datagram(seq=1)) +
+        record(datagram(seq=3)))
+    # The peer restarts (a new boot id echoing a newer stamp), then a datagram of the old run,
+    # then a run never heard that echoes an older stamp than the current run: both old-boot.
+    put(t, "reboot-old-boot", record(datagram(seq=9, echo=1000)) +
+        record(datagram(boot=b"C" * 16, seq=1, echo=2000)) + record(datagram(seq=10, echo=3000)) +
+        record(datagram(boot=b"D" * 16, seq=1, echo=1500)))
+    # Twenty restarts, more than the 16 runs the gate remembers, then the first run's datagram
+    # again: refused as old-boot, for it echoes an older stamp than the current run (the
+    # version 1 gate forgot a run after 9 restarts and accepted it).
+    first = datagram(boot=b"A" * 16, seq=5, echo=1000)
+    put(t, "many-restarts-replay", record(first) +
+        b"".join(record(datagram(boot=bytes([0x42 + i]) * 16, seq=1, echo=2000 + i)) for i in range(20)) +
+        record(first))
+    # A rotation: signed with the next key, the gate drops it (refused), holds it again.
+    put(t, "key-rotation", record(datagram(seq=1, next_key=key_id(NEXT_KEY))) +
+        record(datagram(seq=2, key=NEXT_KEY)) + record(datagram(seq=3, key=NEXT_KEY), toggle_next=True) +
+        record(datagram(seq=4), toggle_next=True) + record(datagram(seq=5, key=NEXT_KEY)))
+    # Refusals: another cluster, another node, a key this node does not hold, a bad HMAC.
+    bad = bytearray(datagram(seq=4)); bad[-1] ^= 1
     put(t, "foreign", record(datagram(cluster=b"other")) + record(datagram(sender=b"gamma")) +
-        record(datagram(ts=START + 10_000)) + record(datagram(key=WRONG_KEY)))
+        record(datagram(seq=2, key=WRONG_KEY)) + record(bytes(bad)))
+    v1 = bytearray(datagram()); v1[4] = 1
     v9 = bytearray(datagram()); v9[4] = 9
-    put(t, "wrong-version-truncated", record(bytes(v9)) + record(datagram()[:60]))
-    # Signed records: the fields only; the target adds magic, version and a valid HMAC.
-    put(t, "signed-fields", record(datagram(seq=3), signed=True) + record(datagram(seq=4), 5, signed=True) +
-        record(datagram(seq=5), 5, signed=True, wrong_key=True))
+    put(t, "wrong-version-truncated", record(bytes(v1)[:80]) + record(bytes(v9)) + record(datagram()[:60]) +
+        record(datagram()[:4]))
+    # Signed records: the fields only; the target adds magic, version, key id and a valid HMAC.
+    put(t, "signed-fields", record(datagram(seq=3), signed=True) + record(datagram(seq=4), signed=True, key=1) +
+        record(datagram(seq=5), signed=True, key=2) + record(datagram(seq=6), signed=True, key=3) +
+        record(datagram(seq=7, peer_boot=b"\0" * 16), signed=True, own_boot=True))
     put(t, "signed-malformed", record(datagram(type_=4), signed=True) + record(datagram(role=2), signed=True) +
         record(datagram(state=3), signed=True) + record(datagram(ancestors=tuple(range(9))), signed=True) +
-        record(datagram(kind=1), signed=True) + record(datagram(type_=2, kind=7, req=1), signed=True))
+        record(datagram(kind=1), signed=True) + record(datagram(type_=2, kind=7, req=1), signed=True) +
+        record(datagram(seq=0), signed=True) + record(datagram(stamp=0), signed=True) +
+        record(datagram(pct=101), signed=True) + record(datagram()[:-1], signed=True))
 
 
 # ---- fuzz_nbd_client / fuzz_nbd_server -----------------------------------------------------
@@ -357,6 +389,11 @@ def config_seeds():
                b"  - {name: beta, role: standby, spool_device: /dev/vdb, addresses: {lan: 10.0.0.2}}\n"
                b"service: {address: 10.0.0.25/24, interface: eth0}\n")
     put(t, "minimal-flow", minimal)
+    # A key rotation's second key, and one naming the same file (an error).
+    put(t, "rotation", minimal.replace(b"secret_file: /etc/haspool/secret}",
+                                       b"secret_file: /etc/haspool/secret, secret_file_next: /etc/haspool/secret.next}"))
+    put(t, "rotation-same-file", minimal.replace(b"secret_file: /etc/haspool/secret}",
+                                                 b"secret_file: /etc/haspool/secret, secret_file_next: /etc/haspool/secret}"))
     put(t, "errors", b"cluster: {name: 'a b', secret_file: relative}\nnodes:\n  - name: alpha\n    role: primary\n"
         b"    addresses: {lan: 10.0.0.1, wan: not-an-ip}\n  - [oops]\n  - {name: alpha, role: primary}\n"
         b"heartbeat: {interval_ms: 1000, dead_after_ms: 2000, port: 70000, paths: [lan, dmz]}\n"

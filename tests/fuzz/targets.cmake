@@ -5,7 +5,7 @@
 # tests/fuzz/corpus/NAME/. Included by the fuzz build (fuzz_build.cmake: executables) and by the
 # test suite (CMakeLists.txt: the smoke run, label fuzz); scripts/fuzz reads the names here.
 haspool_fuzz_target(fuzz_heartbeat agent/fuzz_heartbeat.cpp haspool_core
-  SOURCES agent/peer/heartbeat_codec.cpp agent/core/types.cpp)
+  SOURCES agent/peer/heartbeat_codec.cpp agent/peer/replay_window.cpp agent/peer/peer_gate.cpp agent/core/types.cpp)
 haspool_fuzz_target(fuzz_control agent/fuzz_control.cpp haspool_core
   SOURCES agent/control/control_protocol.cpp)
 haspool_fuzz_target(fuzz_smtp_session agent/fuzz_smtp_session.cpp haspool_lab
