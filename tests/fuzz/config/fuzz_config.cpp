@@ -4,10 +4,11 @@
 //
 // What must hold: no exception escapes; a Config exactly when there is no error; every problem
 // is a sentence, and the line it names lies in the file; a Config that loads keeps every rule
-// the loader promises the agents (docs/design.md §7): two nodes, one primary and one standby,
-// with distinct names and hostnames and an address on every heartbeat path; NBD on one of those
-// paths, with a listen address and allowed peers; an interface for the service address on each
-// node; the timing rules (dead_after >= 3 x interval, dead_conn_timeout <= dead_after,
+// the loader promises the agents (docs/design.md §7): a rotation's next key in another file than
+// the current key; two nodes, one primary and one standby, with distinct names and hostnames
+// and an address on every heartbeat path; NBD on one of those paths, with a listen address and
+// allowed peers; an interface for the service address on each node; the timing rules
+// (dead_after >= 3 x interval, dead_conn_timeout <= dead_after,
 // io_timeout > dead_after + fence timeout + margin).
 #include <algorithm>
 #include <cstdint>
@@ -38,6 +39,9 @@ void check_config(const Config& c) {
     const Node& s = c.standby();
     check(&c.peer_of(p) == &s && &c.peer_of(s) == &p);
     check(!c.cluster.name.empty() && c.cluster.secret_file.rfind('/', 0) == 0);
+    // A rotation's second key is another file (docs/agent.md "Rotating the shared secret").
+    check(c.cluster.secret_file_next.empty() ||
+          (c.cluster.secret_file_next.rfind('/', 0) == 0 && c.cluster.secret_file_next != c.cluster.secret_file));
     check(!c.heartbeat.paths.empty());
     for (const auto& n : c.nodes) {
         check(!n.name.empty() && n.spool_device.rfind('/', 0) == 0);
