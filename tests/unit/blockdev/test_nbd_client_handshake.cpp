@@ -51,6 +51,15 @@ std::pair<uint32_t, std::vector<uint8_t>> read_option(int fd) {
     return {oh.option, p};
 }
 
+// A whole successful handshake as the server sends it (the greeting, then NBD_INFO_EXPORT and
+// NBD_REP_ACK to NBD_OPT_GO), written before the client speaks.
+std::vector<uint8_t> whole_handshake() {
+    std::vector<uint8_t> out = greeting();
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    return out;
+}
+
 void send(int fd, const std::vector<uint8_t>& b) { REQUIRE(write_all(fd, b.data(), b.size(), std::nullopt) == 0); }
 
 // A server that answers NBD_OPT_GO with `infos` then `final_type` (+ message).
@@ -164,9 +173,7 @@ TEST_CASE("client handshake rejects a non-NBD peer and old-style servers") {
 // side is in the socket before the client starts (it need not read the client's option first).
 TEST_CASE("client handshake refuses a server that speaks after ending the handshake") {
     Pair p;
-    std::vector<uint8_t> out = greeting();
-    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
-    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    std::vector<uint8_t> out = whole_handshake();
     std::vector<uint8_t> stray(16);
     put_be32(stray.data(), NBD_SIMPLE_REPLY_MAGIC);
     out.insert(out.end(), stray.begin(), stray.end());
@@ -178,9 +185,7 @@ TEST_CASE("client handshake refuses a server that speaks after ending the handsh
 
 TEST_CASE("client handshake refuses a server that closes right after ending the handshake") {
     Pair p;
-    std::vector<uint8_t> out = greeting();
-    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
-    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    std::vector<uint8_t> out = whole_handshake();
     send(p.server, out);
     ::shutdown(p.server, SHUT_WR);
     auto r = client_handshake(p.client, "disk-y", 5s);
