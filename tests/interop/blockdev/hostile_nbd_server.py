@@ -3,8 +3,9 @@
 client (tests/interop/blockdev/nbd_client_hostile_servers.sh).
 
 Usage: hostile_nbd_server.py PORT MODE
-Listens on 127.0.0.1:PORT (prints "listening" once it does), serves one connection as MODE says,
-then exits. Every mode but the stalling ones answers the client's flags and NBD_OPT_GO.
+Listens on 127.0.0.1:PORT (0: a port the kernel picks, with no race against other tests) and
+prints "listening PORT" once it does, serves one connection as MODE says, then exits. Every mode
+but the stalling ones answers the client's flags and NBD_OPT_GO.
 """
 import socket
 import struct
@@ -103,7 +104,7 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
     s.listen(1)
-    print("listening", flush=True)
+    print("listening", s.getsockname()[1], flush=True)
     c, _ = s.accept()
     try:
         serve(c, mode)
