@@ -165,6 +165,11 @@ grep -qw md-create <<<"$(complete_words haspool debug md)" || fail "completion o
 lab=$x/usr/share/haspool/lab
 while read -r f; do cmp -s "$src/$f" "$lab/$f" || fail "lab file $f differs from the tree's"; done <"$lab_list"
 grep -rhoE '\$\{?HASPOOL_SOURCE_DIR\}?/[A-Za-z0-9_./-]+' "$lab" | sed -E 's/^\$\{?HASPOOL_SOURCE_DIR\}?\///; s/[.]$//' | sort -u >"$T_DIR/named"
+# scripts/package is the one path a lab script tests for (`[ -x ... ]`) before it runs it: the
+# drill builds the package in a source tree and needs --deb FILE from the installed lab
+grep -q '\[ -x "\$HASPOOL_SOURCE_DIR/scripts/package" \]' "$lab/scripts/drill" ||
+    fail "scripts/drill no longer tests for scripts/package before it runs it"
+sed -i '/^scripts\/package$/d' "$T_DIR/named"
 while read -r f; do
     [ -e "$lab/$f" ] || fail "the lab's scripts use \$HASPOOL_SOURCE_DIR/$f, which is not packaged (add it to HASPOOL_LAB_FILES in scripts/debian/package.cmake)"
 done <"$T_DIR/named"
