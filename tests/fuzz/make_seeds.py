@@ -129,7 +129,7 @@ def heartbeat_seeds():
         record(datagram(seq=7, peer_boot=b"\0" * 16), signed=True, own_boot=True))
     put(t, "signed-malformed", record(datagram(type_=4), signed=True) + record(datagram(role=2), signed=True) +
         record(datagram(state=3), signed=True) + record(datagram(ancestors=tuple(range(9))), signed=True) +
-        record(datagram(kind=1), signed=True) + record(datagram(type_=2, kind=7, req=1), signed=True) +
+        record(datagram(kind=1), signed=True) + record(datagram(type_=2, kind=255, req=1), signed=True) +
         record(datagram(seq=0), signed=True) + record(datagram(stamp=0), signed=True) +
         record(datagram(pct=101), signed=True) + record(datagram()[:-1], signed=True))
 
