@@ -1,5 +1,7 @@
 #include "blockdev/nbd_client_handshake.hpp"
 
+#include <sys/socket.h>
+
 #include <cstring>
 
 #include "blockdev/nbd_codec.hpp"
@@ -34,19 +36,31 @@ std::string rep_error_name(uint32_t t) {
     }
 }
 
+// The socket as a HandshakeStream: every read and write bounded by one deadline.
+class SocketStream : public HandshakeStream {
+public:
+    SocketStream(int fd, Deadline deadline) : fd_(fd), deadline_(deadline) {}
+    int read(void* buf, std::size_t n) override { return read_exact(fd_, buf, n, deadline_); }
+    int write(const void* buf, std::size_t n) override { return write_all(fd_, buf, n, deadline_); }
+
+private:
+    int fd_;
+    Deadline deadline_;
+};
+
 struct Exchange {
-    int fd;
+    HandshakeStream& stream;
     std::string name;
-    Deadline deadline;
     bool no_zeroes = false;
 
-    int read(void* buf, std::size_t n) { return read_exact(fd, buf, n, deadline); }
+    int read(void* buf, std::size_t n) { return stream.read(buf, n); }
+    int write(const void* buf, std::size_t n) { return stream.write(buf, n); }
 
     int send_option(uint32_t option, const std::vector<uint8_t>& payload) {
         std::vector<uint8_t> buf(kOptionHeaderSize + payload.size());
         encode_option_header({IHAVEOPT, option, uint32_t(payload.size())}, buf.data());
         if (!payload.empty()) std::memcpy(buf.data() + kOptionHeaderSize, payload.data(), payload.size());
-        return write_all(fd, buf.data(), buf.size(), deadline);
+        return write(buf.data(), buf.size());
     }
 };
 
@@ -81,12 +95,28 @@ HandshakeResult export_name_fallback(Exchange& x, bool require_flush_fua) {
 
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
                                  bool require_flush_fua) {
-    Exchange x{fd, export_name, std::chrono::steady_clock::now() + timeout};
+    SocketStream s(fd, std::chrono::steady_clock::now() + timeout);
+    HandshakeResult r = client_handshake(s, export_name, require_flush_fua);
+    if (!r.export_info) return r;
+    // The socket goes to the kernel next, which reads every byte as a reply to its requests: a
+    // server that already sent more, or already closed, gets no kernel device (a later stray byte
+    // is the kernel's to refuse; this catches what came with the handshake).
+    uint8_t peek[512];
+    ssize_t n = ::recv(fd, peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0)
+        return fail("NBD server sent " + std::to_string(n) + (std::size_t(n) == sizeof peek ? " or more" : "") +
+                    " bytes after its last handshake reply, before any request: not handing this connection to the kernel");
+    if (n == 0) return fail("NBD server closed the connection right after the handshake");
+    return r;
+}
+
+HandshakeResult client_handshake(HandshakeStream& stream, const std::string& export_name, bool require_flush_fua) {
+    Exchange x{stream, export_name};
     if (export_name.size() > kMaxStringLength)
         return fail("export name is " + std::to_string(export_name.size()) + " bytes, the limit is " +
                     std::to_string(kMaxStringLength));
     uint8_t greet[18];
-    if (int e = read_exact(fd, greet, sizeof greet, x.deadline)) return fail(io_error("waiting for the NBD greeting", e));
+    if (int e = x.read(greet, sizeof greet)) return fail(io_error("waiting for the NBD greeting", e));
     if (get_be64(greet) != NBDMAGIC) return fail("peer is not an NBD server (no NBDMAGIC in its greeting)");
     if (get_be64(greet + 8) != IHAVEOPT)
         return fail("NBD server speaks the old-style protocol; only fixed newstyle is supported");
@@ -95,7 +125,7 @@ HandshakeResult client_handshake(int fd, const std::string& export_name, std::ch
     x.no_zeroes = hflags & NBD_FLAG_NO_ZEROES;
     uint8_t cflags[4];
     put_be32(cflags, NBD_FLAG_C_FIXED_NEWSTYLE | (x.no_zeroes ? NBD_FLAG_C_NO_ZEROES : 0));
-    if (int e = write_all(fd, cflags, sizeof cflags, x.deadline)) return fail(io_error("sending client flags", e));
+    if (int e = x.write(cflags, sizeof cflags)) return fail(io_error("sending client flags", e));
 
     if (int e = x.send_option(NBD_OPT_GO, encode_info_request({export_name, {NBD_INFO_BLOCK_SIZE}})))
         return fail(io_error("sending NBD_OPT_GO", e));
@@ -106,7 +136,7 @@ HandshakeResult client_handshake(int fd, const std::string& export_name, std::ch
     std::vector<uint8_t> payload;
     for (;;) {
         uint8_t hdr[kOptionReplyHeaderSize];
-        if (int e = read_exact(fd, hdr, sizeof hdr, x.deadline)) return fail(io_error("waiting for the NBD_OPT_GO reply", e));
+        if (int e = x.read(hdr, sizeof hdr)) return fail(io_error("waiting for the NBD_OPT_GO reply", e));
         OptionReplyHeader h = *parse_option_reply_header(hdr);
         if (h.magic != NBD_REP_MAGIC) return fail("bad option reply magic from the NBD server");
         if (h.option != NBD_OPT_GO)
@@ -116,7 +146,7 @@ HandshakeResult client_handshake(int fd, const std::string& export_name, std::ch
                         std::to_string(kMaxReplyPayload));
         payload.resize(h.length);
         if (h.length)
-            if (int e = read_exact(fd, payload.data(), h.length, x.deadline))
+            if (int e = x.read(payload.data(), h.length))
                 return fail(io_error("reading the NBD_OPT_GO reply", e));
         if (h.type == NBD_REP_ACK) break;
         if (h.type == NBD_REP_INFO) {

@@ -3,6 +3,7 @@
 // over a connected socket and then hands the socket to the kernel (which speaks simple replies
 // only, so structured replies are never requested).
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +27,22 @@ struct HandshakeResult {
 // require_flush_fua is true, an export lacking SEND_FLUSH or SEND_FUA is refused
 // (docs/design.md §7).
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
+                                 bool require_flush_fua = true);
+
+// The byte stream the handshake speaks over. The socket above is one (reads and writes bounded by
+// the deadline, see socket_io.hpp); the fuzz target feeds a server's bytes from a buffer
+// (tests/fuzz/blockdev/fuzz_nbd_client.cpp), the way Beast's parsers take buffers. Both return 0
+// or an errno value with socket_io.hpp's meaning: EPIPE when the server closed before the first
+// byte of a read, ECONNRESET when it closed in the middle, ETIMEDOUT past the deadline.
+class HandshakeStream {
+public:
+    virtual ~HandshakeStream() = default;
+    virtual int read(void* buf, std::size_t n) = 0;
+    virtual int write(const void* buf, std::size_t n) = 0;
+};
+
+// The same handshake over any stream; the deadline is the stream's.
+HandshakeResult client_handshake(HandshakeStream& stream, const std::string& export_name,
                                  bool require_flush_fua = true);
 
 }  // namespace haspool::nbd

@@ -164,10 +164,12 @@ OnDiskBitmapResult decode_member_bitmap(const std::vector<uint8_t>& tail, uint64
         r.error = "bitmap chunk size " + std::to_string(d.chunk_bytes) + " is invalid";
         return r;
     }
+    // Rounded up without adding first: the sizes come from the disk, and a sum that wraps would
+    // let the check below pass for bits that were never read.
     const uint64_t chunk_sectors = d.chunk_bytes >> 9;
-    d.nbits = (d.sync_sectors + chunk_sectors - 1) / chunk_sectors;
+    d.nbits = d.sync_sectors / chunk_sectors + (d.sync_sectors % chunk_sectors != 0);
     const size_t bits_at = static_cast<size_t>(bm - static_cast<int64_t>(tail_offset)) + kBitmapSuperBytes;
-    if (bits_at + (d.nbits + 7) / 8 > tail.size()) {
+    if (bits_at > tail.size() || d.nbits / 8 + (d.nbits % 8 != 0) > tail.size() - bits_at) {
         r.error = "the bitmap's bits lie outside the bytes read";
         return r;
     }

@@ -1,6 +1,7 @@
 #include "raid/md_status.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <sstream>
 
 namespace haspool::raid {
@@ -76,6 +77,28 @@ MemberState parse_member_state(const std::string& text) {
         else if (flag == "replacement") m.replacement = true;
     }
     return m;
+}
+
+MdSnapshot parse_md_snapshot(const MdSysfsText& t) {
+    MdSnapshot s;
+    s.kernel_name = t.kernel_name;
+    s.array_state = parse_array_state(t.array_state);
+    if (t.level) s.level = trim(*t.level);
+    if (t.raid_disks) s.raid_disks = static_cast<unsigned>(std::strtoul(trim(*t.raid_disks).c_str(), nullptr, 10));
+    if (t.degraded) s.degraded = static_cast<unsigned>(std::strtoul(trim(*t.degraded).c_str(), nullptr, 10));
+    if (t.sync_action) s.sync_action = trim(*t.sync_action);
+    if (t.sync_completed) s.sync_completed = parse_sync_completed(*t.sync_completed);
+    for (const auto& d : t.members) {
+        MdMember m;
+        m.block_device = d.dir.substr(4);
+        if (d.state) m.state = parse_member_state(*d.state);
+        if (d.slot) {
+            std::string v = trim(*d.slot);
+            if (!v.empty() && v != "none") m.slot = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
+        }
+        s.members.push_back(m);
+    }
+    return s;
 }
 
 const MdMember* MdSnapshot::member(const std::string& block_device) const {

@@ -67,6 +67,20 @@ struct MdSnapshot {
     const MdMember* member(const std::string& block_device) const;
 };
 
+// What read_md_snapshot (md_sysfs.hpp) read from /sys/block/mdX/md, as text; nullopt where a
+// file could not be read. parse_md_snapshot turns it into the snapshot.
+struct MdSysfsText {
+    std::string kernel_name;  // md127: the directory above md/
+    std::string array_state;
+    std::optional<std::string> level, raid_disks, degraded, sync_action, sync_completed;
+    struct Member {
+        std::string dir;  // "dev-vda"
+        std::optional<std::string> state, slot;
+    };
+    std::vector<Member> members;
+};
+MdSnapshot parse_md_snapshot(const MdSysfsText& text);
+
 // The verdict of `mdadm --detail --test`, with its exit codes.
 enum class MdHealth { ok = 0, degraded = 1, failed = 2, error = 4 };
 MdHealth health(const MdSnapshot& s);

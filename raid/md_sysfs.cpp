@@ -52,30 +52,25 @@ std::vector<std::string> member_dirs(const std::string& md_dir) {
 
 SnapshotResult read_md_snapshot(const std::string& md_dir) {
     SnapshotResult r;
-    MdSnapshot& s = r.snapshot;
-    std::string v;
-    if (!read_file(md_dir + "/array_state", v)) {
+    MdSysfsText t;
+    if (!read_file(md_dir + "/array_state", t.array_state)) {
         r.error = "cannot read " + md_dir + "/array_state (is the array running?)";
         return r;
     }
-    s.array_state = parse_array_state(v);
     std::string parent = md_dir.substr(0, md_dir.find_last_of('/'));
-    s.kernel_name = parent.substr(parent.find_last_of('/') + 1);
-    if (read_file(md_dir + "/level", v)) s.level = trim(v);
-    if (read_file(md_dir + "/raid_disks", v)) s.raid_disks = static_cast<unsigned>(std::strtoul(trim(v).c_str(), nullptr, 10));
-    if (read_file(md_dir + "/degraded", v)) s.degraded = static_cast<unsigned>(std::strtoul(trim(v).c_str(), nullptr, 10));
-    if (read_file(md_dir + "/sync_action", v)) s.sync_action = trim(v);
-    if (read_file(md_dir + "/sync_completed", v)) s.sync_completed = parse_sync_completed(v);
-    for (const auto& d : member_dirs(md_dir)) {
-        MdMember m;
-        m.block_device = d.substr(4);
-        if (read_file(md_dir + "/" + d + "/state", v)) m.state = parse_member_state(v);
-        if (read_file(md_dir + "/" + d + "/slot", v)) {
-            std::string t = trim(v);
-            if (!t.empty() && t != "none") m.slot = static_cast<unsigned>(std::strtoul(t.c_str(), nullptr, 10));
-        }
-        s.members.push_back(m);
-    }
+    t.kernel_name = parent.substr(parent.find_last_of('/') + 1);
+    auto attribute = [&](const std::string& rel) -> std::optional<std::string> {
+        std::string v;
+        if (!read_file(md_dir + "/" + rel, v)) return std::nullopt;
+        return v;
+    };
+    t.level = attribute("level");
+    t.raid_disks = attribute("raid_disks");
+    t.degraded = attribute("degraded");
+    t.sync_action = attribute("sync_action");
+    t.sync_completed = attribute("sync_completed");
+    for (const auto& d : member_dirs(md_dir)) t.members.push_back({d, attribute(d + "/state"), attribute(d + "/slot")});
+    r.snapshot = parse_md_snapshot(t);
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include "agent/core/md_transitions.hpp"
 
+#include <cstdint>
+
 namespace haspool::agent {
 
 namespace {
@@ -29,7 +31,11 @@ MirrorHealth mirror_health_of(const raid::MdSnapshot& s) {
 
 uint8_t sync_percent_of(const raid::MdSnapshot& s) {
     if (!syncing(s) || !s.sync_completed || s.sync_completed->total_sectors == 0) return 0;
-    return static_cast<uint8_t>(100 * s.sync_completed->done_sectors / s.sync_completed->total_sectors);
+    const uint64_t done = s.sync_completed->done_sectors, total = s.sync_completed->total_sectors;
+    // Whatever sysfs says, never more than 100: the peer's decoder refuses a heartbeat carrying
+    // more as malformed (heartbeat_codec.cpp); and 100 * done must not wrap on the way.
+    if (done >= total) return 100;
+    return static_cast<uint8_t>(static_cast<unsigned __int128>(done) * 100 / total);
 }
 
 }  // namespace haspool::agent

@@ -1,5 +1,6 @@
 // Test helper: connects to HOST PORT, runs haspool's client handshake for EXPORT and prints what
-// was negotiated (exit 0) or the error (exit 1). `--no-require-flush` skips the flush/FUA check.
+// was negotiated (exit 0) or the error (exit 1). `--no-require-flush` skips the flush/FUA check;
+// `--timeout-ms N` bounds the handshake (default 10 s), as the primary's handshake_timeout does.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,10 +14,19 @@
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: nbd_handshake_probe HOST PORT EXPORT [--no-require-flush]\n");
+        std::fprintf(stderr, "usage: nbd_handshake_probe HOST PORT EXPORT [--no-require-flush] [--timeout-ms N]\n");
         return 2;
     }
-    bool require = !(argc > 4 && std::string(argv[4]) == "--no-require-flush");
+    bool require = true;
+    std::chrono::milliseconds timeout(10000);
+    for (int i = 4; i < argc; ++i) {
+        if (std::string(argv[i]) == "--no-require-flush") require = false;
+        else if (std::string(argv[i]) == "--timeout-ms" && i + 1 < argc) timeout = std::chrono::milliseconds(std::stol(argv[++i]));
+        else {
+            std::fprintf(stderr, "nbd_handshake_probe: unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -25,7 +35,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "connect %s:%s: %s\n", argv[1], argv[2], std::strerror(errno));
         return 1;
     }
-    auto r = haspool::nbd::client_handshake(fd, argv[3], std::chrono::seconds(10), require);
+    auto r = haspool::nbd::client_handshake(fd, argv[3], timeout, require);
     if (!r.export_info) {
         std::fprintf(stderr, "%s\n", r.error.c_str());
         return 1;

@@ -281,6 +281,26 @@ TEST_CASE("bad datagram: old boot id") {
     expect_reject(g, encode(unknown, kKey), Reject::old_boot);
 }
 
+// The version 1 gate remembered the current boot id and the 8 before it: a datagram replayed
+// after 9 restarts of the peer was accepted again (found by fuzz_heartbeat). Runs are now
+// ordered by the stamps of ours they echo, so a replay stays refused after more restarts than
+// the retired runs the gate keeps (16).
+TEST_CASE("bad datagram: a run's datagram replayed after 20 restarts of the peer is an old boot") {
+    PeerGate g = gate();
+    Message first = heartbeat(5, BootId{1});
+    first.echo_stamp_ms = 1000;
+    auto recorded = encode(first, kKey);
+    REQUIRE(feed(g, recorded).message);
+    for (uint8_t run = 2; run <= 21; ++run) {
+        Message m = heartbeat(1, BootId{run});
+        m.echo_stamp_ms = 1000 + 100 * run;
+        INFO("run " << int(run));
+        REQUIRE(feed(g, encode(m, kKey)).new_run);
+    }
+    expect_reject(g, recorded, Reject::old_boot);
+    CHECK(g.peer_run() == BootId{21});
+}
+
 TEST_CASE("the wall clock is never judged: any timestamp is accepted") {
     PeerGate g = gate();
     uint64_t seq = 1;

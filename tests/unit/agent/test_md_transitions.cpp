@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent/core/md_transitions.hpp"
+#include "agent/peer/heartbeat_codec.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -93,4 +94,31 @@ TEST_CASE("mirror health as the heartbeat tells it: never better than md shows")
     CHECK(mirror_health_of(initial) == MirrorHealth::resyncing);
     CHECK(sync_percent_of(initial) == 25);
     CHECK(sync_percent_of(clean()) == 0);
+}
+
+// Found by fuzz_md_status: sysfs read "sync_completed: 65536 / 888" during a recover. The percent
+// was 100 * done / total cast to a byte (212), and the peer's decoder refuses a percent over 100
+// as malformed: every heartbeat of the primary would have been dropped while md said so.
+TEST_CASE("a sync progress past its total is 100 percent, a value the heartbeat carries") {
+    raid::MdSysfsText t;
+    t.kernel_name = "md127";
+    t.array_state = "active\n";
+    t.sync_action = "recover\n";
+    t.sync_completed = "65536 / 888\n";
+    const raid::MdSnapshot s = raid::parse_md_snapshot(t);
+    CHECK(sync_percent_of(s) == 100);
+    CHECK(sync_percent_of(recovering(UINT64_MAX - 1, UINT64_MAX)) == 99);  // no overflow on the way
+    CHECK(sync_percent_of(recovering(UINT64_MAX / 2, UINT64_MAX)) == 49);
+
+    Message m;
+    m.cluster = "mailspool";
+    m.sender = "alpha";
+    m.sequence = 1;
+    m.stamp_ms = 1;
+    m.status.primary = true;
+    m.status.state = static_cast<uint8_t>(PrimaryState::RESYNC);
+    m.status.md = mirror_health_of(s);
+    m.status.md_percent = sync_percent_of(s);
+    const auto bytes = encode(m, "key");
+    CHECK(decode(bytes.data(), bytes.size(), KeyRing{"key", ""}).message);
 }

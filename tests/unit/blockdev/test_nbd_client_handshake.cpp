@@ -51,6 +51,15 @@ std::pair<uint32_t, std::vector<uint8_t>> read_option(int fd) {
     return {oh.option, p};
 }
 
+// A whole successful handshake as the server sends it (the greeting, then NBD_INFO_EXPORT and
+// NBD_REP_ACK to NBD_OPT_GO), written before the client speaks.
+std::vector<uint8_t> whole_handshake() {
+    std::vector<uint8_t> out = greeting();
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_INFO, encode_info_export(1 << 20, kGood));
+    append_option_reply(out, NBD_OPT_GO, NBD_REP_ACK, {});
+    return out;
+}
+
 void send(int fd, const std::vector<uint8_t>& b) { REQUIRE(write_all(fd, b.data(), b.size(), std::nullopt) == 0); }
 
 // A server that answers NBD_OPT_GO with `infos` then `final_type` (+ message).
@@ -156,4 +165,30 @@ TEST_CASE("client handshake rejects a non-NBD peer and old-style servers") {
     send(p.server, std::vector<uint8_t>(18, 'x'));
     auto r = client_handshake(p.client, "disk-y", 5s);
     CHECK_THAT(r.error, Catch::Contains("not an NBD server"));
+}
+
+// Found with the hostile servers (tests/interop/blockdev/nbd_client_hostile_servers.sh): bytes a
+// server sends after its NBD_REP_ACK, before any request, were left in the socket the primary
+// hands to the kernel, which would read them as replies to requests it never sent. The server's
+// side is in the socket before the client starts (it need not read the client's option first).
+TEST_CASE("client handshake refuses a server that speaks after ending the handshake") {
+    Pair p;
+    std::vector<uint8_t> out = whole_handshake();
+    std::vector<uint8_t> stray(16);
+    put_be32(stray.data(), NBD_SIMPLE_REPLY_MAGIC);
+    out.insert(out.end(), stray.begin(), stray.end());
+    send(p.server, out);
+    auto r = client_handshake(p.client, "disk-y", 5s);
+    CHECK_FALSE(r.export_info);
+    CHECK_THAT(r.error, Catch::Contains("sent 16 bytes after its last handshake reply"));
+}
+
+TEST_CASE("client handshake refuses a server that closes right after ending the handshake") {
+    Pair p;
+    std::vector<uint8_t> out = whole_handshake();
+    send(p.server, out);
+    ::shutdown(p.server, SHUT_WR);
+    auto r = client_handshake(p.client, "disk-y", 5s);
+    CHECK_FALSE(r.export_info);
+    CHECK_THAT(r.error, Catch::Contains("closed the connection right after the handshake"));
 }

@@ -89,3 +89,26 @@ TEST_CASE("decoding refuses a device without an md superblock") {
     auto far = decode_member_bitmap(zeros, 0, 128ull << 20);  // bytes read from the wrong place
     CHECK(far.error.find("outside the bytes read") != std::string::npos);
 }
+
+// Found writing fuzz_md_bitmap (its invariant "every bit lies within the bytes read" fails on
+// this input): a bitmap superblock claiming a sync size of 2^64-1 sectors made the bit count's
+// arithmetic wrap, so the bounds check passed and the decoder returned a bitmap whose bits lay
+// far outside what was read (512-byte chunks), or one of no bits at all (1 KiB chunks).
+TEST_CASE("decoding refuses a bitmap whose size wraps the arithmetic") {
+    std::string tail = data("member-tail-64k.bin");
+    std::vector<uint8_t> bytes(tail.begin(), tail.end());
+    const uint64_t size = 128ull << 20;
+    const size_t bm = 0xc000;  // the bitmap superblock in these bytes ("bitm")
+    REQUIRE(std::string(bytes.begin() + bm, bytes.begin() + bm + 4) == "bitm");
+    auto put_le = [&](size_t at, uint64_t v, int n) {
+        for (int i = 0; i < n; ++i) bytes[at + i] = uint8_t(v >> (8 * i));
+    };
+    put_le(bm + 40, UINT64_MAX, 8);  // sync size, sectors
+    for (uint32_t chunk : {512u, 1024u}) {
+        put_le(bm + 52, chunk, 4);
+        auto r = decode_member_bitmap(bytes, size - bytes.size(), size);
+        INFO("chunk " << chunk);
+        CHECK_FALSE(r.bitmap);
+        CHECK(r.error.find("the bitmap's bits lie outside the bytes read") != std::string::npos);
+    }
+}
