@@ -190,7 +190,9 @@ mount -t proc proc "$root/proc"
 mount -t tmpfs tmpfs "$root/tmp"
 mount -t tmpfs tmpfs "$root/run"   # no /run/systemd/system: the postinst must cope without systemd
 # hide this tree: the binary must find the drill in the package's lab, not in the tree it was
-# built from (HASPOOL_BUILT_FROM)
+# built from (HASPOOL_BUILT_FROM). Its mount point may be missing in the chroot: a tree under
+# /tmp or /run lies below the fresh tmpfs just mounted there.
+mkdir -p "$root$src"
 mount -t tmpfs tmpfs "$root$src"
 cp "$deb" "$root/tmp/haspool.deb"
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C "$@"; }
