@@ -55,31 +55,33 @@ void HeartbeatLink::do_receive(Socket& s) {
     });
 }
 
+HeartbeatLink::Socket* HeartbeatLink::open_socket(const std::string& path) {
+    for (auto& s : sockets_)
+        if (s->path.name == path && s->socket.is_open()) return s.get();
+    return nullptr;
+}
+
+void HeartbeatLink::note_send_error(const std::string& path, const boost::system::error_code& ec) {
+    ++send_errors_;
+    last_send_error_ = "path " + path + ": " + ec.message();
+}
+
 void HeartbeatLink::send(const std::string& path, std::vector<uint8_t> datagram) {
-    for (auto& s : sockets_) {
-        if (s->path.name != path || !s->socket.is_open()) continue;
-        auto data = std::make_shared<std::vector<uint8_t>>(std::move(datagram));
-        s->socket.async_send_to(asio::buffer(*data), s->peer, [this, data, name = path](boost::system::error_code ec, size_t) {
-            if (ec && ec != asio::error::operation_aborted) {
-                ++send_errors_;
-                last_send_error_ = "path " + name + ": " + ec.message();
-            }
-        });
-        return;
-    }
+    Socket* s = open_socket(path);
+    if (!s) return;
+    auto data = std::make_shared<std::vector<uint8_t>>(std::move(datagram));
+    s->socket.async_send_to(asio::buffer(*data), s->peer, [this, data, name = path](boost::system::error_code ec, size_t) {
+        if (ec && ec != asio::error::operation_aborted) note_send_error(name, ec);
+    });
 }
 
 bool HeartbeatLink::send_now(const std::string& path, const std::vector<uint8_t>& datagram) {
-    for (auto& s : sockets_) {
-        if (s->path.name != path || !s->socket.is_open()) continue;
-        boost::system::error_code ec;
-        s->socket.send_to(asio::buffer(datagram), s->peer, 0, ec);
-        if (!ec) return true;
-        ++send_errors_;
-        last_send_error_ = "path " + path + ": " + ec.message();
-        return false;
-    }
-    return false;
+    Socket* s = open_socket(path);
+    if (!s) return false;
+    boost::system::error_code ec;
+    s->socket.send_to(asio::buffer(datagram), s->peer, 0, ec);
+    if (ec) note_send_error(path, ec);
+    return !ec;
 }
 
 std::vector<std::string> HeartbeatLink::path_names() const {

@@ -50,6 +50,9 @@ private:
         explicit Socket(boost::asio::io_context& io, Path p) : path(std::move(p)), socket(io) {}
     };
     void do_receive(Socket& s);
+    // The open socket of `path`, or null (unknown path, or closed).
+    Socket* open_socket(const std::string& path);
+    void note_send_error(const std::string& path, const boost::system::error_code& ec);
 
     boost::asio::io_context& io_;
     uint16_t port_;

@@ -62,12 +62,14 @@ void PeerChannel::send(const std::string& path, const Message& m, TimePoint now)
 void PeerChannel::send_heartbeats(TimePoint now) {
     for (const auto& p : cfg_.heartbeat.paths) send(p, message(MessageType::heartbeat), now);
     for (auto [id, kind] : outbox_.due(now, cfg_.heartbeat.interval))
-        for (const auto& p : cfg_.heartbeat.paths) {
-            Message m = message(MessageType::request);
-            m.kind = kind;
-            m.request_id = id;
-            send(p, m, now);
-        }
+        for (const auto& p : cfg_.heartbeat.paths) send(p, request_message(kind, id), now);
+}
+
+Message PeerChannel::request_message(MessageKind kind, uint64_t id) const {
+    Message m = message(MessageType::request);
+    m.kind = kind;
+    m.request_id = id;
+    return m;
 }
 
 void PeerChannel::request(MessageKind kind, TimePoint now) {
@@ -78,9 +80,7 @@ void PeerChannel::request(MessageKind kind, TimePoint now) {
 }
 
 std::vector<std::string> PeerChannel::tell_once(MessageKind kind, TimePoint now) {
-    Message m = message(MessageType::request);
-    m.kind = kind;
-    m.request_id = outbox_.add(kind, now);
+    Message m = request_message(kind, outbox_.add(kind, now));
     std::vector<std::string> sent;
     for (const auto& p : cfg_.heartbeat.paths)
         if (link_.send_now(p, session_.seal(m, p, now, WallClock::now()))) sent.push_back(p);

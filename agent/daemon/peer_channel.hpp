@@ -68,6 +68,7 @@ public:
 private:
     std::vector<HeartbeatLink::Path> link_paths(const std::string& self) const;
     Message message(MessageType type) const;
+    Message request_message(MessageKind kind, uint64_t id) const;
     void send(const std::string& path, const Message& m, TimePoint now);
     void on_datagram(const std::string& path, const uint8_t* data, size_t size);
     void note_clock(Millis offset);
