@@ -371,6 +371,13 @@ void read_service(Reader& r, const YAML::Node& n, Service& s) {
     r.string(n, "service", "address", s.address, true);
     if (!s.address.empty() && !is_cidr(s.address))
         r.error(n["address"], "service.address", "must be an address with prefix length, e.g. 198.51.100.25/24 (got '" + s.address + "')");
+    else if (!s.address.empty() && s.address.find(':') != std::string::npos)
+        // The takeover announces the address with gratuitous ARP (IPv4 only): neighbour
+        // discovery (DAD, unsolicited NAs) is not built yet, and a configuration the takeover
+        // would refuse must fail here, before a node depends on it (issue 14 item 6).
+        r.error(n["address"], "service.address",
+                "is IPv6 (" + s.address + "): this build moves only IPv4 service addresses (gratuitous ARP; "
+                "neighbour advertisements are not implemented); give an IPv4 address");
     r.string(n, "service", "interface", s.interface);
     if (!s.interface.empty() && !valid_interface_name(s.interface))
         r.error(n["interface"], "service.interface", "is not a valid interface name ('" + s.interface + "')");

@@ -169,6 +169,13 @@ TEST_CASE("IPv6 addresses are accepted") {
     CHECK(r.errors.empty());
 }
 
+// Issue 14 item 6: the takeover adds the address with ARP, IPv4 only; until NDP (DAD,
+// unsolicited NAs) is built, check-config refuses what the takeover would refuse.
+TEST_CASE("an IPv6 service address is refused by check-config, not at the takeover") {
+    auto r = load(std::regex_replace(std::string(kValid), std::regex("198\\.51\\.100\\.25/24"), "2001:db8::25/64"));
+    REQUIRE_ERROR(r, "service.address", "is IPv6 (2001:db8::25/64): this build moves only IPv4 service addresses");
+}
+
 TEST_CASE("the service address needs a prefix length") {
     auto r = load(std::regex_replace(std::string(kValid), std::regex("198\\.51\\.100\\.25/24"), "198.51.100.25"));
     REQUIRE_ERROR(r, "service.address", "must be an address with prefix length");
