@@ -29,7 +29,7 @@ void section(std::ostream& o, const config::Node& n, const std::string& what, co
         o << "  " << i + 1 << ". " << (show.verbose ? agent::describe(steps[i]) : agent::to_string(steps[i])) << "\n";
 }
 
-const std::vector<std::string> kFlows = {"start", "mirror", "takeover", "raw-takeover", "switchover", "failback", "resolve", "halt"};
+const std::vector<std::string> kFlows = {"start", "mirror", "takeover", "raw-takeover", "switchover", "failback", "lose-x", "resolve", "halt"};
 
 std::string flow_list() {
     std::string s;
@@ -43,7 +43,7 @@ int cmd_plan(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
     opts.add_options()("flow", po::value<std::string>()->default_value("all")->value_name("FLOW"),
-                       "start | mirror | takeover | raw-takeover | switchover | failback | resolve | halt | all")(
+                       "start | mirror | takeover | raw-takeover | switchover | failback | lose-x | resolve | halt | all")(
         "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded (all: both)");
     po::positional_options_description pos;
     pos.add("flow", 1);
@@ -58,6 +58,7 @@ int cmd_plan(const std::vector<std::string>& args) {
                         "  raw-takeover  the same when Y cannot be assembled (spool.raw_mount_fallback)\n"
                         "  switchover    the planned handover and takeover\n"
                         "  failback      the handback and failback\n"
+                        "  lose-x        md failed the primary's own disk X: serving from Y (DISKLESS), replace-disk\n"
                         "  resolve       a split brain resolved by `haspool resolve --discard NODE` (needs --discard)\n"
                         "  halt          what a node gives up after a failed step\n"
                         "  all           every flow (the default; resolve for both nodes)\n"
@@ -165,6 +166,19 @@ int cmd_plan(const std::vector<std::string>& args) {
             section(o, b, "handback, if it served (on failback)", plans.handback(), only);
             section(o, a, "failback, X added in full (on handed-back)", plans.failback(b_split, true), only);
         }
+    } else if (flow == "lose-x") {
+        // docs/faults.md, loss of X: the primary serves on from Y and X is only ever copied in full.
+        o << "# md failed the primary's own disk (" << a.spool_device << "); Y holds every write, so no generation is minted\n";
+        section(o, a, "MIRRORED (or copying Y onto X), md failed X: mark it lost, take it out (DISKLESS)",
+                plans.detach_x(a.spool_device), only);
+        section(o, a, "DISKLESS, haspool replace-disk (X swapped or repaired): md copies all of Y onto it",
+                plans.replace_x(), only);
+        section(o, a, "RESYNC Y->X finished: mirrored, and X counts again", plans.x_rebuilt(true), only);
+        section(o, a, "restarted with the x-lost mark, once " + b.name + " exports Y at the same generation: Y alone",
+                plans.connect_diskless(), only);
+        agent::Lineage after_takeover = agent::Lineage{agent::Generation{2}, {agent::Generation::blank()}}.bumped(true);
+        section(o, a, "failback with the x-lost mark (after " + b.name + " took over): X added in full",
+                plans.failback(after_takeover, false, false, true), only);
     } else if (flow == "raw-takeover") {
         // docs/agent.md "Raw takeover": the takeover plan up to its failed md assembly, the raw
         // plan that replaces it, and the handback and full-copy failback that follow.

@@ -82,6 +82,15 @@ int cmd_failback(const std::vector<std::string>& args) {
                            args, false);
 }
 
+int cmd_replace_disk(const std::vector<std::string>& args) {
+    return control_command("replace-disk", "replace-disk",
+                           "Rebuilds the primary's disk X from the standby's Y (run on the primary, while it serves\n"
+                           "DISKLESS after md failed X): the configured spool device of the primary (after the disk was\n"
+                           "swapped or repaired) gets its md superblock wiped and is added in full; md copies all of Y onto\n"
+                           "it while mail flows, and the pair is MIRRORED when md is clean. Refused (exit 1) unless DISKLESS.",
+                           args, false);
+}
+
 }  // namespace haspool::cli
 
 namespace haspool::cli {

@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
         {"export", "run the NBD server alone", cmd_export},
         {"switchover", "planned move of the service to the standby", cmd_switchover},
         {"failback", "hand the service back to the primary", cmd_failback},
+        {"replace-disk", "rebuild the primary's lost disk X from Y (after md failed it)", cmd_replace_disk},
         {"resolve", "settle a split brain: --discard NODE (that node's data is thrown away)", cmd_resolve},
         {"debug", "single low-level mirror steps: kernel NBD over netlink, md RAID-1", cmd_debug},
         {"drill", "run the mail-spool failover drill in two QEMU guests (scripts/drill)", cmd_drill},

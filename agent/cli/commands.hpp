@@ -12,6 +12,7 @@ int cmd_plan(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_switchover(const std::vector<std::string>& args);
 int cmd_failback(const std::vector<std::string>& args);
+int cmd_replace_disk(const std::vector<std::string>& args);
 int cmd_resolve(const std::vector<std::string>& args);
 int cmd_debug(const std::vector<std::string>& args);
 int cmd_drill(const std::vector<std::string>& args);

@@ -8,13 +8,14 @@ ControlRequest parse_control_line(const std::string& line) {
     if (line == "status-json") return {K::status_json};
     if (line == "switchover") return {K::operator_command, event::Command::switchover};
     if (line == "failback") return {K::operator_command, event::Command::failback};
+    if (line == "replace-disk") return {K::operator_command, event::Command::replace_disk};
     static const std::string resolve = "resolve discard=";
     if (line.rfind(resolve, 0) == 0) return {K::resolve, {}, line.substr(resolve.size())};
     return {K::unknown};
 }
 
 std::string unknown_command_reply(const std::string& line) {
-    return "error: unknown control command '" + line + "' (status, status-json, switchover, failback, resolve discard=NODE)\n";
+    return "error: unknown control command '" + line + "' (status, status-json, switchover, failback, replace-disk, resolve discard=NODE)\n";
 }
 
 std::string command_reply(const std::string& node, const std::string& state_before, const NodeDecision& d) {

@@ -43,6 +43,13 @@ const PeerFacts* facts_of(const Event& e) {
     return nullptr;
 }
 
-const char* to_string(event::Command c) { return c == event::Command::switchover ? "switchover" : "failback"; }
+const char* to_string(event::Command c) {
+    switch (c) {
+        case event::Command::switchover: return "switchover";
+        case event::Command::failback: return "failback";
+        case event::Command::replace_disk: return "replace-disk";
+    }
+    return "?";
+}
 
 }  // namespace haspool::agent

@@ -44,7 +44,8 @@ struct TimerFired { PeerFacts facts; };       // the machine's wake_at came
 struct NbdLinkLost { std::string why; };      // the NBD socket dropped (kernel may reconnect)
 struct MdMemberFailed { std::string dev; };   // md failed a leg
 struct ResyncFinished {};                     // md finished copying
-enum class Command { switchover, failback };
+// replace_disk: `haspool replace-disk` on a DISKLESS primary, a full copy of Y onto a new X.
+enum class Command { switchover, failback, replace_disk };
 struct OperatorCommand { Command command; };
 struct PeerRequest { MessageKind message; };  // the peer asked/told us something (acknowledged)
 // The operator ran `haspool resolve --discard NODE` on this node: NODE's data loses the split

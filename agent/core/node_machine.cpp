@@ -42,6 +42,9 @@ MirrorHealth NodeMachine::mirror_health(const std::optional<raid::MdSnapshot>& m
         case PrimaryState::MIRRORED: h = MirrorHealth::in_sync; break;
         case PrimaryState::DEGRADED: return MirrorHealth::degraded;
         case PrimaryState::RESYNC: return MirrorHealth::resyncing;
+        // md calls the array degraded (X is out), but Y misses nothing: the standby must not
+        // count itself outdated.
+        case PrimaryState::DISKLESS: return MirrorHealth::x_lost;
         default: return MirrorHealth::unknown;
     }
     if (md) {

@@ -240,6 +240,29 @@ std::vector<Step> Plans::degrade() const {
             step::NotifyPeer{MessageKind::you_are_outdated}};
 }
 
+std::vector<Step> Plans::detach_x(const std::string& failed_dev) const {
+    return {step::MarkXLost{failed_dev, "md failed it on " + c_.primary().name + " (the local disk X)"},
+            step::FailMember{c_.spool.md_device, failed_dev}};
+}
+
+std::vector<Step> Plans::replace_x() const { return {step::AddMemberFull{c_.spool.md_device, c_.primary().spool_device}}; }
+
+std::vector<Step> Plans::connect_diskless() const {
+    const config::Node& a = c_.primary();
+    std::vector<Step> s;
+    s.push_back(attach_nbd());
+    s.push_back(step::AssembleDegraded{c_.spool.md_device, nbd_device()});
+    serve(s, a, c_.spool.md_device, true);
+    add_hook(s, a, "after_takeover");
+    return s;
+}
+
+std::vector<Step> Plans::x_rebuilt(bool x_lost) const {
+    std::vector<Step> s = restore_write_mostly();
+    if (x_lost) s.push_back(step::ClearXLost{"md copied Y onto " + c_.primary().spool_device + " in full"});
+    return s;
+}
+
 std::vector<Step> Plans::resync(bool y_blank) const {
     Step add = y_blank ? Step(step::AddMemberFull{c_.spool.md_device, nbd_device()})
                        : Step(step::ReAddMember{c_.spool.md_device, nbd_device()});
@@ -258,10 +281,10 @@ std::vector<Step> Plans::handover() const {
     return s;
 }
 
-std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_raw) const {
+std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_raw, bool x_lost) const {
     const config::Node& a = c_.primary();
     step::AdoptGeneration adopt{source, "failback from " + c_.standby().name};
-    const bool full = x_blank || y_raw;
+    const bool full = x_blank || y_raw || x_lost;
     std::vector<Step> s;
     if (!full) s.push_back(adopt);
     s.push_back(attach_nbd());
@@ -271,7 +294,8 @@ std::vector<Step> Plans::failback(const Lineage& source, bool x_blank, bool y_ra
         // X's data was discarded: its bitmap cannot be trusted to mark what differs (docs/agent.md).
         // Or Y was written outside md: Y's bitmap never saw those writes, and X and Y still carry
         // equal event counts from before the takeover, so a re-add would copy nothing and leave X
-        // silently different from Y (docs/design.md §7). Only a full add (superblock wiped) is right.
+        // silently different from Y (docs/design.md §7). Or md failed X (the x-lost mark): what it
+        // holds is unknown. Only a full add (superblock wiped) is right.
         s.push_back(step::AddMemberFull{c_.spool.md_device, a.spool_device});
         s.push_back(adopt);
     } else {

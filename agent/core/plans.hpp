@@ -33,6 +33,17 @@ public:
     std::vector<Step> connect(bool x_newer, bool create, bool force = false, bool y_blank = false) const;
     // Primary: the standby is gone; fail its leg, mint a generation, tell it (if it hears).
     std::vector<Step> degrade() const;
+    // Primary, loss of X (docs/faults.md): md failed X. Persist the x-lost mark first, then take
+    // X out of the array; no generation is minted (Y receives every write: it stays current).
+    std::vector<Step> detach_x(const std::string& failed_dev) const;
+    // Primary, DISKLESS, `haspool replace-disk`: add the configured X (a new disk, or the old
+    // one after the operator's repair) in full; md copies Y onto it while the service runs.
+    std::vector<Step> replace_x() const;
+    // Primary started with the x-lost mark: the stale X is never assembled. Attach Y's leg and
+    // serve from it alone (DISKLESS).
+    std::vector<Step> connect_diskless() const;
+    // md finished copying Y onto X: the NBD leg write-mostly again, and (x_lost) X counts again.
+    std::vector<Step> x_rebuilt(bool x_lost) const;
     // Primary: the standby is back; re-attach and re-add its leg (bitmap resync X->Y), or add
     // it in full when Y is blank.
     std::vector<Step> resync(bool y_blank = false) const;
@@ -47,7 +58,7 @@ public:
     // When Y was written outside md (`y_raw`, the standby's raw takeover): Y's bitmap never saw
     // those writes, so X is added in full exactly as when X is blank; Y is assembled with
     // AssembleFromRaw (its superblock may be what broke).
-    std::vector<Step> failback(const Lineage& source, bool x_blank = false, bool y_raw = false) const;
+    std::vector<Step> failback(const Lineage& source, bool x_blank = false, bool y_raw = false, bool x_lost = false) const;
     // Either node, after a handover/handback failed before it let go of the array, or a standby
     // restarted while Y is in use: serve again from `dev` (still assembled, or the raw mapping):
     // fsck and mount (both no-ops when it is mounted where we mount it, as after a failed

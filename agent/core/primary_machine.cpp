@@ -22,7 +22,10 @@ bool awaited_in(PrimaryPlan p, PrimaryState s) {
     switch (p) {
         case PrimaryPlan::create:
         case PrimaryPlan::connect:
-        case PrimaryPlan::connect_resync: return s == PrimaryState::CONNECTING;
+        case PrimaryPlan::connect_resync:
+        case PrimaryPlan::connect_diskless: return s == PrimaryState::CONNECTING;
+        case PrimaryPlan::detach_x: return s == PrimaryState::DISKLESS;
+        case PrimaryPlan::replace_x: return s == PrimaryState::RESYNC;
         case PrimaryPlan::solo:
         case PrimaryPlan::degrade: return s == PrimaryState::DEGRADED;
         case PrimaryPlan::resync: return s == PrimaryState::RESYNC;
@@ -53,6 +56,9 @@ const char* to_string(PrimaryPlan p) {
         case PrimaryPlan::create: return "create";
         case PrimaryPlan::connect: return "connect";
         case PrimaryPlan::connect_resync: return "connect_resync";
+        case PrimaryPlan::connect_diskless: return "connect_diskless";
+        case PrimaryPlan::detach_x: return "detach_x";
+        case PrimaryPlan::replace_x: return "replace_x";
         case PrimaryPlan::solo: return "solo";
         case PrimaryPlan::degrade: return "degrade";
         case PrimaryPlan::resync: return "resync";
@@ -78,7 +84,7 @@ std::string to_string(const PrimaryPhase& p) {
 
 PrimaryMachine::PrimaryMachine(const config::Config& c, Lineage lineage, Options o)
     : c_(c), plans_(c), opt_(o), peer_name_(c.standby().name),
-      nbd_dev_("/dev/nbd" + std::to_string(c.nbd.device_index)), lineage_(std::move(lineage)) {}
+      nbd_dev_("/dev/nbd" + std::to_string(c.nbd.device_index)), lineage_(std::move(lineage)), x_lost_(o.x_lost) {}
 
 PrimaryMachine::Decision PrimaryMachine::stay(std::string reason, std::optional<TimePoint> wake) {
     if (!reason.empty()) {
@@ -105,12 +111,19 @@ PrimaryMachine::Decision PrimaryMachine::run(std::vector<Step> steps, Plan plan,
 }
 
 PrimaryMachine::Decision PrimaryMachine::start(TimePoint) {
+    if (opt_.force_solo && x_lost_)
+        return go(PrimaryState::HALTED, "refused --force-solo: md failed X earlier (the x-lost mark in cluster.state_dir), "
+                                        "so X is stale and serving from it alone would lose what Y holds; start without "
+                                        "--force-solo: this node then serves from " + peer_name_ + "'s Y");
     if (opt_.force_solo) {
         return go(PrimaryState::DEGRADED,
                   "forced solo start (--force-solo): serving from X without hearing " + peer_name_ +
                       " — if it served meanwhile, its writes will conflict (split brain)",
                   plans_.solo(), Plan::solo, true);
     }
+    if (x_lost_)
+        return go(PrimaryState::WAIT_PEER, "X is marked lost (md failed it): waiting for " + peer_name_ +
+                                               "'s Y, the only current copy (generation " + to_string(lineage_.current) + ")");
     return go(PrimaryState::WAIT_PEER, "waiting to learn " + peer_name_ + "'s generation before using X (generation " +
                                            to_string(lineage_.current) + ")");
 }
@@ -184,7 +197,19 @@ PrimaryMachine::Decision PrimaryMachine::on_plan_result(Plan plan, const event::
     switch (plan) {
         case Plan::create:
         case Plan::connect:
-        case Plan::connect_resync: return connect_result(plan, f, now);
+        case Plan::connect_resync:
+        case Plan::connect_diskless: return connect_result(plan, f, now);
+        case Plan::detach_x:
+            if (!f) return stay("X is out of the array; serving from " + peer_name_ + "'s Y alone until 'haspool replace-disk'");
+            // Still serving from Y; only the mark (or md's remove) failed. Never halt for it: Y
+            // is the disk that serves. A restart before the mark exists could assemble the stale
+            // X, so say so once.
+            return stay("losing X was not fully recorded: " + failure(*f) +
+                        "; still serving from Y: do not restart this daemon before 'haspool replace-disk' has run");
+        case Plan::replace_x:
+            if (!f) return stay("md copies " + peer_name_ + "'s Y onto the new X in full (MIRRORED when it is done)");
+            rebuilding_x_ = false;
+            return go(PrimaryState::DISKLESS, "replace-disk failed: " + failure(*f) + "; still serving from Y alone");
         case Plan::solo:
             if (!f) return stay("serving from X alone (forced), generation " + to_string(lineage_.current));
             return go(PrimaryState::HALTED, "forced solo start failed: " + failure(*f));
@@ -223,8 +248,11 @@ PrimaryMachine::Decision PrimaryMachine::decide(const Event& e, TimePoint now) {
         if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e); o && o->command == event::Command::replace_disk)
+        return on_replace_disk();
     switch (state_) {
         case PrimaryState::WAIT_PEER: return on_wait_peer(e, now);
+        case PrimaryState::DISKLESS: return on_diskless(e, now);
         // CONNECTING and FAILBACK: the plan's outcome decides (on_plan_result); nothing else does.
         case PrimaryState::CONNECTING:
         case PrimaryState::FAILBACK: return stay();
@@ -319,10 +347,11 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     if (cmp == Comparison::peer_newer) {
         if (p.says(StandbyState::EXPORTING))
             return go(PrimaryState::FAILBACK, peer_name_ + " exports newer data (" + gens + "): failing back from Y" +
-                                                  (x_blank ? ", adding X in full (its data was discarded)"
-                                                   : y_raw ? ", adding X in full (Y was written outside md)"
-                                                           : ""),
-                      plans_.failback(p.lineage, x_blank, y_raw), Plan::failback, true);
+                                                  (x_blank   ? ", adding X in full (its data was discarded)"
+                                                   : y_raw   ? ", adding X in full (Y was written outside md)"
+                                                   : x_lost_ ? ", adding X in full (md had failed it)"
+                                                             : ""),
+                      plans_.failback(p.lineage, x_blank, y_raw, x_lost_), Plan::failback, true);
         if (state_ == PrimaryState::STANDING_BY) return stay();
         return go(PrimaryState::STANDING_BY, peer_name_ + " holds newer data and is " + p.state_name() + " (" + gens +
                                                  "): standing by for failback");
@@ -332,11 +361,21 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
         // (right after a switchover the standby still says EXPORTING with our generation).
         if (cmp == Comparison::same && retry_plan_ == Plan::failback && p.says(StandbyState::EXPORTING))
             return go(PrimaryState::FAILBACK, "retrying the failback from " + peer_name_ + "'s Y",
-                      plans_.failback(p.lineage, false, y_raw), Plan::failback, true);
+                      plans_.failback(p.lineage, false, y_raw, x_lost_), Plan::failback, true);
         return stay();
     }
     if (!p.says(StandbyState::EXPORTING))
         return stay(peer_name_ + " is " + p.state_name() + ", not EXPORTING (" + gens + "); waiting");
+    if (x_lost_) {
+        // The stale X is never assembled (docs/faults.md, loss of X): serve from Y alone.
+        if (opt_.init) return stay("refused --init: X is marked lost; remove the mark only if X was replaced and nothing on it counts");
+        if (cmp != Comparison::same)
+            return stay("X is marked lost, and the generations differ (" + gens + ", " + to_string(cmp) +
+                        "): Y is not known to hold this node's last writes; the operator decides");
+        return go(PrimaryState::CONNECTING,
+                  "heard " + peer_name_ + " EXPORTING (" + gens + "): X is marked lost, assembling from Y alone",
+                  plans_.connect_diskless(), Plan::connect_diskless, true);
+    }
     const Plan plan = opt_.init ? Plan::create : cmp == Comparison::mine_newer ? Plan::connect_resync : Plan::connect;
     return go(PrimaryState::CONNECTING,
               "heard " + peer_name_ + " EXPORTING (" + gens + ", " + to_string(cmp) + "): " +
@@ -365,6 +404,9 @@ PrimaryMachine::Decision PrimaryMachine::connect_result(Plan plan, const event::
         retry_ = Millis(0);
         if (plan == Plan::connect_resync)
             return go(PrimaryState::RESYNC, "serving; md copies X->" + peer_name_ + "'s Y");
+        if (plan == Plan::connect_diskless)
+            return go(PrimaryState::DISKLESS, "serving " + c_.service.address + " from " + peer_name_ +
+                                                  "'s Y alone (X is marked lost): run 'haspool replace-disk' once X is replaced");
         // A new array is not a mirror yet: md's initial sync copies X onto Y. Until it ends, Y is
         // no copy to take over from, and a switchover must be refused: RESYNC says so on the
         // wire, and md's ResyncFinished makes it MIRRORED (docs/design.md §2: MIRRORED = md clean).
@@ -384,8 +426,11 @@ PrimaryMachine::Decision PrimaryMachine::connect_result(Plan plan, const event::
 
 // MIRRORED: both legs; lose the standby -> DEGRADED (fail its leg ourselves, docs/design.md §7).
 PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint now) {
-    if (const auto* m = std::get_if<event::MdMemberFailed>(&e))
+    if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
+        // Which leg failed decides which copy is left: the NBD leg is Y, any other member is X.
+        if (m->dev != nbd_dev_) return lose_x(m->dev, "");
         return go(PrimaryState::DEGRADED, "md failed " + m->dev + ": serving from X alone", plans_.degrade(), Plan::degrade);
+    }
     if (std::holds_alternative<event::PeerSilent>(e) || std::holds_alternative<event::TimerFired>(e)) {
         if (peer_dead(facts_, now))
             return go(PrimaryState::DEGRADED, peer_name_ + " silent on every path for " +
@@ -440,13 +485,21 @@ PrimaryMachine::Decision PrimaryMachine::on_resync(const Event& e, TimePoint now
     if (std::holds_alternative<event::ResyncFinished>(e)) {
         bool from_peer = rebuilding_x_;
         rebuilding_x_ = false;
+        const bool x_was_lost = from_peer && std::exchange(x_lost_, false);
         // Reads go to X again only once the NBD leg is write-mostly (after a failback it was the
-        // only leg, so it could not be).
-        return go(PrimaryState::MIRRORED, std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored",
-                  plans_.restore_write_mostly(), Plan::restore_write_mostly);
+        // only leg, so it could not be). A lost X counts again once md has copied all of Y onto it.
+        return go(PrimaryState::MIRRORED,
+                  std::string("resync finished (") + (from_peer ? "Y->X" : "X->Y") + "): mirrored" +
+                      (x_was_lost ? "; X is whole again (the x-lost mark is cleared)" : ""),
+                  plans_.x_rebuilt(x_was_lost), Plan::restore_write_mostly);
     }
     if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) return reconnect(*l);
     if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
+        // Copying Y onto X: X is the half-copied leg, and losing it leaves Y, complete.
+        if (rebuilding_x_ && m->dev != nbd_dev_) {
+            rebuilding_x_ = false;
+            return lose_x(m->dev, " while md copied Y onto it");
+        }
         // During failback X is the half-copied leg: losing Y leaves no complete copy to serve.
         if (rebuilding_x_ || m->dev != nbd_dev_)
             return halt_serving("md failed " + m->dev + " during resync; the surviving leg is incomplete");
@@ -518,15 +571,74 @@ PrimaryMachine::Decision PrimaryMachine::resume_result(const event::StepFailed* 
                                             "; the operator decides");
     if (!leg_failed_in_handover_.empty()) {
         std::string dev = std::exchange(leg_failed_in_handover_, {});
+        if (dev != nbd_dev_) return lose_x(dev, " during the failed switchover");
         return go(PrimaryState::DEGRADED,
                   "resumed serving " + c_.service.address + " after the failed switchover; md failed " + dev +
                       " meanwhile: serving from X alone",
                   plans_.degrade(), Plan::degrade);
     }
+    if (x_lost_)
+        return go(PrimaryState::DISKLESS, "resumed serving " + c_.service.address + " from " + peer_name_ +
+                                              "'s Y alone after the failed switchover (X is marked lost)");
     return go(PrimaryState::MIRRORED,
               "resumed serving " + c_.service.address + " after the failed switchover (" + peer_name_ +
                   " exports Y as before)",
               {}, Plan::none, false, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
+}
+
+// Loss of X (docs/faults.md): md failed the local disk while Y holds every write. Serve on from Y
+// through the NBD leg, DRBD's "detach, go diskless": never fail the last good leg, never halt for
+// a failed local disk. No generation is minted (Y misses nothing), and heartbeats say DISKLESS,
+// so the standby knows Y is current and may take over from it if this node dies next.
+PrimaryMachine::Decision PrimaryMachine::lose_x(const std::string& dev, std::string context) {
+    x_lost_ = true;
+    return go(PrimaryState::DISKLESS,
+              "md failed " + dev + " (X)" + context + ": serving from " + peer_name_ +
+                  "'s Y alone through the NBD leg; X is marked lost until 'haspool replace-disk' rebuilds it",
+              plans_.detach_x(dev), Plan::detach_x);
+}
+
+// DISKLESS: serving from Y alone. The NBD leg is the only disk: a link blip is bridged as in
+// MIRRORED, and when the standby is gone (silent on every path and NBD for dead_after) this node
+// has no disk and stops serving, which also leaves the standby free to take over from Y.
+PrimaryMachine::Decision PrimaryMachine::on_diskless(const Event& e, TimePoint now) {
+    if (const auto* m = std::get_if<event::MdMemberFailed>(&e)) {
+        if (m->dev == nbd_dev_) return halt_serving("md failed " + m->dev + " (Y's leg) while X is lost: no disk is left");
+        return stay();  // X again (the detach's own remove)
+    }
+    if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) return reconnect(*l);
+    if (std::holds_alternative<event::PeerSilent>(e) || std::holds_alternative<event::TimerFired>(e)) {
+        if (peer_dead(facts_, now))
+            return halt_serving(peer_name_ + " silent on every path and NBD for " +
+                                format_duration(facts_.silent_for(now).value_or(Millis(0))) +
+                                " while X is lost: its Y is this node's only disk");
+        return stay({}, facts_.paths_alive() == 0 ? dead_at(facts_) : std::nullopt);
+    }
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e)) {
+        if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
+        if (queue_.awaited() != Plan::none) return refuse("refused switchover: X is still being taken out of the array");
+        if (!peer_ || !peer_->says(StandbyState::EXPORTING) || facts_.paths_stable() == 0)
+            return stay("refused switchover: " + peer_name_ + " must be EXPORTING and heard on a stable path");
+        leg_failed_in_handover_.clear();
+        return go(PrimaryState::HANDOVER, "switchover (X is lost): stopping here, then " + peer_name_ + " takes over from Y",
+                  plans_.handover(), Plan::handover);
+    }
+    return stay();
+}
+
+PrimaryMachine::Decision PrimaryMachine::on_replace_disk() {
+    if (state_ != PrimaryState::DISKLESS) {
+        if (state_ == PrimaryState::RESYNC && rebuilding_x_ && x_lost_)
+            return refuse("refused replace-disk: md is already copying Y onto X");
+        return refuse(std::string("refused replace-disk: X is not lost (this node is ") + to_string(state_) +
+                      "); it rebuilds X only after md failed it (DISKLESS)");
+    }
+    if (queue_.awaited() != Plan::none) return refuse("refused replace-disk: X is still being taken out of the array");
+    rebuilding_x_ = true;
+    return go(PrimaryState::RESYNC,
+              "replace-disk: adding " + c_.primary().spool_device + " in full; md copies " + peer_name_ +
+                  "'s Y onto it while the service runs",
+              plans_.replace_x(), Plan::replace_x);
 }
 
 // FAILBACK, the failback plan's outcome.

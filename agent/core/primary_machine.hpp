@@ -20,6 +20,9 @@ enum class PrimaryPlan : uint8_t {
     create,          // CONNECTING: --init, create the mirror (RESYNC: md's initial sync follows)
     connect,         // CONNECTING: assemble the mirror (MIRRORED)
     connect_resync,  // CONNECTING: X newer, assemble from X and re-add (or add) Y (RESYNC X->Y)
+    connect_diskless,  // CONNECTING: started with the x-lost mark, assemble from Y alone (DISKLESS)
+    detach_x,        // DISKLESS: md failed X; mark it lost, take it out of the array
+    replace_x,       // RESYNC: `haspool replace-disk`, X added in full (md copies Y->X)
     solo,            // DEGRADED: --force-solo
     degrade,         // DEGRADED: fail Y's leg, mint a generation, tell the standby
     resync,          // RESYNC: re-attach and re-add (or add) Y's leg
@@ -57,6 +60,7 @@ public:
         bool init = false;        // --init: create the md array on first connect
         bool force_solo = false;  // --force-solo: serve from X without hearing the standby
         bool force = false;       // --init --force: create the array even over a filesystem
+        bool x_lost = false;      // the persisted x-lost mark (PersistedMark::x_lost) at start
     };
 
     PrimaryMachine(const config::Config& c, Lineage lineage, Options o);
@@ -110,6 +114,11 @@ private:
     Decision on_resync(const Event& e, TimePoint now);
     Decision on_standing_by(const Event& e, TimePoint now);
     Decision on_handover(const Event& e, TimePoint now);
+    Decision on_diskless(const Event& e, TimePoint now);
+    // `haspool replace-disk`: only DISKLESS rebuilds X.
+    Decision on_replace_disk();
+    // md failed X while Y holds every write (MIRRORED, a Y->X copy, a resumed switchover).
+    Decision lose_x(const std::string& dev, std::string context);
     // WAIT_PEER/STANDING_BY: what the standby's heartbeat allows us to do now.
     Decision consider_peer(TimePoint now);
 
@@ -132,6 +141,9 @@ private:
     // md is rebuilding X from Y (RESYNC after FAILBACK, until ResyncFinished): Y holds the only
     // complete copy. It stays true through HALTED and SPLIT_BRAIN, where it refuses keeping X.
     bool rebuilding_x_ = false;
+    // md failed X (DISKLESS, persisted as the x-lost mark): X is never assembled, and the next
+    // copy onto X (replace-disk or a failback) is a full one. Cleared when that copy finishes.
+    bool x_lost_ = false;
     std::string leg_failed_in_handover_;  // md failed this leg while HANDOVER ran (or resumed)
 };
 

@@ -9,7 +9,8 @@ namespace {
 // States in which the primary has the spool mounted and writes. CONNECTING and FAILBACK are not
 // counted: both need this node's export, which a takeover stopped, so they fail on their own.
 bool primary_serves(const PeerStatus& p) {
-    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC);
+    return p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DEGRADED) || p.says(PrimaryState::RESYNC) ||
+           p.says(PrimaryState::DISKLESS);
 }
 
 std::string path_names(const PeerFacts& f, bool stable) {
@@ -110,7 +111,9 @@ std::optional<StandbyMachine::Decision> StandbyMachine::note_peer(const PeerStat
         outdated_ = peer_name_ + "'s last heartbeat said DEGRADED (it wrote without Y)";
     else if (p.says(PrimaryState::RESYNC) || p.md == MirrorHealth::resyncing)
         outdated_ = peer_name_ + "'s last heartbeat said RESYNC (Y is half-copied, " + std::to_string(p.md_percent) + "%)";
-    else if (p.says(PrimaryState::MIRRORED))
+    // DISKLESS: md failed the primary's X and every write since went to Y alone (docs/faults.md,
+    // loss of X): Y is the only current copy, and a takeover from it loses nothing.
+    else if (p.says(PrimaryState::MIRRORED) || p.says(PrimaryState::DISKLESS))
         outdated_.clear();
     if (state_ == StandbyState::SPLIT_BRAIN || state_ == StandbyState::HALTED) return std::nullopt;
     // A resolve kept Y: until the primary reports its discard, its old generation and state are
@@ -333,6 +336,8 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
         if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
+    if (const auto* o = std::get_if<event::OperatorCommand>(&e); o && o->command == event::Command::replace_disk)
+        return refuse("refused replace-disk: it rebuilds the primary's lost X from Y; run it on " + peer_name_);
     switch (state_) {
         case StandbyState::EXPORTING: return on_exporting(e, now);
         case StandbyState::SUSPECT: return on_suspect(e, now);

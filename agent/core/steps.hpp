@@ -97,6 +97,11 @@ struct AddMemberFull { std::string md; std::string dev; };
 struct MarkRawWrites { std::string reason; };
 // X was rebuilt in full from Y (the primary says MIRRORED, in sync, at our generation).
 struct ClearRawWrites { std::string reason; };
+// md failed X on the primary (docs/faults.md, loss of X): persist "X is lost" before anything
+// else, so a restart never assembles from the stale X (PersistedMark::x_lost). `dev` is X.
+struct MarkXLost { std::string dev; std::string reason; };
+// md copied Y onto a new X in full: X counts again.
+struct ClearXLost { std::string reason; };
 // A read-write loop device over Y's md data area (metadata 1.0: from sector 0 up to the end of
 // the filesystem `fs`, which md placed inside the data area), published as the symlink `link`.
 struct MapRaw { std::string dev; std::string link; config::Filesystem fs; };
@@ -116,7 +121,7 @@ using Step = std::variant<step::StopExport, step::StartExport, step::RunFence, s
                           step::SendGarp, step::RemoveAddress, step::StartUnit, step::StopUnit,
                           step::RunHook, step::NotifyPeer,
                           step::DiscardGeneration, step::AddMemberFull, step::MarkRawWrites, step::ClearRawWrites,
-                          step::MapRaw, step::UnmapRaw, step::AssembleFromRaw>;
+                          step::MarkXLost, step::ClearXLost, step::MapRaw, step::UnmapRaw, step::AssembleFromRaw>;
 
 std::string name_of(const Step& s);    // "Mount"
 // One line, as transcripts and the daemon's log show it: the fields that tell one plan from

@@ -24,6 +24,7 @@ const char* to_string(PrimaryState s) {
         case PrimaryState::HANDOVER: return "HANDOVER";
         case PrimaryState::HALTED: return "HALTED";
         case PrimaryState::SPLIT_BRAIN: return "SPLIT_BRAIN";
+        case PrimaryState::DISKLESS: return "DISKLESS";
     }
     return "?";
 }
@@ -42,7 +43,7 @@ const char* to_string(StandbyState s) {
 }
 
 std::string state_name(uint8_t w) {
-    if (w >= 1 && w <= 10) return to_string(static_cast<PrimaryState>(w));
+    if (w >= 1 && w <= 11) return to_string(static_cast<PrimaryState>(w));
     if (w >= 21 && w <= 27) return to_string(static_cast<StandbyState>(w));
     return "?(" + std::to_string(w) + ")";
 }
@@ -54,6 +55,7 @@ const char* to_string(MirrorHealth h) {
         case MirrorHealth::degraded: return "degraded";
         case MirrorHealth::resyncing: return "resyncing";
         case MirrorHealth::raw_written: return "raw-written";
+        case MirrorHealth::x_lost: return "x-lost";
     }
     return "?";
 }

@@ -35,6 +35,8 @@ enum class PrimaryState : uint8_t {
     HANDOVER = 8,     // planned switchover: A stops units, drops the VIP, unmounts, before B takes over
     HALTED = 9,       // a step failed and what was safe to undo is undone; the operator decides
     SPLIT_BRAIN = 10, // both sides served writes independently; nothing automatic happens
+    DISKLESS = 11,    // md failed X: serving from Y alone through the NBD leg (DRBD's "diskless");
+                      // Y is the only current copy, so the standby may take over from it
 };
 
 // Standby B.
@@ -60,7 +62,9 @@ std::string state_name(uint8_t wire_state);
 // without it rejects the value as malformed, so an old primary never hears a marked standby and
 // never fails back from it with a re-add (it stands by: safe, and counted as "malformed"); while
 // unmarked, heartbeats are byte for byte what older builds send.
-enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3, raw_written = 4 };
+// x_lost is the primary's word in DISKLESS: "my X is gone, every write is on Y". An older build
+// rejects it (and the state) as malformed: upgrade the standby first, as for every wire change.
+enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3, raw_written = 4, x_lost = 5 };
 enum class NbdHealth : uint8_t { none = 0, connected = 1, lost = 2 };
 const char* to_string(MirrorHealth h);
 const char* to_string(NbdHealth h);

@@ -22,7 +22,7 @@
 #include "agent/log/log.hpp"
 #include "agent/log/sd_notify.hpp"
 #include "agent/store/node_state.hpp"
-#include "agent/store/raw_writes_mark.hpp"
+#include "agent/store/persisted_mark.hpp"
 #include "agent/system/linux_system.hpp"
 #include "agent/system/mirror_watch.hpp"
 #include "agent/system/spool_export.hpp"
@@ -45,11 +45,19 @@ std::string log_prefix(const config::Config& cfg, const std::string& self) {
     return std::string(is_standby(cfg, self) ? "standby " : "primary ") + self + ": ";
 }
 
-// This node's machine. The standby's starts from the persisted raw-writes mark.
+// This node's machine. The standby's starts from the persisted raw-writes mark, the primary's
+// from the x-lost mark.
 NodeMachine make_machine(const config::Config& cfg, const std::string& self, const Lineage& lineage, const DaemonOptions& opt) {
-    if (!is_standby(cfg, self))
-        return NodeMachine::primary(cfg, lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force});
-    RawWritesMark::Loaded mark = RawWritesMark(cfg.cluster.state_dir).load();
+    if (!is_standby(cfg, self)) {
+        PersistedMark::Loaded lost = PersistedMark::x_lost(cfg.cluster.state_dir).load();
+        if (!lost.error.empty()) log::warning(log_prefix(cfg, self) + lost.error, {{"EVENT", "x-lost-mark"}});
+        else if (lost.marked)
+            log::warning(log_prefix(cfg, self) + "X is marked lost (" + lost.reason + "): serving only from " +
+                             cfg.peer_of(*cfg.find_node(self)).name + "'s Y until 'haspool replace-disk' rebuilds X",
+                         {{"EVENT", "x-lost-mark"}});
+        return NodeMachine::primary(cfg, lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force, lost.marked});
+    }
+    PersistedMark::Loaded mark = PersistedMark::raw_writes(cfg.cluster.state_dir).load();
     if (!mark.error.empty()) log::warning(log_prefix(cfg, self) + mark.error, {{"EVENT", "raw-writes-mark"}});
     else if (mark.marked)
         log::warning(log_prefix(cfg, self) + "Y was written outside md (" + mark.reason + "): heartbeats say raw-written until " +
@@ -119,7 +127,7 @@ public:
                 cfg_.spool.md_device, cfg_.nbd.device_index,
                 [this](Event e) { asio::post(io_, [this, e = std::move(e)] { on_mirror_event(e); }); },
                 [this](const std::optional<raid::MdSnapshot>& s) { asio::post(io_, [this, s] { md_ = s; }); });
-        system_ = std::make_unique<LinuxSystem>(NodeStateStore(cfg_.cluster.state_dir, self), RawWritesMark(cfg_.cluster.state_dir),
+        system_ = std::make_unique<LinuxSystem>(NodeStateStore(cfg_.cluster.state_dir, self), PersistedMark::raw_writes(cfg_.cluster.state_dir),
                                                 machine_.standby(),
                                                 [this](MessageKind k) { asio::post(io_, [this, k] { peer_.request(k, Clock::now()); }); },
                                                 export_.get());

@@ -43,9 +43,9 @@ bool mounted_where_we_mount_it(const actions::FilesystemSpec& spec) {
 
 }  // namespace
 
-LinuxSystem::LinuxSystem(NodeStateStore store, RawWritesMark raw_mark, bool standby,
+LinuxSystem::LinuxSystem(NodeStateStore store, PersistedMark raw_mark, bool standby,
                          std::function<void(MessageKind)> notify, SpoolExport* spool_export)
-    : store_(std::move(store)), raw_mark_(std::move(raw_mark)), standby_(standby), notify_(std::move(notify)),
+    : store_(std::move(store)), raw_mark_(std::move(raw_mark)), x_lost_mark_(PersistedMark::x_lost(raw_mark_.dir())), standby_(standby), notify_(std::move(notify)),
       export_(spool_export) {}
 
 void LinuxSystem::set_hook_situation(std::string state, std::string reason) {

@@ -18,7 +18,7 @@
 #include "agent/system/process_runner.hpp"
 #include "raid/md_control.hpp"
 #include "agent/store/node_state.hpp"
-#include "agent/store/raw_writes_mark.hpp"
+#include "agent/store/persisted_mark.hpp"
 #include "agent/system/system.hpp"
 
 namespace haspool::agent {
@@ -29,7 +29,7 @@ public:
     // stores, not the configuration they were named by). `notify` queues a peer message (it must
     // be thread-safe: steps run on a worker thread). `spool_export` is the standby's export of Y
     // (nullptr on the primary: its export steps fail).
-    LinuxSystem(NodeStateStore store, RawWritesMark raw_mark, bool standby, std::function<void(MessageKind)> notify,
+    LinuxSystem(NodeStateStore store, PersistedMark raw_mark, bool standby, std::function<void(MessageKind)> notify,
                 class SpoolExport* spool_export = nullptr);
 
     // What hooks are told as HASPOOL_STATE and HASPOOL_REASON: the daemon sets it before it runs
@@ -78,6 +78,8 @@ public:
     // linux_system_raw.cpp (docs/agent.md "Raw takeover").
     StepResult mark_raw_writes(const step::MarkRawWrites& s) override;
     StepResult clear_raw_writes(const step::ClearRawWrites& s) override;
+    StepResult mark_x_lost(const step::MarkXLost& s) override;
+    StepResult clear_x_lost(const step::ClearXLost& s) override;
     StepResult map_raw(const step::MapRaw& s) override;
     StepResult unmap_raw(const step::UnmapRaw& s) override;
     StepResult assemble_from_raw(const step::AssembleFromRaw& s) override;
@@ -90,7 +92,8 @@ private:
     StepResult make_filesystem(const step::AssembleMirror& s);  // on a new array that holds nothing yet
 
     NodeStateStore store_;
-    RawWritesMark raw_mark_;
+    PersistedMark raw_mark_;
+    PersistedMark x_lost_mark_;  // beside raw_mark_, in the same state directory
     bool standby_;
     std::function<void(MessageKind)> notify_;
     class SpoolExport* export_;

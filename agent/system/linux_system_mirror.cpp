@@ -1,4 +1,5 @@
-// LinuxSystem's mirror steps: the standby's export of Y, the primary's kernel NBD leg, and md.
+// LinuxSystem's mirror steps: the standby's export of Y, the primary's kernel NBD leg, md, and
+// the primary's x-lost mark (which leg of md counts).
 // Each checks the kernel's view first, so re-running a plan after a partial failure (or after a
 // daemon restart with the array still running) does only what is missing.
 #include <limits.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <ctime>
 #include <thread>
 
 #include "agent/system/linux_system.hpp"
@@ -277,6 +279,24 @@ StepResult LinuxSystem::re_add_member(const step::ReAddMember& s) {
     if (std::string f = md_.add_full(s.md, s.dev, nbd_leg); !f.empty())
         return StepResult::failure("re-add refused (" + e + "), and the full add failed too: " + f);
     return StepResult::success("copying " + s.dev + ": every chunk (re-add refused)");
+}
+
+// The primary's x-lost mark (docs/faults.md, loss of X): persisted before the daemon acts on a
+// failed X, cleared once md has copied Y onto a new X.
+StepResult LinuxSystem::mark_x_lost(const step::MarkXLost& s) {
+    if (std::string e = x_lost_mark_.set(s.dev + ": " + s.reason, std::time(nullptr)); !e.empty())
+        return StepResult::failure("persisting the x-lost mark for " + s.dev + ": " + e);
+    log::warning("marked " + x_lost_mark_.path() + ": " + s.dev + " is lost (" + s.reason +
+                     "); this node assembles only from Y until X is rebuilt in full",
+                 {{"EVENT", "x-lost-marked"}, {"DEVICE", s.dev}});
+    return StepResult::success();
+}
+
+StepResult LinuxSystem::clear_x_lost(const step::ClearXLost& s) {
+    if (!x_lost_mark_.load().marked) return StepResult::success();
+    if (std::string e = x_lost_mark_.clear(); !e.empty()) return StepResult::failure(e);
+    log::notice("cleared the x-lost mark " + x_lost_mark_.path() + ": " + s.reason, {{"EVENT", "x-lost-cleared"}});
+    return StepResult::success();
 }
 
 StepResult LinuxSystem::add_member_full(const step::AddMemberFull& s) {

@@ -22,7 +22,7 @@
 #include "agent/log/log.hpp"
 #include "agent/system/actions/mountinfo.hpp"
 #include "agent/system/raw_layout.hpp"
-#include "agent/store/raw_writes_mark.hpp"
+#include "agent/store/persisted_mark.hpp"
 
 namespace haspool::agent {
 
@@ -191,7 +191,7 @@ std::string publish_link(const std::string& link, const std::string& target) {
 }  // namespace
 
 StepResult LinuxSystem::mark_raw_writes(const step::MarkRawWrites& s) {
-    const RawWritesMark& mark = raw_mark_;
+    const PersistedMark& mark = raw_mark_;
     if (std::string e = mark.set(s.reason, std::time(nullptr)); !e.empty())
         return StepResult::failure("persisting the raw-writes mark (before anything writes Y outside md): " + e);
     log::warning("marked " + mark.path() + ": Y is about to be written outside md (" + s.reason +
@@ -201,7 +201,7 @@ StepResult LinuxSystem::mark_raw_writes(const step::MarkRawWrites& s) {
 }
 
 StepResult LinuxSystem::clear_raw_writes(const step::ClearRawWrites& s) {
-    const RawWritesMark& mark = raw_mark_;
+    const PersistedMark& mark = raw_mark_;
     if (!mark.load().marked) return StepResult::success();
     if (std::string e = mark.clear(); !e.empty()) return StepResult::failure(e);
     log::notice("cleared the raw-writes mark " + mark.path() + ": " + s.reason, {{"EVENT", "raw-writes-cleared"}});

@@ -39,6 +39,8 @@ StepResult perform(System& sys, const Step& s) {
         [&](const step::AddMemberFull& x) { return sys.add_member_full(x); },
         [&](const step::MarkRawWrites& x) { return sys.mark_raw_writes(x); },
         [&](const step::ClearRawWrites& x) { return sys.clear_raw_writes(x); },
+        [&](const step::MarkXLost& x) { return sys.mark_x_lost(x); },
+        [&](const step::ClearXLost& x) { return sys.clear_x_lost(x); },
         [&](const step::MapRaw& x) { return sys.map_raw(x); },
         [&](const step::UnmapRaw& x) { return sys.unmap_raw(x); },
         [&](const step::AssembleFromRaw& x) { return sys.assemble_from_raw(x); },

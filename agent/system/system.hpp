@@ -65,6 +65,8 @@ public:
     // a loop device, and the primary's assembly from a Y that was written outside md.
     virtual StepResult mark_raw_writes(const step::MarkRawWrites&) = 0;
     virtual StepResult clear_raw_writes(const step::ClearRawWrites&) = 0;
+    virtual StepResult mark_x_lost(const step::MarkXLost&) = 0;
+    virtual StepResult clear_x_lost(const step::ClearXLost&) = 0;
     virtual StepResult map_raw(const step::MapRaw&) = 0;
     virtual StepResult unmap_raw(const step::UnmapRaw&) = 0;
     virtual StepResult assemble_from_raw(const step::AssembleFromRaw&) = 0;

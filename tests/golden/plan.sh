@@ -4,7 +4,7 @@
 # The machines take every step from Plans (scripts/check-layers), and every Plans function
 # appears in a flow, so these transcripts pin every plan a machine can run.
 # After an intended change, regenerate with:
-#   for f in start mirror takeover raw-takeover switchover failback halt; do
+#   for f in start mirror takeover raw-takeover switchover failback lose-x halt; do
 #       haspool plan $f --config config/haspool.example.yaml > tests/golden/plan-$f.txt; done
 #   for n in alpha beta; do haspool plan resolve --discard $n --config config/haspool.example.yaml \
 #       > tests/golden/plan-resolve-discard-$n.txt; done
@@ -13,7 +13,7 @@ source "$(dirname "$0")/../lib.sh"
 EX="$HASPOOL_SOURCE_DIR/config/haspool.example.yaml"
 GOLD="$HASPOOL_SOURCE_DIR/tests/golden"
 
-for flow in start mirror takeover raw-takeover switchover failback halt; do
+for flow in start mirror takeover raw-takeover switchover failback lose-x halt; do
     run_capture "$flow" "$HASPOOL" plan "$flow" --config "$EX"
     expect_rc 0 "$flow"
     diff -u "$GOLD/plan-$flow.txt" "$T_DIR/$flow.out" >"$T_DIR/$flow.diff" ||
@@ -37,6 +37,11 @@ map=$(grep -n "MapRaw" "$T_DIR/raw-takeover.out" | head -1 | cut -d: -f1)
 [ -n "$mark" ] && [ -n "$map" ] && [ "$mark" -lt "$map" ] || fail "plan raw-takeover does not mark before MapRaw"
 sed -n '/failback, X added in full/,$p' "$T_DIR/raw-takeover.out" | grep -q "ReAddMember\|MergeBitmap" &&
     fail "plan raw-takeover's failback re-adds X"
+# A lost X is marked before md lets go of it, and it is only ever copied in full (never re-added).
+mark=$(grep -n "MarkXLost" "$T_DIR/lose-x.out" | head -1 | cut -d: -f1)
+failx=$(grep -n "FailMember" "$T_DIR/lose-x.out" | head -1 | cut -d: -f1)
+[ -n "$mark" ] && [ -n "$failx" ] && [ "$mark" -lt "$failx" ] || fail "plan lose-x does not mark X lost before FailMember"
+grep -q "ReAddMember\|MergeBitmap\|BumpGeneration" "$T_DIR/lose-x.out" && fail "plan lose-x re-adds X or mints a generation"
 run_capture resolve-nodiscard "$HASPOOL" plan resolve --config "$EX"
 expect_rc 2 resolve-nodiscard
 expect_in resolve-nodiscard err "--discard NODE goes with the resolve flow"
@@ -60,7 +65,7 @@ done >"$T_DIR/prefix.out" || fail "plan --verbose is not the one-line plan in fu
 # `haspool plan` alone (all) prints every flow, resolve for both nodes, in the order of --help.
 run_capture all "$HASPOOL" plan --config "$EX"
 expect_rc 0 all
-cat "$GOLD"/plan-{start,mirror,takeover,raw-takeover,switchover,failback}.txt "$GOLD"/plan-resolve-discard-{alpha,beta}.txt \
+cat "$GOLD"/plan-{start,mirror,takeover,raw-takeover,switchover,failback,lose-x}.txt "$GOLD"/plan-resolve-discard-{alpha,beta}.txt \
     "$GOLD"/plan-halt.txt >"$T_DIR/all.want"
 diff -u "$T_DIR/all.want" "$T_DIR/all.out" >"$T_DIR/all.diff" || fail "plan (all) is not every flow in order:
 $(cat "$T_DIR/all.diff")"

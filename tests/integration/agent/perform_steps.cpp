@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
         std::cerr << "no node '" << argv[2] << "' in " << argv[1] << "\n";
         return 2;
     }
-    LinuxSystem sys(NodeStateStore(c.cluster.state_dir, self->name), RawWritesMark(c.cluster.state_dir),
+    LinuxSystem sys(NodeStateStore(c.cluster.state_dir, self->name), PersistedMark::raw_writes(c.cluster.state_dir),
                     self->role == config::Role::standby, nullptr);
     const Plans plans(c);
     sys.set_hook_situation("TAKEOVER", "integration test");

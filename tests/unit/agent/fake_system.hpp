@@ -51,6 +51,8 @@ public:
     HASPOOL_FAKE(add_member_full, AddMemberFull)
     HASPOOL_FAKE(mark_raw_writes, MarkRawWrites)
     HASPOOL_FAKE(clear_raw_writes, ClearRawWrites)
+    HASPOOL_FAKE(mark_x_lost, MarkXLost)
+    HASPOOL_FAKE(clear_x_lost, ClearXLost)
     HASPOOL_FAKE(map_raw, MapRaw)
     HASPOOL_FAKE(unmap_raw, UnmapRaw)
     HASPOOL_FAKE(assemble_from_raw, AssembleFromRaw)

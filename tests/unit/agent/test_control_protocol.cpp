@@ -15,6 +15,9 @@ TEST_CASE("control protocol: the lines") {
     q = parse_control_line("failback");
     CHECK(q.kind == K::operator_command);
     CHECK(q.command == event::Command::failback);
+    q = parse_control_line("replace-disk");
+    CHECK(q.kind == K::operator_command);
+    CHECK(q.command == event::Command::replace_disk);
     q = parse_control_line("resolve discard=alpha");
     CHECK(q.kind == K::resolve);
     CHECK(q.discard == "alpha");
@@ -27,7 +30,7 @@ TEST_CASE("control protocol: the lines") {
 
 TEST_CASE("control protocol: the answers") {
     CHECK(unknown_command_reply("reboot") ==
-          "error: unknown control command 'reboot' (status, status-json, switchover, failback, resolve discard=NODE)\n");
+          "error: unknown control command 'reboot' (status, status-json, switchover, failback, replace-disk, resolve discard=NODE)\n");
     NodeDecision d{"HANDOVER", 8, {step::StopUnit{}}, std::nullopt, "operator asked for a switchover"};
     CHECK(command_reply("alpha", "MIRRORED", d) == "ok: alpha HANDOVER: operator asked for a switchover\n");
     d.state = "MIRRORED";

@@ -366,6 +366,28 @@ TEST_CASE("codec: the standby's raw-written mark round trips; from a primary it 
     Message five = heartbeat(2);
     five.status.primary = false;
     five.status.state = static_cast<uint8_t>(StandbyState::ACTIVE);
-    five.status.md = static_cast<MirrorHealth>(5);
+    five.status.md = static_cast<MirrorHealth>(5);  // x-lost: the primary's word only
     expect_reject(g, encode(five, kKey), Reject::malformed);
+}
+
+TEST_CASE("codec: a DISKLESS primary's x-lost round trips; 6 and state 12 are malformed") {
+    Message m = heartbeat();
+    m.status.state = static_cast<uint8_t>(PrimaryState::DISKLESS);
+    m.status.md = MirrorHealth::x_lost;
+    auto b = encode(m, kKey);
+    Decoded d = decode(b.data(), b.size(), keys());
+    INFO(d.detail);
+    REQUIRE(d.message);
+    CHECK(d.message->status.says(PrimaryState::DISKLESS));
+    CHECK(d.message->status.md == MirrorHealth::x_lost);
+    CHECK(d.message->status.state_name() == "DISKLESS");
+    CHECK(std::string(to_string(MirrorHealth::x_lost)) == "x-lost");
+
+    PeerGate g = gate();
+    Message six = heartbeat(1);
+    six.status.md = static_cast<MirrorHealth>(6);
+    expect_reject(g, encode(six, kKey), Reject::malformed);
+    Message twelve = heartbeat(2);
+    twelve.status.state = 12;
+    expect_reject(g, encode(twelve, kKey), Reject::malformed);
 }

@@ -22,7 +22,7 @@ TEST_CASE("LinuxSystem DiscardGeneration: persisted with history, idempotent, re
     st.node = "alpha";
     st.lineage = kSplitA;
     REQUIRE(store.save(st) == "");
-    LinuxSystem sys(store, RawWritesMark(dir.path.string()), false, nullptr);
+    LinuxSystem sys(store, PersistedMark::raw_writes(dir.path.string()), false, nullptr);
     sys.set_state(st);
 
     StepResult r = perform(sys, step::DiscardGeneration{kSplitA.current, "test"});
@@ -50,8 +50,24 @@ TEST_CASE("LinuxSystem DiscardGeneration: persisted with history, idempotent, re
 
 TEST_CASE("LinuxSystem AddMemberFull refuses when the array is not running") {
     TempDir dir;
-    LinuxSystem sys(NodeStateStore(dir.path.string(), "alpha"), RawWritesMark(dir.path.string()), false, nullptr);
+    LinuxSystem sys(NodeStateStore(dir.path.string(), "alpha"), PersistedMark::raw_writes(dir.path.string()), false, nullptr);
     StepResult r = perform(sys, step::AddMemberFull{"/dev/md/haspool", "/dev/nbd0"});
     CHECK_FALSE(r.ok);
     CHECK_THAT(r.error, Catch::Contains("/dev/md/haspool is not running"));
+}
+
+TEST_CASE("LinuxSystem MarkXLost/ClearXLost: the x-lost file beside the raw-writes mark, both idempotent") {
+    TempDir dir;
+    LinuxSystem sys(NodeStateStore(dir.path.string(), "alpha"), PersistedMark::raw_writes(dir.path.string()), false, nullptr);
+    PersistedMark mark = PersistedMark::x_lost(dir.path.string());
+    CHECK_FALSE(mark.load().marked);
+    REQUIRE(perform(sys, step::MarkXLost{"/dev/vdb", "md failed it"}).ok);
+    auto l = mark.load();
+    CHECK(l.marked);
+    CHECK_THAT(l.reason, Catch::StartsWith("x-lost ") && Catch::Contains("/dev/vdb: md failed it"));
+    CHECK(perform(sys, step::MarkXLost{"/dev/vdb", "again"}).ok);
+    CHECK_FALSE(PersistedMark::raw_writes(dir.path.string()).load().marked);  // a separate file
+    REQUIRE(perform(sys, step::ClearXLost{"rebuilt"}).ok);
+    CHECK_FALSE(mark.load().marked);
+    CHECK(perform(sys, step::ClearXLost{"rebuilt"}).ok);
 }

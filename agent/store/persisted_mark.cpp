@@ -1,4 +1,4 @@
-#include "agent/store/raw_writes_mark.hpp"
+#include "agent/store/persisted_mark.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,13 +12,13 @@
 
 namespace haspool::agent {
 
-RawWritesMark::Loaded RawWritesMark::load() const {
+PersistedMark::Loaded PersistedMark::load() const {
     Loaded l;
     std::ifstream in(path());
     if (!in) {
         if (errno == ENOENT) return l;
         l.marked = true;
-        l.error = "cannot read " + path() + ": " + std::strerror(errno) + "; counted as marked (a full copy at failback)";
+        l.error = "cannot read " + path() + ": " + std::strerror(errno) + "; counted as marked (the safe side: a full copy)";
         return l;
     }
     l.marked = true;
@@ -26,14 +26,11 @@ RawWritesMark::Loaded RawWritesMark::load() const {
     return l;
 }
 
-std::string RawWritesMark::set(const std::string& reason, int64_t unix_time) const {
-    return write_file_durably(dir_, "raw-writes",
-                              "raw-written " + std::to_string(unix_time) + " " + reason +
-                                  "\n# Y was written outside md: the next failback must copy all of Y onto X.\n"
-                                  "# Removed by haspool once the primary reports X rebuilt in full.\n");
+std::string PersistedMark::set(const std::string& reason, int64_t unix_time) const {
+    return write_file_durably(dir_, name_, word_ + " " + std::to_string(unix_time) + " " + reason + "\n" + explanation_);
 }
 
-std::string RawWritesMark::clear() const {
+std::string PersistedMark::clear() const {
     if (::unlink(path().c_str()) != 0) {
         if (errno == ENOENT) return {};
         return "cannot remove " + path() + ": " + std::strerror(errno);
