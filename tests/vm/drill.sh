@@ -6,4 +6,7 @@
 # where both guests held the spool or the service address; it skips (77) without root or QEMU.
 deb=$(ls "$HASPOOL_BINARY_DIR"/package/haspool_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || { echo "[drill] FAIL: no package in $HASPOOL_BINARY_DIR/package (the package_deb test makes it)" >&2; exit 1; }
-exec "$HASPOOL" drill --deb "$deb" --json "$HASPOOL_BINARY_DIR/drill-report.json"
+# Rounds a, b, d and e here: round c (a switchover there and back) costs two starts of postfix
+# (about 2 min under TCG) and the switchover is proven by vm_daemon_failback; the whole suite
+# must stay under 50 min. `haspool drill` and scripts/demo run every round.
+exec "$HASPOOL" drill --deb "$deb" --json "$HASPOOL_BINARY_DIR/drill-report.json" --rounds "${HASPOOL_DRILL_CI_ROUNDS:-a,b,d,e}"
