@@ -60,6 +60,7 @@ std::string render_text(const StatusReport& r) {
     o << "  generation " << to_string(r.generation);
     if (r.generation_reason) o << " (" << *r.generation_reason << ")";
     o << "\n  steps: " << (r.steps_running ? "running " + *r.steps_running : "idle") << "\n";
+    if (!r.disk_problem.empty()) o << "  disk: " << r.disk_problem << "\n";
     if (r.mirror) o << "  md " << r.mirror->device << ": " << md_text(*r.mirror) << "\n";
     if (r.spool_export)
         o << "  export of Y: "
@@ -101,6 +102,7 @@ std::string render_json(const StatusReport& r) {
       << ",\"state_for_ms\":" << since(r.since, r.now).count() << ",\"last_decision\":" << json_string(r.last_decision)
       << ",\"generation\":" << json_string(to_string(r.generation))
       << ",\"steps_running\":" << (r.steps_running ? json_string(*r.steps_running) : "null");
+    o << ",\"disk_problem\":" << (r.disk_problem.empty() ? "null" : json_string(r.disk_problem));
     if (r.mirror) o << ",\"md\":" << json_string(md_text(*r.mirror));
     if (r.spool_export) o << ",\"export_running\":" << json_bool(r.spool_export->running);
     o << ",\"peer\":{\"node\":" << json_string(r.peer_node);

@@ -26,6 +26,7 @@ struct StatusReport {
     Generation generation;
     std::optional<std::string> generation_reason;  // the newest history entry's reason; nullopt: no history
     std::optional<std::string> steps_running;  // "TAKEOVER: 9 step(s) from RunFence"; nullopt: idle
+    std::string disk_problem;  // NodeMachine::disk_problem(): X lost, Y failed...; empty: none
 
     // The primary's array.
     struct Mirror {

@@ -30,7 +30,7 @@ std::optional<Millis> PeerFacts::silent_for(TimePoint now) const {
 
 std::string name_of(const Event& e) {
     static const char* names[] = {"HeartbeatReceived", "PeerSilent", "TimerFired", "NbdLinkLost",
-                                  "MdMemberFailed", "ResyncFinished", "OperatorCommand", "PeerRequest",
+                                  "MdMemberFailed", "YFailed", "ResyncFinished", "OperatorCommand", "PeerRequest",
                                   "StepsSucceeded", "StepFailed", "ResolveRequested"};
     static_assert(std::variant_size_v<Event> == sizeof names / sizeof names[0]);
     return names[e.index()];

@@ -43,6 +43,8 @@ struct PeerSilent { PeerFacts facts; };       // no path heard within the path-d
 struct TimerFired { PeerFacts facts; };       // the machine's wake_at came
 struct NbdLinkLost { std::string why; };      // the NBD socket dropped (kernel may reconnect)
 struct MdMemberFailed { std::string dev; };   // md failed a leg
+// Standby: the export of Y answered requests with I/O errors (the disk under it fails).
+struct YFailed { std::string why; };
 struct ResyncFinished {};                     // md finished copying
 // replace_disk: `haspool replace-disk` on a DISKLESS primary, a full copy of Y onto a new X.
 enum class Command { switchover, failback, replace_disk };
@@ -61,7 +63,7 @@ struct StepFailed {
 }  // namespace event
 
 using Event = std::variant<event::HeartbeatReceived, event::PeerSilent, event::TimerFired,
-                           event::NbdLinkLost, event::MdMemberFailed, event::ResyncFinished,
+                           event::NbdLinkLost, event::MdMemberFailed, event::YFailed, event::ResyncFinished,
                            event::OperatorCommand, event::PeerRequest, event::StepsSucceeded,
                            event::StepFailed, event::ResolveRequested>;
 

@@ -34,9 +34,21 @@ void NodeMachine::lineage_changed(const Lineage& l) {
     std::visit([&](auto& m) { m.lineage_changed(l); }, m_);
 }
 
+std::string NodeMachine::disk_problem() const {
+    if (const auto* s = std::get_if<StandbyMachine>(&m_)) {
+        if (!s->y_failed().empty()) return "Y failed: " + s->y_failed() + "; no takeover from it";
+        if (s->raw_written()) return "Y was written outside md (raw takeover): the next failback copies all of Y onto X";
+        return {};
+    }
+    if (std::get<PrimaryMachine>(m_).x_lost()) return "X is lost (md failed it): the spool is on Y alone until 'haspool replace-disk'";
+    return {};
+}
+
 MirrorHealth NodeMachine::mirror_health(const std::optional<raid::MdSnapshot>& md) const {
-    if (const auto* s = std::get_if<StandbyMachine>(&m_))
+    if (const auto* s = std::get_if<StandbyMachine>(&m_)) {
+        if (!s->y_failed().empty()) return MirrorHealth::y_failed;
         return s->raw_written() ? MirrorHealth::raw_written : MirrorHealth::unknown;
+    }
     MirrorHealth h;
     switch (std::get<PrimaryMachine>(m_).state()) {
         case PrimaryState::MIRRORED: h = MirrorHealth::in_sync; break;

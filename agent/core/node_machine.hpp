@@ -47,6 +47,9 @@ public:
     // better) by what md shows (MIRRORED while the initial sync after --init still runs says
     // "resyncing", so the standby knows Y is incomplete). The standby has no mirror of its own:
     // it says whether Y was written outside md.
+    // What is wrong with this node's disk, one sentence, or empty: X lost (primary), Y failed or
+    // written outside md (standby). `haspool status` shows it.
+    std::string disk_problem() const;
     MirrorHealth mirror_health(const std::optional<raid::MdSnapshot>& md) const;
 
 private:

@@ -366,6 +366,9 @@ PrimaryMachine::Decision PrimaryMachine::consider_peer(TimePoint now) {
     }
     if (!p.says(StandbyState::EXPORTING))
         return stay(peer_name_ + " is " + p.state_name() + ", not EXPORTING (" + gens + "); waiting");
+    if (p.md == MirrorHealth::y_failed)
+        return stay(peer_name_ + " reports its disk Y failed (" + gens + "): not assembling with it; waiting (start with "
+                                 "--force-solo to serve from X alone)");
     if (x_lost_) {
         // The stale X is never assembled (docs/faults.md, loss of X): serve from Y alone.
         if (opt_.init) return stay("refused --init: X is marked lost; remove the mark only if X was replaced and nothing on it counts");
@@ -444,6 +447,7 @@ PrimaryMachine::Decision PrimaryMachine::on_mirrored(const Event& e, TimePoint n
         if (o->command == event::Command::failback) return stay("refused failback: this node already serves");
         if (!peer_ || !peer_->says(StandbyState::EXPORTING) || facts_.paths_stable() == 0)
             return stay("refused switchover: " + peer_name_ + " must be EXPORTING and heard on a stable path");
+        if (peer_->md == MirrorHealth::y_failed) return stay("refused switchover: " + peer_name_ + " reports its disk Y failed");
         leg_failed_in_handover_.clear();
         return go(PrimaryState::HANDOVER, "switchover: stopping here, then " + peer_name_ + " takes over",
                   plans_.handover(), Plan::handover);
@@ -468,6 +472,10 @@ PrimaryMachine::Decision PrimaryMachine::on_degraded(const Event& e, TimePoint n
                       !resolve_.awaiting_peer_discard(peer_) && compare(lineage_, peer_->lineage) != Comparison::diverged;
     if (std::holds_alternative<event::HeartbeatReceived>(e) || std::holds_alternative<event::TimerFired>(e)) {
         if (!peer_ready) return stay();
+        // Re-adding a leg whose disk answers I/O errors would only make md fail it again.
+        if (peer_->md == MirrorHealth::y_failed)
+            return stay(peer_name_ + " reports its disk Y failed: not re-adding its leg; serving from X alone until Y "
+                                     "is replaced and " + peer_name_ + "'s daemon restarted");
         if (retry_at_ && now < *retry_at_) return stay({}, retry_at_);
         bool y_blank = peer_->lineage.current == Generation::blank();
         return go(PrimaryState::RESYNC,

@@ -77,6 +77,8 @@ public:
     const Lineage& lineage() const { return lineage_; }
     void lineage_changed(const Lineage& l) { lineage_ = l; }
     const std::optional<PeerStatus>& peer() const { return peer_; }
+    // md failed X and it has not been rebuilt in full since (the x-lost mark).
+    bool x_lost() const { return x_lost_; }
 
 private:
     using Plan = PrimaryPlan;

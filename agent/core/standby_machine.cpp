@@ -221,6 +221,7 @@ std::optional<StandbyMachine::Refusal> StandbyMachine::takeover_refusal(const Pe
         return Refusal{peer_name_ + "'s daemon is restarting and its node keeps the service (daemon-restarting); "
                            "no takeover on its silence before " + format_duration(std::chrono::duration_cast<Millis>(*restart_hold_until_ - now)) + " from now",
                        *restart_hold_until_};
+    if (!y_failed_.empty()) return Refusal{"Y failed: " + y_failed_, {}};
     if (!outdated_.empty()) return Refusal{"Y is outdated: " + outdated_, {}};
     // Y holds the data of our generation; a newer one on the primary means writes Y never saw
     // (a blank Y never held the spool at all).
@@ -336,6 +337,15 @@ StandbyMachine::Decision StandbyMachine::decide(const Event& e, TimePoint now) {
         if (const config::Node* loser = discarded_by(c_, r->message)) return on_resolve(loser->name, true);
     if (const auto* h = std::get_if<event::HeartbeatReceived>(&e))
         if (auto split = note_peer(h->peer)) return *split;
+    if (const auto* y = std::get_if<event::YFailed>(&e)) {
+        // Not a state: the standby serves nothing from Y while EXPORTING, so there is nothing to
+        // stop; what changes is that Y is no copy to take over from. Logged once.
+        const bool first = y_failed_.empty();
+        y_failed_ = y->why;
+        if (!first) return stay();
+        return stay("Y failed: " + y->why + "; this node will not take over from it, and " + peer_name_ +
+                    " does not re-add its leg; replace the disk, then restart this daemon (docs/faults.md)");
+    }
     if (const auto* o = std::get_if<event::OperatorCommand>(&e); o && o->command == event::Command::replace_disk)
         return refuse("refused replace-disk: it rebuilds the primary's lost X from Y; run it on " + peer_name_);
     switch (state_) {
@@ -383,8 +393,14 @@ StandbyMachine::Decision StandbyMachine::on_exporting(const Event& e, TimePoint 
         return stay({}, export_up_ ? std::nullopt : export_retry_at_);
     }
     if (const auto* r = std::get_if<event::PeerRequest>(&e)) {
-        if (r->message == MessageKind::take_over)
+        if (r->message == MessageKind::take_over) {
+            // The primary refuses a switchover onto a Y that says y-failed; a request that crossed
+            // that heartbeat is refused here: serving from a failing disk is no takeover.
+            if (!y_failed_.empty())
+                return stay("refused the switchover from " + peer_name_ + ": Y failed (" + y_failed_ +
+                            "); nobody serves until " + peer_name_ + " resumes (its resume plan) or the operator acts");
             return takeover_now(true, "switchover: " + peer_name_ + " has stopped and asks this node to take over");
+        }
         if (r->message == MessageKind::you_are_outdated) {
             outdated_ = peer_name_ + " said it writes without Y (you-are-outdated)";
             return stay("Y is outdated: " + outdated_);

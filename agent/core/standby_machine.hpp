@@ -74,6 +74,10 @@ public:
     // Y was written outside md (raw takeover) and X has not been rebuilt in full since: the
     // heartbeats say so (MirrorHealth::raw_written), so the primary's failback adds X in full.
     bool raw_written() const { return raw_written_; }
+    // The export of Y answered I/O errors (docs/faults.md, loss of Y): why, or empty. Heartbeats
+    // say y-failed, and no takeover (crash or planned) is made from Y until the daemon restarts
+    // on a repaired disk.
+    const std::string& y_failed() const { return y_failed_; }
     // The spool is served from the raw loop mapping of Y (ACTIVE after a raw takeover).
     bool serving_raw() const { return serving_raw_; }
 
@@ -154,6 +158,7 @@ private:
     // Facts about this node's devices and data, not about a plan (they outlive the plan that
     // made them true, and decide which plan comes next):
     bool export_up_ = false;         // Y is exported (StartExport succeeded, nothing stopped it since)
+    std::string y_failed_;           // see y_failed()
     bool raw_written_ = false;       // the persisted full-copy mark (MarkRawWrites ran or was planned)
     bool serving_raw_ = false;       // the spool is mounted from Y's loop mapping: the handback unmaps it
     bool raw_takeover_ran_ = false;  // a raw plan started, so a loop mapping may exist until released

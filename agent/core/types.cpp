@@ -56,6 +56,7 @@ const char* to_string(MirrorHealth h) {
         case MirrorHealth::resyncing: return "resyncing";
         case MirrorHealth::raw_written: return "raw-written";
         case MirrorHealth::x_lost: return "x-lost";
+        case MirrorHealth::y_failed: return "y-failed";
     }
     return "?";
 }

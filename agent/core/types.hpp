@@ -64,7 +64,9 @@ std::string state_name(uint8_t wire_state);
 // unmarked, heartbeats are byte for byte what older builds send.
 // x_lost is the primary's word in DISKLESS: "my X is gone, every write is on Y". An older build
 // rejects it (and the state) as malformed: upgrade the standby first, as for every wire change.
-enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3, raw_written = 4, x_lost = 5 };
+// y_failed is the standby's: "the disk I export answered I/O errors" (docs/faults.md, loss of Y):
+// the primary then never re-adds the leg, and this node never takes over from Y.
+enum class MirrorHealth : uint8_t { unknown = 0, in_sync = 1, degraded = 2, resyncing = 3, raw_written = 4, x_lost = 5, y_failed = 6 };
 enum class NbdHealth : uint8_t { none = 0, connected = 1, lost = 2 };
 const char* to_string(MirrorHealth h);
 const char* to_string(NbdHealth h);

@@ -224,8 +224,19 @@ private:
         if (stopping_) return;
         TimePoint now = Clock::now();
         peer_.send_heartbeats(now);
-        if (export_)  // requests on our export are a sign of life of the primary (docs/design.md §3)
+        if (export_) {  // requests on our export are a sign of life of the primary (docs/design.md §3)
             if (auto t = export_->last_activity()) peer_.nbd_activity(*t);
+            // Y answering I/O errors (docs/faults.md, loss of Y): the machine hears each new count.
+            if (uint64_t n = export_->io_errors(); n > y_errors_seen_) {
+                if (y_errors_seen_ == 0)  // the first; the machine's decision says the rest once
+                    log::error(prefix_ + "the export of " + cfg_.standby().spool_device + " answered " + std::to_string(n) +
+                               " request(s) with an I/O error",
+                               {{"EVENT", "y-io-error"}, {"DEVICE", cfg_.standby().spool_device}});
+                y_errors_seen_ = n;
+                dispatch(event::YFailed{std::to_string(n) + " request(s) on " + cfg_.standby().spool_device +
+                                        " answered with an I/O error by the disk (the export's count)"});
+            }
+        }
         bool hold = paused(now);
         pause_.ticked(now);
         PeerFacts f = peer_.facts(now);
@@ -330,6 +341,7 @@ private:
         r.generation = st.lineage.current;
         if (!st.history.empty()) r.generation_reason = st.history.back().reason;
         if (running_) r.steps_running = running_desc_;
+        r.disk_problem = machine_.disk_problem();
         if (watch_) r.mirror = StatusReport::Mirror{cfg_.spool.md_device, md_, copy_plan_};
         if (export_) r.spool_export = StatusReport::Export{export_->running(), export_->open_sessions()};
         r.peer_node = peer_.peer_name();
@@ -429,6 +441,7 @@ private:
     ControlSocket control_;
     PauseDetector pause_;
     std::unique_ptr<SpoolExport> export_;    // standby: the export of Y
+    uint64_t y_errors_seen_ = 0;             // the export's I/O error count last dispatched
     std::unique_ptr<MirrorWatch> watch_;     // primary: md and LINK_DEAD
     std::optional<raid::MdSnapshot> md_;     // primary: the array as last seen
     std::string copy_plan_;                  // primary: what the last (re-)add said md will copy

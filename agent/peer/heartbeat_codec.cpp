@@ -225,8 +225,8 @@ Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
     m.status.primary = role == 0;
     if (!valid_state(m.status.primary, m.status.state))
         return reject(Reject::malformed, "state " + std::to_string(m.status.state) + " is not a state of the sender's role");
-    // raw_written (4) is the standby's word only, x_lost (5) the primary's (types.hpp).
-    const bool md_ok = m.status.primary ? (md <= 3 || md == 5) : md <= 4;
+    // raw_written (4) and y_failed (6) are the standby's words only, x_lost (5) the primary's (types.hpp).
+    const bool md_ok = m.status.primary ? (md <= 3 || md == 5) : (md <= 4 || md == 6);
     if (!md_ok || nbd > 2 || m.status.md_percent > 100)
         return reject(Reject::malformed, "health out of range (md " + std::to_string(md) + ", percent " +
                                              std::to_string(m.status.md_percent) + ", nbd " + std::to_string(nbd) + ")");

@@ -139,6 +139,7 @@ std::string SpoolExport::stop_locked() {
     if (!server_) return "";
     return on_thread(io_, [&]() -> std::string {
         server_->stop();
+        io_errors_before_ += server_->counters().io_errors.load();
         std::string e;
         if (int err = dev_->flush()) e = "flushing " + device_ + " after closing the export failed: " + std::strerror(err);
         server_.reset();  // closes Y
@@ -158,6 +159,13 @@ std::optional<std::chrono::steady_clock::time_point> SpoolExport::last_activity(
     std::unique_lock lock(mu_, std::try_to_lock);
     if (lock.owns_lock() && server_ && server_->counters().requests.load() > 0) last_seen_ = server_->last_activity();
     return last_seen_;
+}
+
+uint64_t SpoolExport::io_errors() const {
+    // From the daemon's loop on every tick, as last_activity().
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock()) io_errors_seen_ = io_errors_before_ + (server_ ? server_->counters().io_errors.load() : 0);
+    return io_errors_seen_;
 }
 
 int SpoolExport::open_sessions() const {

@@ -64,6 +64,9 @@ public:
     // Newest request served (any connection), or nullopt when none yet; thread-safe.
     std::optional<std::chrono::steady_clock::time_point> last_activity() const;
     int open_sessions() const;
+    // Requests on Y answered with an I/O error since this object was made (every export it ran):
+    // the standby's sign that Y fails under the export (docs/faults.md, loss of Y); thread-safe.
+    uint64_t io_errors() const;
 
 private:
     std::string stop_locked();
@@ -77,6 +80,8 @@ private:
     std::unique_ptr<nbd::NbdServer> server_;
     nbd::ExportDevice* dev_ = nullptr;  // owned by server_
     mutable std::optional<std::chrono::steady_clock::time_point> last_seen_;  // guarded by mu_
+    uint64_t io_errors_before_ = 0;  // the I/O errors of the exports stopped so far; guarded by mu_
+    mutable uint64_t io_errors_seen_ = 0;  // the last count read (when mu_ was busy); guarded by mu_
 };
 
 }  // namespace haspool::agent

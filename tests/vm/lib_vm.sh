@@ -291,7 +291,7 @@ nodes:
   - name: beta
     role: standby
     hostname: beta
-    spool_device: /dev/vda
+    spool_device: ${VM_Y_DEVICE:-/dev/vda}
     addresses:
       lan: 192.0.2.2
 heartbeat:
@@ -438,6 +438,10 @@ vm_daemons_up() {
     vm_wait alpha
     vm_wait beta
     vm_setup_node alpha
+    # VM_PREPARE_BETA: a script run on beta before its configuration is checked (a device for Y)
+    if [ -n "${VM_PREPARE_BETA:-}" ]; then
+        vm_run beta "$VM_PREPARE_BETA" >/dev/null || fail "preparing beta: $(vm_run beta "$VM_PREPARE_BETA" 2>&1)"
+    fi
     vm_setup_node beta
     vm_daemon_start beta --init
     vm_daemon_start alpha --init

@@ -368,9 +368,26 @@ TEST_CASE("codec: the standby's raw-written mark round trips; from a primary it 
     five.status.state = static_cast<uint8_t>(StandbyState::ACTIVE);
     five.status.md = static_cast<MirrorHealth>(5);  // x-lost: the primary's word only
     expect_reject(g, encode(five, kKey), Reject::malformed);
+    Message y = heartbeat(3);
+    y.status.md = MirrorHealth::y_failed;  // the standby's word only
+    expect_reject(g, encode(y, kKey), Reject::malformed);
 }
 
-TEST_CASE("codec: a DISKLESS primary's x-lost round trips; 6 and state 12 are malformed") {
+TEST_CASE("codec: the standby's y-failed round trips") {
+    Message m = heartbeat();
+    m.status.primary = false;
+    m.status.state = static_cast<uint8_t>(StandbyState::EXPORTING);
+    m.status.md = MirrorHealth::y_failed;
+    m.status.md_percent = 0;
+    auto b = encode(m, kKey);
+    Decoded d = decode(b.data(), b.size(), keys());
+    INFO(d.detail);
+    REQUIRE(d.message);
+    CHECK(d.message->status.md == MirrorHealth::y_failed);
+    CHECK(std::string(to_string(MirrorHealth::y_failed)) == "y-failed");
+}
+
+TEST_CASE("codec: a DISKLESS primary's x-lost round trips; 6 from it and state 12 are malformed") {
     Message m = heartbeat();
     m.status.state = static_cast<uint8_t>(PrimaryState::DISKLESS);
     m.status.md = MirrorHealth::x_lost;

@@ -84,7 +84,7 @@ TEST_CASE("status report: the primary's text") {
 TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
           "{\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
-          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,"
+          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,\"disk_problem\":null,"
           "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\","
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
           "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
@@ -114,12 +114,16 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
           "  path replication: up (not yet stable), last heard 350ms ago\n");
     CHECK(render_json(r) ==
           "{\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
-          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,"
+          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,\"disk_problem\":null,"
           "\"export_running\":false,\"peer\":{\"node\":\"alpha\",\"clock_offset_ms\":null,"
           "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}]},"
           "\"dropped\":{},\"keys\":{\"next_configured\":false,\"signing_with_next\":false,\"peer_holds_next\":false}}\n");
     r.steps_running = "EXPORTING: 1 step(s) from StartExport";
     CHECK(render_json(r).find(",\"steps_running\":\"EXPORTING: 1 step(s) from StartExport\",") != std::string::npos);
+    // A failed Y (docs/faults.md): one line of text, a string in JSON.
+    r.disk_problem = "Y failed: 3 request(s) on /dev/vdb answered with an I/O error by the disk; no takeover from it";
+    CHECK(render_text(r).find("\n  disk: Y failed: 3 request(s) on /dev/vdb") != std::string::npos);
+    CHECK(render_json(r).find(",\"disk_problem\":\"Y failed: 3 request(s)") != std::string::npos);
 }
 
 TEST_CASE("status report: md while a re-add copies, degraded, not running") {
