@@ -1,6 +1,8 @@
 #include "agent/cli/cli.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "config/config_loader.hpp"
 #include "config/host_check.hpp"
@@ -30,7 +32,10 @@ std::optional<int> parse(const std::string& command, const std::string& synopsis
                   << "Try 'haspool " << command << " --help'.\n";
         return kExitUsage;
     }
-    if (vm.count("verbose")) log::set_min_level(log::Level::debug);
+    // HASPOOL_DEBUG=1 does what --verbose does: for a unit's Environment= (or a drop-in) without
+    // editing its command line. Empty or "0" leaves it off.
+    const char* debug = std::getenv("HASPOOL_DEBUG");
+    if (vm.count("verbose") || (debug && *debug && std::string_view(debug) != "0")) log::set_min_level(log::Level::debug);
     return std::nullopt;
 }
 

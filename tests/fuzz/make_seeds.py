@@ -407,7 +407,7 @@ def config_seeds():
 def control_seeds():
     t = "fuzz_control"
     for name, line in (("status", "status\n"), ("status-json", "status-json\n"), ("switchover", "switchover\n"),
-                       ("failback", "failback\n"), ("resolve-alpha", "resolve discard=alpha\n"),
+                       ("failback", "failback\n"), ("replace-disk", "replace-disk\n"), ("resolve-alpha", "resolve discard=alpha\n"),
                        ("resolve-empty", "resolve discard=\n"), ("resolve-unknown", "resolve discard=gamma\n"),
                        ("unknown", "reboot\n"), ("no-newline", "status"), ("crlf", "status\r\n")):
         put(t, name, line)

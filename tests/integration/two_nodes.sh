@@ -25,7 +25,8 @@ expect_in noinit err "haspool standby --init"
 # first generation (1/primary), as it would after adopting it. (A blank beta would refuse any
 # takeover: its Y never held the spool; the unit tests cover that refusal.)
 write_state beta 2 0 "adopted: mirrored with alpha"
-start_bg beta ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
+# beta with HASPOOL_DEBUG=1 (log.hpp): its debug lines, one per heartbeat, are in its log only.
+start_bg beta env HASPOOL_DEBUG=1 ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
 BETA=$last_pid
 start_bg alpha ip netns exec "$NA" "$HASPOOL" primary --config "$T_DIR/alpha.yaml" --node alpha --init
 ALPHA=$last_pid
@@ -38,6 +39,8 @@ wait_for 15 log_has alpha "WAIT_PEER -> CONNECTING"
 wait_for 15 log_has alpha "same generation): creating the mirror"
 wait_for 15 log_has alpha "connecting failed: AttachNbd failed"
 log_has beta "exporting Y to alpha" || fail "beta does not export Y: $(cat "$T_DIR/beta.log")"
+log_has beta "heartbeat from alpha on replication: " || fail "HASPOOL_DEBUG=1 gave beta no debug lines: $(tail -5 "$T_DIR/beta.log")"
+log_has alpha "heartbeat from beta on" && fail "alpha logs debug lines without HASPOOL_DEBUG or --verbose"
 if command -v nbdinfo >/dev/null; then
     out=$(ip netns exec "$NA" nbdinfo --json nbd://192.0.2.2:10809/haspool 2>&1) || fail "nbdinfo against beta's export: $out"
     grep -q '"export-size": 8388608' <<<"$out" || fail "nbdinfo sees the wrong export: $out"

@@ -6,7 +6,7 @@
 // Input: what the client writes on the socket.
 //
 // What must hold: each kind is exactly its line ("status", "status-json", "switchover",
-// "failback", "resolve discard=NODE" with NODE as given); an unknown line is none of them;
+// "failback", "replace-disk", "resolve discard=NODE" with NODE as given); an unknown line is none of them;
 // every answer is one line that starts with "ok: ", "refused: " or "error: ", whatever the
 // line held.
 #include <cstdint>
@@ -44,11 +44,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case K::status: check(line == "status"); break;
         case K::status_json: check(line == "status-json"); break;
         case K::operator_command:
-            check(line == (q.command == event::Command::switchover ? "switchover" : "failback"));
+            check(line == (q.command == event::Command::switchover ? "switchover"
+                           : q.command == event::Command::failback ? "failback"
+                                                                   : "replace-disk"));
             break;
         case K::resolve: check(line == "resolve discard=" + q.discard); break;
         case K::unknown:
             check(line != "status" && line != "status-json" && line != "switchover" && line != "failback" &&
+                  line != "replace-disk" &&
                   line.rfind("resolve discard=", 0) != 0);
             check_answer(unknown_command_reply(line));
             return 0;
