@@ -15,8 +15,10 @@ namespace haspool::cli {
 
 namespace {
 
-// Sends `line` and prints the answer; exit status 1 when the daemon cannot be reached or refuses.
-int ask_daemon(const std::string& command, const std::string& socket_path, const std::string& line) {
+// Sends `line`; the answer in `answer`. kExitOk, or kExitFailure when the daemon cannot be
+// reached (said on stderr unless `quiet`), kExitUsage for a socket path that cannot be one.
+int exchange(const std::string& command, const std::string& socket_path, const std::string& line, std::string& answer,
+             bool quiet = false) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (socket_path.size() >= sizeof addr.sun_path) {
@@ -26,7 +28,8 @@ int ask_daemon(const std::string& command, const std::string& socket_path, const
     std::strcpy(addr.sun_path, socket_path.c_str());
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        std::cerr << "haspool " << command << ": cannot reach the daemon at " << socket_path << ": "
+        if (!quiet)
+            std::cerr << "haspool " << command << ": cannot reach the daemon at " << socket_path << ": "
                   << std::strerror(errno) << " (is 'haspool primary' or 'haspool standby' running on this host?)\n";
         if (fd >= 0) ::close(fd);
         return kExitFailure;
@@ -37,49 +40,85 @@ int ask_daemon(const std::string& command, const std::string& socket_path, const
         ::close(fd);
         return kExitFailure;
     }
-    std::string answer;
     char buf[4096];
     ssize_t n;
     while ((n = ::read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
     ::close(fd);
+    return kExitOk;
+}
+
+// Sends `line` and prints the answer; exit status 1 when the daemon cannot be reached or refuses.
+int ask_daemon(const std::string& command, const std::string& socket_path, const std::string& line) {
+    std::string answer;
+    if (int rc = exchange(command, socket_path, line, answer)) return rc;
     std::cout << answer;
     if (answer.rfind("refused", 0) == 0 || answer.rfind("error", 0) == 0) return kExitFailure;
     return answer.empty() ? kExitFailure : kExitOk;
 }
 
 int control_command(const std::string& command, const std::string& line, const std::string& what,
-                    const std::vector<std::string>& args, bool json_option) {
+                    const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
-    if (json_option) opts.add_options()("json", "machine-readable output");
     po::variables_map vm;
-    if (auto rc = parse(command, std::string("[--config FILE]") + (json_option ? " [--json]" : ""), what, opts, args, vm)) return *rc;
+    if (auto rc = parse(command, "[--config FILE]", what, opts, args, vm)) return *rc;
     auto cfg = load_config_or_report(vm);
     if (!cfg) return kExitUsage;
-    return ask_daemon(command, cfg->cluster.control_socket, json_option && vm.count("json") ? line + "-json" : line);
+    return ask_daemon(command, cfg->cluster.control_socket, line);
 }
 
 }  // namespace
 
 int cmd_status(const std::vector<std::string>& args) {
-    return control_command("status", "status",
-                           "Shows this node's state, generation and last decision, and what it last heard from the peer:\n"
-                           "its state, generation, md and NBD health, and the heartbeat age and round trip per path.",
-                           args, true);
+    po::options_description opts("Options");
+    add_config_options(opts);
+    opts.add_options()("json", "machine-readable output")(
+        "check", "one line and an exit status for monitors (Nagios/Icinga): 0 ok (redundant), 1 warning "
+                 "(degraded, resyncing, X lost, the standby serving, in transition), 2 critical (HALTED, "
+                 "SPLIT_BRAIN, Y failed, or the daemon unreachable)");
+    po::variables_map vm;
+    if (auto rc = parse("status", "[--config FILE] [--json | --check]",
+                        "Shows this node's state, generation and last decision, and what it last heard from the peer:\n"
+                        "its state, generation, md and NBD health, and the heartbeat age and round trip per path.",
+                        opts, args, vm))
+        return *rc;
+    if (vm.count("json") && vm.count("check")) {
+        std::cerr << "haspool status: --json and --check exclude each other\n";
+        return kExitUsage;
+    }
+    auto cfg = load_config_or_report(vm);
+    if (!vm.count("check")) {
+        if (!cfg) return kExitUsage;
+        return ask_daemon("status", cfg->cluster.control_socket, vm.count("json") ? "status-json" : "status");
+    }
+    // --check: every outcome is one line on stdout and 0/1/2, as monitoring plugins expect.
+    if (!cfg) {
+        std::cout << "critical: the configuration cannot be read (above)\n";
+        return 2;
+    }
+    std::string answer;
+    if (exchange("status", cfg->cluster.control_socket, "status-check", answer, true) != kExitOk) {
+        std::cout << "critical: the haspool daemon cannot be reached at " << cfg->cluster.control_socket << "\n";
+        return 2;
+    }
+    std::cout << answer;
+    if (answer.rfind("ok: ", 0) == 0) return 0;
+    if (answer.rfind("warning: ", 0) == 0) return 1;
+    return 2;  // critical, or an answer this CLI does not know (an older daemon): never "ok"
 }
 
 int cmd_switchover(const std::vector<std::string>& args) {
     return control_command("switchover", "switchover",
                            "Planned move of the service to the standby (run on the primary): it stops units, drops the\n"
                            "address and unmounts, then tells the standby to take over at once.",
-                           args, false);
+                           args);
 }
 
 int cmd_failback(const std::vector<std::string>& args) {
     return control_command("failback", "failback",
                            "Hands the service back to the primary (run on either node): the standby stops, exports its\n"
                            "disk again, and the primary fails back from it.",
-                           args, false);
+                           args);
 }
 
 int cmd_replace_disk(const std::vector<std::string>& args) {
@@ -88,7 +127,7 @@ int cmd_replace_disk(const std::vector<std::string>& args) {
                            "DISKLESS after md failed X): the configured spool device of the primary (after the disk was\n"
                            "swapped or repaired) gets its md superblock wiped and is added in full; md copies all of Y onto\n"
                            "it while mail flows, and the pair is MIRRORED when md is clean. Refused (exit 1) unless DISKLESS.",
-                           args, false);
+                           args);
 }
 
 }  // namespace haspool::cli

@@ -6,6 +6,7 @@ ControlRequest parse_control_line(const std::string& line) {
     using K = ControlRequest::Kind;
     if (line == "status") return {K::status};
     if (line == "status-json") return {K::status_json};
+    if (line == "status-check") return {K::status_check};
     if (line == "switchover") return {K::operator_command, event::Command::switchover};
     if (line == "failback") return {K::operator_command, event::Command::failback};
     if (line == "replace-disk") return {K::operator_command, event::Command::replace_disk};
@@ -15,7 +16,7 @@ ControlRequest parse_control_line(const std::string& line) {
 }
 
 std::string unknown_command_reply(const std::string& line) {
-    return "error: unknown control command '" + line + "' (status, status-json, switchover, failback, replace-disk, resolve discard=NODE)\n";
+    return "error: unknown control command '" + line + "' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE)\n";
 }
 
 std::string command_reply(const std::string& node, const std::string& state_before, const NodeDecision& d) {

@@ -1,6 +1,6 @@
 #pragma once
-// The control socket's protocol (pure): one line in — `status`, `status-json`, `switchover`,
-// `failback`, `resolve discard=NODE` — and one answer out. `haspool status|switchover|failback|
+// The control socket's protocol (pure): one line in — `status`, `status-json`, `status-check`,
+// `switchover`, `failback`, `replace-disk`, `resolve discard=NODE` — and one answer out. `haspool status|switchover|failback|
 // resolve` send these lines; an answer starting "refused" or "error" makes them exit 1.
 #include <string>
 
@@ -10,7 +10,7 @@
 namespace haspool::agent {
 
 struct ControlRequest {
-    enum class Kind { status, status_json, operator_command, resolve, unknown };
+    enum class Kind { status, status_json, status_check, operator_command, resolve, unknown };
     Kind kind = Kind::unknown;
     event::Command command = event::Command::switchover;  // operator_command
     std::string discard;                                  // resolve: the node whose data loses

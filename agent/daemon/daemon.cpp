@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "agent/control/control_protocol.hpp"
+#include "agent/control/health_check.hpp"
 #include "agent/core/md_transitions.hpp"
 #include "agent/core/node_machine.hpp"
 #include "agent/peer/pause_detector.hpp"
@@ -312,6 +313,7 @@ private:
         switch (q.kind) {
             case ControlRequest::Kind::status: return render_text(status_report());
             case ControlRequest::Kind::status_json: return render_json(status_report());
+            case ControlRequest::Kind::status_check: return health_check(status_report()).line;
             case ControlRequest::Kind::operator_command: return operate(event::OperatorCommand{q.command});
             case ControlRequest::Kind::resolve:
                 // The machine checks the node and its state; a resolve run here is passed on to

@@ -406,7 +406,7 @@ def config_seeds():
 
 def control_seeds():
     t = "fuzz_control"
-    for name, line in (("status", "status\n"), ("status-json", "status-json\n"), ("switchover", "switchover\n"),
+    for name, line in (("status", "status\n"), ("status-json", "status-json\n"), ("status-check", "status-check\n"), ("switchover", "switchover\n"),
                        ("failback", "failback\n"), ("replace-disk", "replace-disk\n"), ("resolve-alpha", "resolve discard=alpha\n"),
                        ("resolve-empty", "resolve discard=\n"), ("resolve-unknown", "resolve discard=gamma\n"),
                        ("unknown", "reboot\n"), ("no-newline", "status"), ("crlf", "status\r\n")):

@@ -57,6 +57,13 @@ assert s["peer"]["node"] == "alpha" and s["peer"]["generation"] == "1/primary", 
 assert all(p["alive"] for p in s["peer"]["paths"]), s
 ' || fail "status --json: $(status beta)"
 log "steady: $(status beta | head -1); $(status alpha | head -1)"
+# status --check (issue 15 item 3): natively alpha never mirrors (no kernel nbd), so both warn.
+check() { "$HASPOOL" status --check --config "$T_DIR/$1.yaml" 2>&1; }
+out=$(check beta); rc=$?
+[ "$rc" = 1 ] && [[ $out == "warning: beta EXPORTING, no redundancy now; alpha "* ]] || fail "status --check on beta: rc $rc, '$out'"
+out=$(check alpha); rc=$?
+[ "$rc" = 1 ] && [[ $out == "warning: alpha "* ]] || fail "status --check on alpha: rc $rc, '$out'"
+log "status --check: beta '$out' (exit 1)"
 
 # Forged and replayed datagrams change nothing.
 ip netns exec "$NA" python3 "$HASPOOL_SOURCE_DIR/tests/integration/forge_datagrams.py" \
@@ -109,6 +116,9 @@ log_has beta "step AssembleDegraded md=/dev/md/haspool dev=$T_DIR/y.img: FAILED:
 ip -n "$NB" link set lo up
 out=$(ip netns exec "$NB" bash -c 'exec 3<>/dev/tcp/192.0.2.2/10809' 2>&1) && fail "the export still listens after StopExport"
 status_has beta "standby beta: HALTED" || fail "beta: $(status beta)"
+out=$(check beta); rc=$?
+[ "$rc" = 2 ] && [[ $out == "critical: beta HALTED, the operator decides: takeover failed at AssembleDegraded"* ]] ||
+    fail "status --check on a HALTED beta: rc $rc, '$out'"
 kill -0 "$ALPHA" || fail "alpha died"
 
 # SIGTERM: a clean stop.
@@ -117,4 +127,7 @@ wait "$BETA"; rc=$?
 [ "$rc" = 0 ] || fail "beta exited $rc on SIGTERM"
 log_has beta "stopping on signal 15" || fail "no stopping line"
 [ -e "$T_DIR/beta.sock" ] && fail "beta left its control socket behind"
+out=$(check beta); rc=$?
+[ "$rc" = 2 ] && [[ $out == "critical: the haspool daemon cannot be reached at $T_DIR/beta.sock" ]] ||
+    fail "status --check without a daemon: rc $rc, '$out'"
 log "ok"

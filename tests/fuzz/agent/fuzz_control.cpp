@@ -5,7 +5,7 @@
 //
 // Input: what the client writes on the socket.
 //
-// What must hold: each kind is exactly its line ("status", "status-json", "switchover",
+// What must hold: each kind is exactly its line ("status", "status-json", "status-check", "switchover",
 // "failback", "replace-disk", "resolve discard=NODE" with NODE as given); an unknown line is none of them;
 // every answer is one line that starts with "ok: ", "refused: " or "error: ", whatever the
 // line held.
@@ -43,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (q.kind) {
         case K::status: check(line == "status"); break;
         case K::status_json: check(line == "status-json"); break;
+        case K::status_check: check(line == "status-check"); break;
         case K::operator_command:
             check(line == (q.command == event::Command::switchover ? "switchover"
                            : q.command == event::Command::failback ? "failback"
@@ -50,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             break;
         case K::resolve: check(line == "resolve discard=" + q.discard); break;
         case K::unknown:
-            check(line != "status" && line != "status-json" && line != "switchover" && line != "failback" &&
+            check(line != "status" && line != "status-json" && line != "status-check" && line != "switchover" && line != "failback" &&
                   line != "replace-disk" &&
                   line.rfind("resolve discard=", 0) != 0);
             check_answer(unknown_command_reply(line));

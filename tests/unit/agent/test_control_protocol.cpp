@@ -9,6 +9,7 @@ using K = ControlRequest::Kind;
 TEST_CASE("control protocol: the lines") {
     CHECK(parse_control_line("status").kind == K::status);
     CHECK(parse_control_line("status-json").kind == K::status_json);
+    CHECK(parse_control_line("status-check").kind == K::status_check);
     ControlRequest q = parse_control_line("switchover");
     CHECK(q.kind == K::operator_command);
     CHECK(q.command == event::Command::switchover);
@@ -30,7 +31,7 @@ TEST_CASE("control protocol: the lines") {
 
 TEST_CASE("control protocol: the answers") {
     CHECK(unknown_command_reply("reboot") ==
-          "error: unknown control command 'reboot' (status, status-json, switchover, failback, replace-disk, resolve discard=NODE)\n");
+          "error: unknown control command 'reboot' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE)\n");
     NodeDecision d{"HANDOVER", 8, {step::StopUnit{}}, std::nullopt, "operator asked for a switchover"};
     CHECK(command_reply("alpha", "MIRRORED", d) == "ok: alpha HANDOVER: operator asked for a switchover\n");
     d.state = "MIRRORED";
