@@ -21,6 +21,12 @@ wait_acked() {  # wait_acked N SECONDS: at least N acknowledged
     fail "alpha's writer acknowledged only $(n_acked) files (wanted $1) in $2 s: $(vm_daemon_log alpha 30)"
 }
 wait_acked 10 60
+# status --check (issue 15 item 3) on a real mirror: ok on both sides
+check() { vm_run "$1" "haspool status --check --config $VM_CFG; echo rc=\$?"; }
+out=$(check alpha)
+grep -q "^ok: alpha MIRRORED, in sync with beta EXPORTING" <<<"$out" && grep -q "^rc=0" <<<"$out" || fail "status --check on alpha: $out"
+out=$(check beta)
+grep -q "^ok: beta EXPORTING, Y in sync under alpha MIRRORED" <<<"$out" && grep -q "^rc=0" <<<"$out" || fail "status --check on beta: $out"
 
 # ---- X fails under the writer -----------------------------------------------------------------
 fail_x() {  # fail_x: md fails X; prints the seconds until the next acknowledged write
@@ -46,6 +52,8 @@ grep -q "^member.nbd0=in_sync" <<<"$st" || fail "Y's leg is not in sync in alpha
 grep -q "^member.vda=" <<<"$st" && fail "X is still a member of alpha's array: $st"
 vm_run alpha "grep -q '^x-lost .*/dev/vda' $VM_STATE_DIR/x-lost" || fail "alpha has no x-lost mark: $(vm_run alpha "ls -l $VM_STATE_DIR")"
 vm_spool_served_by alpha beta
+out=$(check alpha)
+grep -q "^warning: alpha DISKLESS, X is lost" <<<"$out" && grep -q "^rc=1" <<<"$out" || fail "status --check on a DISKLESS alpha: $out"
 vm_wait_peer_state beta DISKLESS 30
 log "beta hears alpha DISKLESS: $(json_get "$VM_STATUS" peer.md)"
 

@@ -44,6 +44,8 @@ st=$(vm_status_json beta)
 grep -q '"disk_problem":"Y failed: [0-9]* request(s) on /dev/mapper/yspool answered with an I/O error' <<<"$st" ||
     fail "beta's status does not say Y failed: $st"
 log "beta's status: $(grep -o '"disk_problem":"[^"]*"' <<<"$st")"
+out=$(vm_run beta "haspool status --check --config $VM_CFG; echo rc=\$?")
+grep -q "^critical: beta EXPORTING, Y failed: " <<<"$out" && grep -q "^rc=2" <<<"$out" || fail "status --check on beta: $out"
 # stable_after passes: alpha still does not re-add the leg
 sleep $(((VM_STABLE_AFTER_MS + 999) / 1000 + 2))
 said=$(vm_run alpha "tail -n +$((from + 1)) $VM_DAEMON_LOG")
