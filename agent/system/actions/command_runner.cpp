@@ -10,8 +10,11 @@
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #include <array>
@@ -216,6 +219,13 @@ CommandResult run_command(const CommandSpec& spec) {
                 sigset_t none;
                 sigemptyset(&none);
                 ::sigprocmask(SIG_SETMASK, &none, nullptr);
+                // None of the agent's descriptors survive the exec (stdin/out/err are the pipes
+                // set up for the command): a hook or notify command started while the standby
+                // exports Y would otherwise hold the NBD listener and sessions open after
+                // StopExport. CLOEXEC rather than close: Boost.Process still reports a failed
+                // exec through its own descriptor.
+                if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+                    for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
             });
     } catch (const std::exception& e) {
         r.start_error = e.what();
