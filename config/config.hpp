@@ -104,6 +104,8 @@ struct Hooks {
     std::vector<std::string> after_takeover;
     std::vector<std::string> before_handback;
     std::vector<std::string> after_handback;
+    // Run on every state transition, asynchronously; never delays or fails anything (argv).
+    std::vector<std::string> notify;
     Millis timeout{30000};
 };
 

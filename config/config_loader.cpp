@@ -402,11 +402,12 @@ void read_service(Reader& r, const YAML::Node& n, Service& s) {
 
 void read_hooks(Reader& r, const YAML::Node& n, Hooks& h) {
     if (!r.is_map(n, "hooks")) return;
-    r.check_keys(n, "hooks", {"before_takeover", "after_takeover", "before_handback", "after_handback", "timeout_ms"});
+    r.check_keys(n, "hooks", {"before_takeover", "after_takeover", "before_handback", "after_handback", "notify", "timeout_ms"});
     r.command(n, "hooks", "before_takeover", h.before_takeover);
     r.command(n, "hooks", "after_takeover", h.after_takeover);
     r.command(n, "hooks", "before_handback", h.before_handback);
     r.command(n, "hooks", "after_handback", h.after_handback);
+    r.command(n, "hooks", "notify", h.notify);
     r.millis(n, "hooks", "timeout_ms", h.timeout);
 }
 

@@ -20,6 +20,7 @@
 #include "agent/control/status_report.hpp"
 #include "agent/daemon/control_socket.hpp"
 #include "agent/daemon/peer_channel.hpp"
+#include "agent/daemon/transition_notifier.hpp"
 #include "agent/log/log.hpp"
 #include "agent/log/sd_notify.hpp"
 #include "agent/store/node_state.hpp"
@@ -194,6 +195,13 @@ private:
             since_ = now;
             last_reason_ = d.reason;
             notify::status(status_line());
+            if (!cfg_.hooks.notify.empty())
+                notifier_.notify({cfg_.hooks.notify, cfg_.hooks.timeout,
+                                  {{"HASPOOL_EVENT", "transition"}, {"HASPOOL_NODE", self_name_},
+                                   {"HASPOOL_ROLE", machine_.role()}, {"HASPOOL_PEER", peer_.peer_name()},
+                                   {"HASPOOL_FROM", from}, {"HASPOOL_STATE", d.state}, {"HASPOOL_REASON", d.reason},
+                                   {"HASPOOL_GENERATION", to_string(system_->state().lineage.current)},
+                                   {"HASPOOL_TRIGGER", event}, {"HASPOOL_TIME", std::to_string(std::time(nullptr))}}});
         } else if (!d.reason.empty()) {
             log::write(d.warn ? log::Level::warning : log::Level::notice, prefix_ + d.state + ": " + d.reason,
                        {{"EVENT", event}, {"FROM", d.state}, {"TO", d.state}, {"REASON", d.reason}});
@@ -457,6 +465,8 @@ private:
     uint8_t wire_state_ = 0;
     TimePoint since_{};
     std::string last_reason_;
+    // Last: destroyed first, so its worker stops before anything it might log through goes.
+    TransitionNotifier notifier_{prefix_};
 };
 
 }  // namespace

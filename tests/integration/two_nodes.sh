@@ -14,6 +14,17 @@
 #     (nothing listens any more), fails to assemble md (no md here) and ends HALTED (the safe
 #     state), saying why.
 source "$(dirname "$0")/../lib.sh"
+# hooks.notify (issue 15 item 6): every transition, with its environment, from a command that
+# sleeps 2 s each time: the takeover's timing below (within dead_after + one interval) proves
+# that it never waits for the command.
+cat >"$T_DIR/notify" <<SH
+#!/bin/sh
+echo "\$HASPOOL_NODE \$HASPOOL_ROLE \$HASPOOL_FROM -> \$HASPOOL_STATE trigger=\$HASPOOL_TRIGGER peer=\$HASPOOL_PEER gen=\$HASPOOL_GENERATION dropped=\$HASPOOL_DROPPED reason=\$HASPOOL_REASON" >>"$T_DIR/notify.log"
+sleep 2
+SH
+chmod 755 "$T_DIR/notify"
+PAIR_EXTRA_YAML="hooks:
+  notify: [$T_DIR/notify]"
 source "$(dirname "$0")/lib_pair.sh"
 
 # A node never initialised refuses to start, and says how to fix it.
@@ -120,6 +131,16 @@ out=$(check beta); rc=$?
 [ "$rc" = 2 ] && [[ $out == "critical: beta HALTED, the operator decides: takeover failed at AssembleDegraded"* ]] ||
     fail "status --check on a HALTED beta: rc $rc, '$out'"
 kill -0 "$ALPHA" || fail "alpha died"
+
+# beta's transitions reached the notify command, with their environment.
+for t in "beta standby START -> EXPORTING trigger=started peer=alpha gen=1/primary" \
+    "beta standby EXPORTING -> SUSPECT trigger=PeerSilent" "beta standby SUSPECT -> TAKEOVER trigger=" \
+    "beta standby TAKEOVER -> HALTED trigger=StepFailed"; do
+    wait_for 20 grep -qF -- "$t" "$T_DIR/notify.log"
+done
+grep -q "^beta standby TAKEOVER -> HALTED .* reason=takeover failed at AssembleDegraded" "$T_DIR/notify.log" ||
+    fail "the notify's HASPOOL_REASON: $(grep HALTED "$T_DIR/notify.log")"
+log "notify: $(grep -c '^beta ' "$T_DIR/notify.log") transitions of beta, $(grep -c '^alpha ' "$T_DIR/notify.log") of alpha"
 
 # SIGTERM: a clean stop.
 kill -TERM "$BETA"
