@@ -47,25 +47,29 @@ std::string log_prefix(const config::Config& cfg, const std::string& self) {
     return std::string(is_standby(cfg, self) ? "standby " : "primary ") + self + ": ";
 }
 
+// A persisted mark at start: whether it is set, said once when it is (or cannot be read, which
+// counts as set): "HEAD (REASON): TAIL".
+bool mark_at_start(const PersistedMark& m, const std::string& prefix, const char* event, const std::string& head,
+                   const std::string& tail) {
+    PersistedMark::Loaded l = m.load();
+    if (!l.error.empty()) log::warning(prefix + l.error, {{"EVENT", event}});
+    else if (l.marked) log::warning(prefix + head + " (" + l.reason + "): " + tail, {{"EVENT", event}});
+    return l.marked;
+}
+
 // This node's machine. The standby's starts from the persisted raw-writes mark, the primary's
 // from the x-lost mark.
 NodeMachine make_machine(const config::Config& cfg, const std::string& self, const Lineage& lineage, const DaemonOptions& opt) {
+    const std::string prefix = log_prefix(cfg, self), peer = cfg.peer_of(*cfg.find_node(self)).name;
     if (!is_standby(cfg, self)) {
-        PersistedMark::Loaded lost = PersistedMark::x_lost(cfg.cluster.state_dir).load();
-        if (!lost.error.empty()) log::warning(log_prefix(cfg, self) + lost.error, {{"EVENT", "x-lost-mark"}});
-        else if (lost.marked)
-            log::warning(log_prefix(cfg, self) + "X is marked lost (" + lost.reason + "): serving only from " +
-                             cfg.peer_of(*cfg.find_node(self)).name + "'s Y until 'haspool replace-disk' rebuilds X",
-                         {{"EVENT", "x-lost-mark"}});
-        return NodeMachine::primary(cfg, lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force, lost.marked});
+        bool lost = mark_at_start(PersistedMark::x_lost(cfg.cluster.state_dir), prefix, "x-lost-mark", "X is marked lost",
+                                  "serving only from " + peer + "'s Y until 'haspool replace-disk' rebuilds X");
+        return NodeMachine::primary(cfg, lineage, PrimaryMachine::Options{opt.init, opt.force_solo, opt.force, lost});
     }
-    PersistedMark::Loaded mark = PersistedMark::raw_writes(cfg.cluster.state_dir).load();
-    if (!mark.error.empty()) log::warning(log_prefix(cfg, self) + mark.error, {{"EVENT", "raw-writes-mark"}});
-    else if (mark.marked)
-        log::warning(log_prefix(cfg, self) + "Y was written outside md (" + mark.reason + "): heartbeats say raw-written until " +
-                         cfg.peer_of(*cfg.find_node(self)).name + " has rebuilt X in full from Y",
-                     {{"EVENT", "raw-writes-mark"}});
-    return NodeMachine::standby(cfg, lineage, mark.marked);
+    bool raw = mark_at_start(PersistedMark::raw_writes(cfg.cluster.state_dir), prefix, "raw-writes-mark",
+                             "Y was written outside md",
+                             "heartbeats say raw-written until " + peer + " has rebuilt X in full from Y");
+    return NodeMachine::standby(cfg, lineage, raw);
 }
 
 // The standby at start: is Y in use on this node (restarted while it served)?

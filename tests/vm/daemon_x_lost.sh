@@ -15,11 +15,7 @@ vm_wait_state beta EXPORTING 30
 vm_install_writer alpha
 vm_writer_start alpha w 0.05
 n_acked() { vm_acked alpha w | wc -l; }
-wait_acked() {  # wait_acked N SECONDS: at least N acknowledged
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do [ "$(n_acked)" -ge "$1" ] && return 0; sleep 0.1; done
-    fail "alpha's writer acknowledged only $(n_acked) files (wanted $1) in $2 s: $(vm_daemon_log alpha 30)"
-}
+wait_acked() { vm_wait_acked alpha w "$@"; }  # wait_acked N SECONDS
 wait_acked 10 60
 # status --check (issue 15 item 3) on a real mirror: ok on both sides
 check() { vm_run "$1" "haspool status --check --config $VM_CFG; echo rc=\$?"; }

@@ -522,3 +522,10 @@ vm_writer_stop() {
 vm_acked() {
     grep -aoE "HASPOOL-ACK [0-9a-f]{64} $2\.[0-9]+" "$T_DIR/$1.console" | cut -d' ' -f2- | awk '{ print $1 "  " $2 }'
 }
+
+# vm_wait_acked NODE TAG N SECONDS: until NODE's writer has acknowledged at least N files.
+vm_wait_acked() {
+    local i
+    for ((i = 0; i < $4 * 10; i++)); do [ "$(vm_acked "$1" "$2" | wc -l)" -ge "$3" ] && return 0; sleep 0.1; done
+    fail "$1's writer acknowledged only $(vm_acked "$1" "$2" | wc -l) files (wanted $3) in $4 s: $(vm_daemon_log "$1" 30)"
+}
