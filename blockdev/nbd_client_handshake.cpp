@@ -4,8 +4,12 @@
 
 #include <cstring>
 
+#include <fcntl.h>
+
+#include "blockdev/ktls.hpp"
 #include "blockdev/nbd_codec.hpp"
 #include "blockdev/socket_io.hpp"
+#include "blockdev/tls_channel.hpp"
 
 namespace haspool::nbd {
 
@@ -48,13 +52,25 @@ private:
     Deadline deadline_;
 };
 
+// A TLS channel as a HandshakeStream, for a negotiation that stays in userspace (probes, tests).
+class ChannelStream : public HandshakeStream {
+public:
+    ChannelStream(ByteChannel& ch, Deadline deadline) : ch_(ch), deadline_(deadline) {}
+    int read(void* buf, std::size_t n) override { return ch_.read_exact(buf, n, deadline_); }
+    int write(const void* buf, std::size_t n) override { return ch_.write_all(buf, n, deadline_); }
+
+private:
+    ByteChannel& ch_;
+    Deadline deadline_;
+};
+
 struct Exchange {
-    HandshakeStream& stream;
+    HandshakeStream* stream;
     std::string name;
     bool no_zeroes = false;
 
-    int read(void* buf, std::size_t n) { return stream.read(buf, n); }
-    int write(const void* buf, std::size_t n) { return stream.write(buf, n); }
+    int read(void* buf, std::size_t n) { return stream->read(buf, n); }
+    int write(const void* buf, std::size_t n) { return stream->write(buf, n); }
 
     int send_option(uint32_t option, const std::vector<uint8_t>& payload) {
         std::vector<uint8_t> buf(kOptionHeaderSize + payload.size());
@@ -91,12 +107,42 @@ HandshakeResult export_name_fallback(Exchange& x, bool require_flush_fua) {
     return check_flags(ex, x.name, require_flush_fua);
 }
 
+std::string greet(Exchange& x);
+std::string starttls(Exchange& x);
+HandshakeResult go(Exchange& x, bool require_flush_fua);
+
 }  // namespace
 
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
-                                 bool require_flush_fua) {
-    SocketStream s(fd, std::chrono::steady_clock::now() + timeout);
-    HandshakeResult r = client_handshake(s, export_name, require_flush_fua);
+                                 bool require_flush_fua, const ClientTls& tls) {
+    const Deadline deadline = std::chrono::steady_clock::now() + timeout;
+    SocketStream s(fd, deadline);
+    HandshakeResult r;
+    if (!tls.context) {
+        r = client_handshake(s, export_name, require_flush_fua);
+    } else {
+        Exchange x{&s, export_name};
+        if (std::string why = greet(x); !why.empty()) return fail(why);
+        if (std::string why = starttls(x); !why.empty()) return fail(why);
+        std::string why;
+        auto ch = TlsChannel::handshake(*tls.context, fd, deadline, why);
+        if (!ch) return fail(why);
+        ChannelStream cs(*ch, deadline);
+        if (tls.kernel) {
+            // From here on the socket itself speaks TLS: NBD_OPT_GO below goes through the
+            // kernel's TLS layer with the keys the kernel will use, so a wrong key fails here.
+            if (ch->has_pending())
+                return fail("NBD server sent data right after the TLS handshake: not handing this connection to the kernel");
+            if (std::string e = install_ktls(fd, ch->secrets()); !e.empty())
+                return fail("cannot hand the TLS session to the kernel: " + e);
+        } else {
+            x.stream = &cs;
+        }
+        r = go(x, require_flush_fua);
+        r.encrypted = true;
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        if (!r.export_info || !tls.kernel) return r;
+    }
     if (!r.export_info) return r;
     // The socket goes to the kernel next, which reads every byte as a reply to its requests: a
     // server that already sent more, or already closed, gets no kernel device (a later stray byte
@@ -110,23 +156,51 @@ HandshakeResult client_handshake(int fd, const std::string& export_name, std::ch
     return r;
 }
 
-HandshakeResult client_handshake(HandshakeStream& stream, const std::string& export_name, bool require_flush_fua) {
-    Exchange x{stream, export_name};
-    if (export_name.size() > kMaxStringLength)
-        return fail("export name is " + std::to_string(export_name.size()) + " bytes, the limit is " +
-                    std::to_string(kMaxStringLength));
-    uint8_t greet[18];
-    if (int e = x.read(greet, sizeof greet)) return fail(io_error("waiting for the NBD greeting", e));
-    if (get_be64(greet) != NBDMAGIC) return fail("peer is not an NBD server (no NBDMAGIC in its greeting)");
-    if (get_be64(greet + 8) != IHAVEOPT)
-        return fail("NBD server speaks the old-style protocol; only fixed newstyle is supported");
-    uint16_t hflags = get_be16(greet + 16);
-    if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE)) return fail("NBD server does not offer fixed newstyle negotiation");
+namespace {
+
+// The greeting and the client flags; "" or why not.
+std::string greet(Exchange& x) {
+    if (x.name.size() > kMaxStringLength)
+        return "export name is " + std::to_string(x.name.size()) + " bytes, the limit is " +
+               std::to_string(kMaxStringLength);
+    uint8_t greeting[18];
+    if (int e = x.read(greeting, sizeof greeting)) return io_error("waiting for the NBD greeting", e);
+    if (get_be64(greeting) != NBDMAGIC) return "peer is not an NBD server (no NBDMAGIC in its greeting)";
+    if (get_be64(greeting + 8) != IHAVEOPT)
+        return "NBD server speaks the old-style protocol; only fixed newstyle is supported";
+    uint16_t hflags = get_be16(greeting + 16);
+    if (!(hflags & NBD_FLAG_FIXED_NEWSTYLE)) return "NBD server does not offer fixed newstyle negotiation";
     x.no_zeroes = hflags & NBD_FLAG_NO_ZEROES;
     uint8_t cflags[4];
     put_be32(cflags, NBD_FLAG_C_FIXED_NEWSTYLE | (x.no_zeroes ? NBD_FLAG_C_NO_ZEROES : 0));
-    if (int e = x.write(cflags, sizeof cflags)) return fail(io_error("sending client flags", e));
+    if (int e = x.write(cflags, sizeof cflags)) return io_error("sending client flags", e);
+    return {};
+}
 
+// NBD_OPT_STARTTLS and its NBD_REP_ACK (the TLS handshake itself is the caller's); "" or why not.
+std::string starttls(Exchange& x) {
+    if (int e = x.send_option(NBD_OPT_STARTTLS, {})) return io_error("sending NBD_OPT_STARTTLS", e);
+    uint8_t hdr[kOptionReplyHeaderSize];
+    if (int e = x.read(hdr, sizeof hdr)) return io_error("waiting for the NBD_OPT_STARTTLS reply", e);
+    OptionReplyHeader h = *parse_option_reply_header(hdr);
+    if (h.magic != NBD_REP_MAGIC) return "bad option reply magic from the NBD server";
+    if (h.option != NBD_OPT_STARTTLS)
+        return "NBD server answered option " + std::to_string(h.option) + " to NBD_OPT_STARTTLS";
+    if (h.length > kMaxReplyPayload) return "NBD server sent a " + std::to_string(h.length) + "-byte option reply";
+    std::vector<uint8_t> payload(h.length);
+    if (h.length)
+        if (int e = x.read(payload.data(), h.length)) return io_error("reading the NBD_OPT_STARTTLS reply", e);
+    if (h.type == NBD_REP_ACK && h.length == 0) return {};
+    if (h.type & NBD_REP_FLAG_ERROR) {
+        std::string msg(payload.begin(), payload.end());
+        return "NBD server refused NBD_OPT_STARTTLS with " + rep_error_name(h.type) + (msg.empty() ? "" : ": " + msg) +
+               " (nbd.tls must be the same on both nodes)";
+    }
+    return "NBD server sent reply type " + std::to_string(h.type) + " to NBD_OPT_STARTTLS";
+}
+
+HandshakeResult go(Exchange& x, bool require_flush_fua) {
+    const std::string& export_name = x.name;
     if (int e = x.send_option(NBD_OPT_GO, encode_info_request({export_name, {NBD_INFO_BLOCK_SIZE}})))
         return fail(io_error("sending NBD_OPT_GO", e));
 
@@ -184,6 +258,14 @@ HandshakeResult client_handshake(HandshakeStream& stream, const std::string& exp
         ex->max_block = sizes.max_block;
     }
     return check_flags(*ex, export_name, require_flush_fua);
+}
+
+}  // namespace
+
+HandshakeResult client_handshake(HandshakeStream& stream, const std::string& export_name, bool require_flush_fua) {
+    Exchange x{&stream, export_name};
+    if (std::string why = greet(x); !why.empty()) return fail(why);
+    return go(x, require_flush_fua);
 }
 
 }  // namespace haspool::nbd

@@ -19,6 +19,18 @@ struct NegotiatedExport {
 struct HandshakeResult {
     std::optional<NegotiatedExport> export_info;
     std::string error;  // a sentence with context when export_info is empty
+    bool encrypted = false;  // negotiated over TLS
+};
+
+class TlsContext;
+
+// nbd.tls: required. `context` is a client context (blockdev/tls_channel.hpp); null: plain NBD.
+// `kernel`: install the TLS keys into the socket right after the TLS handshake (blockdev/ktls.hpp)
+// and finish the negotiation through them, for a socket the kernel takes next; false: finish it
+// over userspace TLS and leave the socket unusable for anything else (probes and tests).
+struct ClientTls {
+    const TlsContext* context = nullptr;
+    bool kernel = true;
 };
 
 // Fixed-newstyle handshake over an already-connected blocking socket `fd`, using NBD_OPT_GO
@@ -26,8 +38,9 @@ struct HandshakeResult {
 // structured replies, requesting NBD_INFO_BLOCK_SIZE. `timeout` bounds the whole exchange. When
 // require_flush_fua is true, an export lacking SEND_FLUSH or SEND_FUA is refused
 // (docs/design.md §7).
+// With tls.context, NBD_OPT_STARTTLS comes first and a server that refuses it is refused.
 HandshakeResult client_handshake(int fd, const std::string& export_name, std::chrono::milliseconds timeout,
-                                 bool require_flush_fua = true);
+                                 bool require_flush_fua = true, const ClientTls& tls = {});
 
 // The byte stream the handshake speaks over. The socket above is one (reads and writes bounded by
 // the deadline, see socket_io.hpp); the fuzz target feeds a server's bytes from a buffer

@@ -139,26 +139,31 @@ std::string NbdServer::admit(const std::shared_ptr<Conn>& c) {
 void NbdServer::serve(std::shared_ptr<Conn> c) {
     const std::string who = c->peer.to_string();
     auto hs = server_handshake(c->fd, info_, [&] { return admit(c); },
-                               std::chrono::steady_clock::now() + opt_.handshake_timeout);
+                               std::chrono::steady_clock::now() + opt_.handshake_timeout, opt_.tls.get());
     std::string why;
     if (hs.session) {
         std::shared_ptr<Session> s;
         {
             std::lock_guard g(mu_);
             if (engaged_ && !stopped_) {
-                s = std::make_shared<Session>(c->fd, *device_, limits_, *hs.session, counters_, opt_.session);
+                s = std::make_shared<Session>(std::move(hs.channel), *device_, limits_, *hs.session, counters_,
+                                              opt_.session);
                 c->session = s;
             }
         }
         if (s) {
             counters_.sessions_started.fetch_add(1, std::memory_order_relaxed);
             event("opened", "session from " + who + " opened (" +
-                                (hs.session->structured_replies ? "structured" : "simple") + " replies)");
+                                (hs.session->structured_replies ? "structured" : "simple") + " replies" +
+                                (opt_.tls ? ", TLS" : "") + ")");
             why = s->run();
         } else {
             why = "export was disengaged during the handshake";
         }
         event("closed", "session from " + who + " closed: " + why);
+    } else if (hs.tls_refused) {
+        counters_.rejected_connections.fetch_add(1, std::memory_order_relaxed);
+        event("refused", "refused connection from " + who + ": " + hs.reason);
     } else {
         event("handshake-failed", "handshake with " + who + " ended: " + hs.reason);
     }

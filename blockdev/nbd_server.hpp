@@ -33,6 +33,8 @@
 
 namespace haspool::nbd {
 
+class TlsContext;
+
 class NbdServer {
 public:
     struct Options {
@@ -43,6 +45,8 @@ public:
         Session::Params session;
         std::chrono::milliseconds handshake_timeout{10000};
         uint32_t max_request = 32u * 1024 * 1024;
+        // Set: TLS with this server context is required (nbd.tls: required); null: plain NBD.
+        std::shared_ptr<const TlsContext> tls;
         // Told about connections and sessions ("refused", "opened", "closed"), for the caller to
         // log; called from the io_context or session threads.
         std::function<void(const std::string& event, const std::string& message)> on_event;

@@ -4,9 +4,11 @@
 // Blocking I/O on the connected socket, bounded by one deadline for the whole negotiation.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "blockdev/byte_channel.hpp"
 #include "blockdev/socket_io.hpp"
 
 namespace haspool::nbd {
@@ -27,11 +29,19 @@ struct NegotiatedSession {
 struct ServerHandshakeResult {
     std::optional<NegotiatedSession> session;  // set: enter transmission
     std::string reason;                        // why not (client aborted, bad frame, timeout, refused)
+    std::unique_ptr<ByteChannel> channel;      // with `session`: the socket, or TLS on it after STARTTLS
+    bool tls_refused = false;                  // ended for want of TLS or of the key (a refusal, not noise)
 };
+
+class TlsContext;
 
 // admit() is asked when the client selects the export; it returns "" to admit the session or a
 // sentence saying why not (sent to the client as NBD_REP_ERR_POLICY where the protocol allows).
+// With `tls` (a server context), TLS is required: every option but NBD_OPT_STARTTLS and
+// NBD_OPT_ABORT is answered NBD_REP_ERR_TLS_REQD until the TLS handshake succeeded, and a
+// failed handshake ends the connection. Without it, NBD_OPT_STARTTLS is answered
+// NBD_REP_ERR_UNSUP.
 ServerHandshakeResult server_handshake(int fd, const ExportInfo& exp, const std::function<std::string()>& admit,
-                                       Deadline deadline);
+                                       Deadline deadline, const TlsContext* tls = nullptr);
 
 }  // namespace haspool::nbd

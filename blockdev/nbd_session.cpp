@@ -30,7 +30,11 @@ struct Session::Buffer {
 
 Session::Session(int fd, ExportDevice& dev, ExportLimits limits, NegotiatedSession neg, ServerCounters& counters,
                  Params p)
-    : fd_(fd), dev_(dev), limits_(limits), neg_(neg), counters_(counters), params_(p) {
+    : Session(std::make_unique<PlainChannel>(fd), dev, limits, neg, counters, p) {}
+
+Session::Session(std::unique_ptr<ByteChannel> channel, ExportDevice& dev, ExportLimits limits, NegotiatedSession neg,
+                 ServerCounters& counters, Params p)
+    : ch_(std::move(channel)), dev_(dev), limits_(limits), neg_(neg), counters_(counters), params_(p) {
     if (params_.workers == 0) params_.workers = 1;
     rbuf_.resize(64 * 1024);
     limits_.block_status = neg_.base_allocation && neg_.structured_replies;
@@ -55,18 +59,17 @@ int Session::read_stream(uint8_t* dst, std::size_t n, bool between_requests) {
         const bool idle = between_requests && done == 0;
         if (!idle && !deadline) deadline = std::chrono::steady_clock::now() + params_.stall_timeout;
         if (n - done >= rbuf_.size()) {  // a big payload goes straight to its destination
-            int e = read_exact(fd_, dst + done, n - done, deadline);
+            int e = ch_->read_exact(dst + done, n - done, deadline);
             return e == EPIPE ? ECONNRESET : e;
         }
-        ssize_t r = ::recv(fd_, rbuf_.data(), rbuf_.size(), idle ? 0 : MSG_DONTWAIT);
+        ssize_t r = ch_->read_some(rbuf_.data(), rbuf_.size());
         if (r > 0) {
             rend_ = std::size_t(r);
             continue;
         }
         if (r == 0) return idle ? EPIPE : ECONNRESET;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return errno;
-        if (int e = wait_readable(fd_, deadline)) return e;
+        if (r != -EAGAIN) return int(-r);
+        if (int e = ch_->wait_readable(deadline)) return e;
     }
     return 0;
 }
@@ -77,7 +80,7 @@ void Session::close_with(std::string why) {
         if (why_.empty()) why_ = std::move(why);
     }
     closing_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
+    ch_->shutdown(SHUT_RDWR);
 }
 
 void Session::shutdown() { close_with("server closed the session"); }
@@ -132,7 +135,7 @@ void Session::worker(Buffer& buf) {
             if (r.type == NBD_CMD_DISC) {
                 // Finish what is in flight, read nothing more.
                 closing_ = true;
-                ::shutdown(fd_, SHUT_RD);
+                ch_->shutdown(SHUT_RD);
                 std::lock_guard g(why_mu_);
                 if (why_.empty()) why_ = "client sent NBD_CMD_DISC";
                 return;
@@ -202,7 +205,7 @@ uint32_t Session::block_status(const Request& r, Buffer& buf) {
     int w;
     {
         std::lock_guard lock(write_mu_);
-        w = writev_all(fd_, &iov, 1, std::chrono::steady_clock::now() + params_.stall_timeout);
+        w = ch_->writev_all(&iov, 1, std::chrono::steady_clock::now() + params_.stall_timeout);
     }
     if (w) close_with(std::string("cannot send a reply: ") + std::strerror(w));
     return 0;
@@ -237,7 +240,7 @@ void Session::send_reply(const Request& r, uint32_t error, const void* data, con
     int e;
     {
         std::lock_guard lock(write_mu_);
-        e = writev_all(fd_, iov, n, std::chrono::steady_clock::now() + params_.stall_timeout);
+        e = ch_->writev_all(iov, n, std::chrono::steady_clock::now() + params_.stall_timeout);
     }
     if (e)
         close_with(e == ETIMEDOUT ? "client stopped reading replies" : std::string("cannot send a reply: ") +

@@ -11,10 +11,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "blockdev/byte_channel.hpp"
 #include "blockdev/export_device.hpp"
 #include "blockdev/nbd_codec.hpp"
 #include "blockdev/nbd_server_handshake.hpp"
@@ -39,7 +41,10 @@ public:
         unsigned workers = 8;
         std::chrono::milliseconds stall_timeout{30000};  // a request must arrive whole within this
     };
+    // Over the plain socket `fd` (not owned), or over the channel the handshake left (TLS).
     Session(int fd, ExportDevice& dev, ExportLimits limits, NegotiatedSession neg, ServerCounters& counters, Params p);
+    Session(std::unique_ptr<ByteChannel> channel, ExportDevice& dev, ExportLimits limits, NegotiatedSession neg,
+            ServerCounters& counters, Params p);
     // Runs until the client disconnects, a frame is malformed, a client stalls or shutdown() is
     // called; returns why. Does not close the fd.
     std::string run();
@@ -55,7 +60,7 @@ private:
     void close_with(std::string why);
     int read_stream(uint8_t* dst, std::size_t n, bool between_requests);
 
-    int fd_;
+    std::unique_ptr<ByteChannel> ch_;
     ExportDevice& dev_;
     ExportLimits limits_;
     NegotiatedSession neg_;

@@ -13,9 +13,11 @@ haspool_fuzz_target(fuzz_smtp_session agent/fuzz_smtp_session.cpp haspool_lab
 haspool_fuzz_target(fuzz_nbd_codec blockdev/fuzz_nbd_codec.cpp haspool_blockdev
   SOURCES blockdev/nbd_codec.cpp)
 haspool_fuzz_target(fuzz_nbd_client blockdev/fuzz_nbd_client.cpp haspool_blockdev
-  SOURCES blockdev/nbd_client_handshake.cpp blockdev/nbd_codec.cpp blockdev/socket_io.cpp)
+  SOURCES blockdev/nbd_client_handshake.cpp blockdev/nbd_codec.cpp blockdev/socket_io.cpp blockdev/byte_channel.cpp
+          blockdev/tls_psk.cpp blockdev/tls_channel.cpp blockdev/ktls.cpp)
 haspool_fuzz_target(fuzz_nbd_server blockdev/fuzz_nbd_server.cpp haspool_blockdev
   SOURCES blockdev/nbd_codec.cpp blockdev/socket_io.cpp blockdev/nbd_server_handshake.cpp blockdev/nbd_session.cpp
+          blockdev/byte_channel.cpp blockdev/tls_psk.cpp blockdev/tls_channel.cpp blockdev/ktls.cpp
           blockdev/export_device.cpp)
 haspool_fuzz_target(fuzz_md_status raid/fuzz_md_status.cpp haspool_core
   SOURCES agent/core/md_transitions.cpp)
