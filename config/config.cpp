@@ -17,6 +17,7 @@ const char* to_string(Filesystem f) {
 }
 
 const char* to_string(FailbackPolicy p) { return p == FailbackPolicy::automatic ? "auto" : "manual"; }
+const char* to_string(NbdTls t) { return t == NbdTls::required ? "required" : "off"; }
 
 const Node* Config::find_node(const std::string& name) const {
     for (const auto& n : nodes)

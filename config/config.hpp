@@ -18,10 +18,12 @@ using Millis = std::chrono::milliseconds;
 enum class Role { primary, standby };
 enum class Filesystem { ext2, ext3, ext4, xfs };
 enum class FailbackPolicy { manual, automatic };
+enum class NbdTls { off, required };
 
 const char* to_string(Role r);
 const char* to_string(Filesystem f);
 const char* to_string(FailbackPolicy p);
+const char* to_string(NbdTls t);
 
 struct Node {
     std::string name;
@@ -63,6 +65,9 @@ struct Nbd {
     Millis io_timeout{20000};                // kernel NBD_ATTR_TIMEOUT; never 0 (docs/design.md §7)
     Millis dead_conn_timeout{3000};          // NBD_ATTR_DEAD_CONN_TIMEOUT; <= dead_after
     Millis timeout_margin{2000};             // slack in the zero-loss timing rule
+    // required: STARTTLS with a key derived from the cluster secret, refused without it; the
+    // primary hands the keyed socket to the kernel (kTLS). docs/security.md argues the default.
+    NbdTls tls = NbdTls::off;
 };
 
 struct Spool {

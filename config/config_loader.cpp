@@ -321,7 +321,8 @@ void read_heartbeat(Reader& r, const YAML::Node& n, Heartbeat& h) {
 void read_nbd(Reader& r, const YAML::Node& n, Nbd& b) {
     if (!r.is_map(n, "nbd")) return;
     r.check_keys(n, "nbd", {"path", "listen_address", "port", "allowed_peers", "export_name", "device_index",
-                            "connections", "block_size", "io_timeout_ms", "dead_conn_timeout_ms", "timeout_margin_ms"});
+                            "connections", "block_size", "io_timeout_ms", "dead_conn_timeout_ms", "timeout_margin_ms",
+                            "tls"});
     r.string(n, "nbd", "path", b.path);
     r.string(n, "nbd", "listen_address", b.listen_address);
     if (!b.listen_address.empty() && !is_ip_address(b.listen_address))
@@ -342,6 +343,7 @@ void read_nbd(Reader& r, const YAML::Node& n, Nbd& b) {
     r.millis(n, "nbd", "io_timeout_ms", b.io_timeout, 1000, 3600000);
     r.millis(n, "nbd", "dead_conn_timeout_ms", b.dead_conn_timeout, 0, 3600000);
     r.millis(n, "nbd", "timeout_margin_ms", b.timeout_margin, 0, 600000);
+    r.enumeration(n, "nbd", "tls", b.tls, {{"off", NbdTls::off}, {"required", NbdTls::required}});
 }
 
 void read_spool(Reader& r, const YAML::Node& n, Spool& s) {
@@ -515,6 +517,10 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
             if (c.nodes[i].service_interface.empty())
                 r.error(svc ? svc : root, "service.interface",
                         "required unless every node sets service_interface (node '" + c.nodes[i].name + "' does not)");
+
+    if (c.nbd.tls == NbdTls::required && c.cluster.name.find(':') != std::string::npos)
+        r.error(root["cluster"]["name"], "cluster.name",
+                "is the TLS key's identity with nbd.tls: required, and may not contain ':' (got '" + c.cluster.name + "')");
 
     if (c.spool.write_behind > 0)
         r.warning(root["spool"]["write_behind"], "spool.write_behind",

@@ -10,6 +10,9 @@
 #include "blockdev/export_device.hpp"
 #include "agent/log/log.hpp"
 #include "blockdev/nbd_server.hpp"
+#include "blockdev/tls_channel.hpp"
+#include <fstream>
+#include <sstream>
 
 namespace haspool::cli {
 
@@ -52,12 +55,17 @@ int cmd_export(const std::vector<std::string>& args) {
         ("read-only", "export read-only")
         ("allow", po::value<std::vector<std::string>>()->multitoken()->value_name("ADDR..."),
          "peer addresses allowed to connect (default: loopback only)")
-        ("workers", po::value<unsigned>()->default_value(8)->value_name("N"), "requests in flight per connection");
+        ("workers", po::value<unsigned>()->default_value(8)->value_name("N"), "requests in flight per connection")
+        ("tls-psk", po::value<std::string>()->value_name("FILE"),
+         "require TLS 1.3 with the pre-shared key in FILE (GnuTLS psktool format, identity:hexkey; "
+         "`haspool tls-psk` writes the cluster's)")
+        ("tls-identity", po::value<std::string>()->value_name("NAME"), "which identity of the PSK file (default: the first)");
     po::variables_map vm;
-    if (auto rc = parse("export", "--device PATH --listen ADDR:PORT [--name NAME] [--read-only] [--allow ADDR...]",
+    if (auto rc = parse("export", "--device PATH --listen ADDR:PORT [--name NAME] [--read-only] [--allow ADDR...] [--tls-psk FILE]",
                         "Runs haspool's NBD server alone, in the foreground: fixed-newstyle NBD with flush and FUA\n"
                         "always on, multi-connection, structured replies offered. A writable export serves one\n"
-                        "writer address at a time. SIGTERM closes the sessions, flushes and exits 0.",
+                        "writer address at a time. With --tls-psk, every client must STARTTLS and prove the key\n"
+                        "first. SIGTERM closes the sessions, flushes and exits 0.",
                         opts, args, vm))
         return *rc;
     std::string why;
@@ -80,6 +88,28 @@ int cmd_export(const std::vector<std::string>& args) {
             }
             o.allow.push_back(addr);
         }
+    if (vm.count("tls-psk")) {
+        const std::string file = vm["tls-psk"].as<std::string>();
+        std::ifstream in(file);
+        if (!in) {
+            std::cerr << "haspool export: --tls-psk: cannot read " << file << ": " << std::strerror(errno) << "\n";
+            return kExitFailure;
+        }
+        std::ostringstream content_buf;
+        content_buf << in.rdbuf();
+        std::string content = content_buf.str(), why;
+        auto psk = nbd::parse_psk_file(content, vm.count("tls-identity") ? vm["tls-identity"].as<std::string>() : "", why);
+        if (!psk) {
+            std::cerr << "haspool export: --tls-psk " << file << ": " << why << "\n";
+            return kExitFailure;
+        }
+        auto ctx = nbd::TlsContext::make(nbd::TlsContext::Side::server, *psk, why);
+        if (!ctx) {
+            std::cerr << "haspool export: " << why << "\n";
+            return kExitFailure;
+        }
+        o.tls = std::move(ctx);
+    }
     o.on_event = [](const std::string& kind, const std::string& msg) {
         if (kind == "refused" || kind == "accept-failed")
             log::warning(msg, {{"EVENT", "nbd-" + kind}});
@@ -118,7 +148,8 @@ int cmd_export(const std::vector<std::string>& args) {
     log::notice("exporting '" + device + "' (" + std::to_string(size) + " bytes" +
                     (dev->read_only() ? ", read-only" : "") + ") as '" + o.name + "' on " + ep.address().to_string() +
                     ":" + std::to_string(ep.port()) +
-                    (o.allow.empty() ? " to loopback peers only" : " to " + std::to_string(o.allow.size()) + " allowed address(es)"),
+                    (o.allow.empty() ? " to loopback peers only" : " to " + std::to_string(o.allow.size()) + " allowed address(es)") +
+                    (o.tls ? ", TLS required (PSK identity '" + o.tls->psk().identity + "')" : ""),
                 {{"EVENT", "nbd-listen"}});
     io.run();
     return rc;
