@@ -12,6 +12,7 @@ const std::vector<Command>& commands() {
         {"status", "show this node's state and generation and what it last heard from the peer", cmd_status},
         {"plan", "print the steps of takeover|failback|switchover without running them", cmd_plan},
         {"export", "run the NBD server alone", cmd_export},
+        {"tls-psk", "print the NBD link's TLS keys (derived from the cluster secret) as a PSK file", cmd_tls_psk},
         {"switchover", "planned move of the service to the standby", cmd_switchover},
         {"failback", "hand the service back to the primary", cmd_failback},
         {"replace-disk", "rebuild the primary's lost disk X from Y (after md failed it)", cmd_replace_disk},

@@ -16,5 +16,6 @@ int cmd_replace_disk(const std::vector<std::string>& args);
 int cmd_resolve(const std::vector<std::string>& args);
 int cmd_debug(const std::vector<std::string>& args);
 int cmd_drill(const std::vector<std::string>& args);
+int cmd_tls_psk(const std::vector<std::string>& args);
 
 }  // namespace haspool::cli
