@@ -13,12 +13,14 @@
 
 #include "agent/control/control_protocol.hpp"
 #include "agent/control/health_check.hpp"
+#include "agent/control/metrics_text.hpp"
 #include "agent/core/md_transitions.hpp"
 #include "agent/core/node_machine.hpp"
 #include "agent/peer/pause_detector.hpp"
 #include "agent/control/reload_decision.hpp"
 #include "agent/control/status_report.hpp"
 #include "agent/daemon/control_socket.hpp"
+#include "agent/daemon/metrics_file.hpp"
 #include "agent/daemon/peer_channel.hpp"
 #include "agent/daemon/transition_notifier.hpp"
 #include "agent/log/log.hpp"
@@ -169,6 +171,7 @@ public:
         io_.run();
         pool_.join();
         if (watch_) watch_->stop();
+        metrics_.stop();  // a clean stop: the file goes, node_exporter stops reporting this node
         return 0;
     }
 
@@ -255,6 +258,9 @@ private:
         PeerFacts f = peer_.facts(now);
         if (f.paths_alive() == 0 && !hold) dispatch(event::PeerSilent{f});
         if (notify::watchdog_interval()) notify::watchdog();
+        // metrics.textfile: written by its own thread; an empty path (unset by a reload) removes it.
+        const std::string& textfile = cfg_.metrics.textfile;
+        metrics_.publish(textfile, textfile.empty() ? std::string() : render_metrics(status_report()));
         tick_.expires_after(cfg_.heartbeat.interval);
         tick_.async_wait([this](boost::system::error_code ec) {
             if (!ec) tick();
@@ -357,12 +363,18 @@ private:
         if (running_) r.steps_running = running_desc_;
         r.disk_problem = machine_.disk_problem();
         if (watch_) r.mirror = StatusReport::Mirror{cfg_.spool.md_device, md_, copy_plan_};
-        if (export_) r.spool_export = StatusReport::Export{export_->running(), export_->open_sessions()};
+        if (export_) {
+            SpoolExport::Counters c = export_->counters();
+            r.spool_export = StatusReport::Export{export_->running(), export_->open_sessions(),
+                                                  {c.requests, c.bytes_read, c.bytes_written, c.io_errors,
+                                                   c.rejected_requests, c.rejected_connections, c.sessions_started}};
+        }
         r.peer_node = peer_.peer_name();
         r.peer = peer_.peer();
         r.now = Clock::now();
         r.facts = peer_.facts(r.now);
         r.dropped = peer_.dropped();
+        r.accepted = peer_.gate().accepted();
         r.peer_clock_offset = peer_.peer_clock_offset();
         r.keys = StatusReport::Keys{!peer_.gate().keys().next.empty(), peer_.gate().signs_with_next(),
                                     peer_.gate().peer_holds_next()};
@@ -469,7 +481,8 @@ private:
     uint8_t wire_state_ = 0;
     TimePoint since_{};
     std::string last_reason_;
-    // Last: destroyed first, so its worker stops before anything it might log through goes.
+    // Last: destroyed first, so their workers stop before anything they might log through goes.
+    MetricsFile metrics_{prefix_};
     TransitionNotifier notifier_{prefix_};
 };
 
