@@ -1,5 +1,6 @@
 #include "agent/control/metrics_text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -67,6 +68,11 @@ std::vector<std::string> states_of(const std::string& role) {
     return v;
 }
 
+bool known_state(const std::string& role, const std::string& s) {
+    std::vector<std::string> all = states_of(role);
+    return std::find(all.begin(), all.end(), s) != all.end();
+}
+
 class Exposition {
 public:
     // One family: HELP, TYPE, then its samples; nothing at all without a sample.
@@ -100,15 +106,24 @@ void node_metrics(Exposition& e, const StatusReport& r) {
     e.gauge("haspool_info", "This node: its name, role and peer (always 1).",
             {{{{"node", r.node}, {"role", r.role}, {"peer", r.peer_node}}, "1"}});
     std::vector<Sample> states;
-    bool known = false;
-    for (const std::string& s : states_of(r.role)) {
-        states.push_back({{{"state", s}}, flag(s == r.state)});
-        known = known || s == r.state;
-    }
-    if (!known && !r.state.empty()) states.push_back({{{"state", r.state}}, "1"});
+    for (const std::string& s : states_of(r.role)) states.push_back({{{"state", s}}, flag(s == r.state)});
+    if (!r.state.empty() && !known_state(r.role, r.state)) states.push_back({{{"state", r.state}}, "1"});
     e.gauge("haspool_state", "The state this node's machine is in (1) and the others of its role (0).", std::move(states));
     e.gauge("haspool_state_duration_seconds", "How long this node has been in its current state.",
             {{{}, seconds(std::chrono::duration_cast<Millis>(r.now - r.since))}});
+    std::vector<Sample> entered, stays;
+    for (const std::string& s : states_of(r.role)) {
+        auto it = r.entered.find(s);
+        entered.push_back({{{"state", s}}, count(it == r.entered.end() ? 0 : it->second)});
+    }
+    for (const auto& [s, n] : r.entered)
+        if (!known_state(r.role, s)) entered.push_back({{{"state", s}}, count(n)});
+    for (const auto& [s, d] : r.last_stay) stays.push_back({{{"state", s}}, seconds(d)});
+    e.counter("haspool_state_entered_total", "How often this node entered each state since the daemon started.",
+              std::move(entered));
+    e.gauge("haspool_state_last_duration_seconds",
+            "How long this node stayed in each state the last time it left it (TAKEOVER: the last takeover's duration).",
+            std::move(stays));
     e.gauge("haspool_generation", "The counter of this node's data generation (0: a blank disk).",
             {{{}, count(r.generation.counter())}});
     e.gauge("haspool_generation_by_standby", "1 when the standby minted this node's current generation.",

@@ -27,6 +27,11 @@ struct StatusReport {
     std::optional<std::string> generation_reason;  // the newest history entry's reason; nullopt: no history
     std::optional<std::string> steps_running;  // "TAKEOVER: 9 step(s) from RunFence"; nullopt: idle
     std::string disk_problem;  // NodeMachine::disk_problem(): X lost, Y failed...; empty: none
+    // Since the daemon started (metrics only): how often each state was entered, and how long the
+    // node stayed in each state the last time it left it (the standby's TAKEOVER: the takeover's
+    // duration).
+    std::map<std::string, uint64_t> entered;
+    std::map<std::string, Millis> last_stay;
 
     // The primary's array.
     struct Mirror {

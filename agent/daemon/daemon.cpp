@@ -7,6 +7,7 @@
 #include <csignal>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string_view>
@@ -197,6 +198,8 @@ private:
             std::string from = state_.empty() ? "START" : state_;
             log::write(transition_level(d), prefix_ + from + " -> " + d.state + (d.reason.empty() ? "" : " (" + d.reason + ")"),
                        {{"EVENT", event}, {"FROM", from}, {"TO", d.state}, {"REASON", d.reason}});
+            if (!state_.empty()) last_stay_[state_] = std::chrono::duration_cast<Millis>(now - since_);
+            ++entered_[d.state];
             state_ = d.state;
             wire_state_ = d.wire;
             since_ = now;
@@ -362,6 +365,8 @@ private:
         if (!st.history.empty()) r.generation_reason = st.history.back().reason;
         if (running_) r.steps_running = running_desc_;
         r.disk_problem = machine_.disk_problem();
+        r.entered = entered_;
+        r.last_stay = last_stay_;
         if (watch_) r.mirror = StatusReport::Mirror{cfg_.spool.md_device, md_, copy_plan_};
         if (export_) {
             SpoolExport::Counters c = export_->counters();
@@ -481,6 +486,8 @@ private:
     uint8_t wire_state_ = 0;
     TimePoint since_{};
     std::string last_reason_;
+    std::map<std::string, uint64_t> entered_;  // per state: entries since start (metrics)
+    std::map<std::string, Millis> last_stay_;  // per state: the last stay, once left (metrics)
     // Last: destroyed first, so their workers stop before anything they might log through goes.
     MetricsFile metrics_{prefix_};
     TransitionNotifier notifier_{prefix_};

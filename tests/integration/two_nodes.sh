@@ -167,7 +167,10 @@ out=$(check beta); rc=$?
 kill -0 "$ALPHA" || fail "alpha died"
 # the takeover minted 2/standby before its assembly failed
 metrics beta --state HALTED --generation 2 --expect haspool_generation_by_standby=1 --expect haspool_nbd_export_running=0 \
-    --expect haspool_steps_running=0 --expect 'haspool_path_alive{path="replication"}=0' --expect haspool_disk_problem=0
+    --expect haspool_steps_running=0 --expect 'haspool_path_alive{path="replication"}=0' --expect haspool_disk_problem=0 \
+    --expect 'haspool_state_entered_total{state="EXPORTING"}=1' --expect 'haspool_state_entered_total{state="SUSPECT"}=1' \
+    --expect 'haspool_state_entered_total{state="TAKEOVER"}=1' --expect 'haspool_state_entered_total{state="HALTED"}=1' \
+    --present haspool_state_last_duration_seconds
 
 # beta's transitions reached the notify command, with their environment.
 for t in "beta standby START -> EXPORTING trigger=started peer=alpha gen=1/primary" \

@@ -22,6 +22,8 @@ StatusReport primary_report() {
     r.since = t0;
     r.now = t0 + 1200ms;
     r.generation = Generation{2};
+    r.entered = {{"WAIT_PEER", 1}, {"CONNECTING", 1}, {"MIRRORED", 1}};
+    r.last_stay = {{"WAIT_PEER", 300ms}, {"CONNECTING", 4200ms}};
     raid::MdSnapshot md;
     md.sync_action = "idle";
     r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
@@ -81,6 +83,24 @@ TEST_CASE("metrics: the primary's exposition") {
           "# HELP haspool_state_duration_seconds How long this node has been in its current state.\n"
           "# TYPE haspool_state_duration_seconds gauge\n"
           "haspool_state_duration_seconds 1.2\n"
+          "# HELP haspool_state_entered_total How often this node entered each state since the daemon started.\n"
+          "# TYPE haspool_state_entered_total counter\n"
+          "haspool_state_entered_total{state=\"WAIT_PEER\"} 1\n"
+          "haspool_state_entered_total{state=\"CONNECTING\"} 1\n"
+          "haspool_state_entered_total{state=\"MIRRORED\"} 1\n"
+          "haspool_state_entered_total{state=\"DEGRADED\"} 0\n"
+          "haspool_state_entered_total{state=\"RESYNC\"} 0\n"
+          "haspool_state_entered_total{state=\"STANDING_BY\"} 0\n"
+          "haspool_state_entered_total{state=\"FAILBACK\"} 0\n"
+          "haspool_state_entered_total{state=\"HANDOVER\"} 0\n"
+          "haspool_state_entered_total{state=\"HALTED\"} 0\n"
+          "haspool_state_entered_total{state=\"SPLIT_BRAIN\"} 0\n"
+          "haspool_state_entered_total{state=\"DISKLESS\"} 0\n"
+          "# HELP haspool_state_last_duration_seconds How long this node stayed in each state the last time it left it "
+          "(TAKEOVER: the last takeover's duration).\n"
+          "# TYPE haspool_state_last_duration_seconds gauge\n"
+          "haspool_state_last_duration_seconds{state=\"CONNECTING\"} 4.2\n"
+          "haspool_state_last_duration_seconds{state=\"WAIT_PEER\"} 0.3\n"
           "# HELP haspool_generation The counter of this node's data generation (0: a blank disk).\n"
           "# TYPE haspool_generation gauge\n"
           "haspool_generation 1\n"
@@ -160,7 +180,24 @@ TEST_CASE("metrics: the standby's export, a peer never heard, no md family") {
     CHECK(m.find("haspool_path_rtt_seconds") == std::string::npos);
     CHECK(m.find("haspool_peer_clock_offset_seconds") == std::string::npos);
     CHECK(m.find("haspool_datagrams_dropped_total") == std::string::npos);
+    CHECK(m.find("haspool_state_last_duration_seconds") == std::string::npos);  // never left a state
+    CHECK(has_line(m, "haspool_state_entered_total{state=\"TAKEOVER\"} 0"));
     CHECK(has_line(m, "haspool_datagrams_accepted_total 0"));
+}
+
+TEST_CASE("metrics: a takeover's count and duration, from the standby's entries and stays") {
+    StatusReport r = standby_report();
+    r.state = "ACTIVE";
+    r.entered = {{"EXPORTING", 1}, {"SUSPECT", 2}, {"TAKEOVER", 1}, {"ACTIVE", 1}};
+    r.last_stay = {{"EXPORTING", 60000ms}, {"SUSPECT", 2800ms}, {"TAKEOVER", 1750ms}};
+    std::string m = render_metrics(r);
+    CHECK(has_line(m, "haspool_state_entered_total{state=\"TAKEOVER\"} 1"));
+    CHECK(has_line(m, "haspool_state_entered_total{state=\"SUSPECT\"} 2"));
+    CHECK(has_line(m, "haspool_state_entered_total{state=\"HANDBACK\"} 0"));
+    CHECK(has_line(m, "haspool_state_last_duration_seconds{state=\"TAKEOVER\"} 1.75"));
+    CHECK(has_line(m, "haspool_state_last_duration_seconds{state=\"EXPORTING\"} 60"));
+    r.entered["SOMETHING_NEW"] = 1;  // a state this build does not list: still counted
+    CHECK(has_line(render_metrics(r), "haspool_state_entered_total{state=\"SOMETHING_NEW\"} 1"));
 }
 
 TEST_CASE("metrics: md copying, degraded, stopped") {
