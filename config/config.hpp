@@ -124,6 +124,11 @@ struct Failback {
     Millis hold_off{60000};  // the returning primary must be stable this long first
 };
 
+// Prometheus metrics as a node_exporter textfile (docs/agent.md "Metrics").
+struct Metrics {
+    std::string textfile;  // absolute path, rewritten atomically every heartbeat interval; empty: off
+};
+
 struct Config {
     std::string source_file;
     Cluster cluster;
@@ -135,6 +140,7 @@ struct Config {
     Hooks hooks;
     Fence fence;
     Failback failback;
+    Metrics metrics;
 
     const Node& primary() const;
     const Node& standby() const;

@@ -428,6 +428,18 @@ void read_failback(Reader& r, const YAML::Node& n, Failback& f) {
     r.millis(n, "failback", "hold_off_ms", f.hold_off, 0, 86400000);
 }
 
+void read_metrics(Reader& r, const YAML::Node& n, Metrics& m) {
+    if (!r.is_map(n, "metrics")) return;
+    r.check_keys(n, "metrics", {"textfile"});
+    r.absolute_path(n, "metrics", "textfile", m.textfile);
+    const std::string& f = m.textfile;
+    if (!f.empty() && f[0] == '/' && f.back() == '/')
+        r.error(n["textfile"], "metrics.textfile", "must name a file, not a directory (got '" + f + "')");
+    else if (!f.empty() && f[0] == '/' && (f.size() < 5 || f.compare(f.size() - 5, 5, ".prom") != 0))
+        r.warning(n["textfile"], "metrics.textfile",
+                  "node_exporter's textfile collector reads only files ending in .prom (got '" + f + "')");
+}
+
 bool primaries_ok(const Config& c) {
     int p = 0, s = 0;
     for (const auto& n : c.nodes) (n.role == Role::primary ? p : s)++;
@@ -553,7 +565,8 @@ LoadResult load_string(std::string_view yaml, const std::string& source_name) {
     }
     Config c;
     c.source_file = source_name;
-    r.check_keys(root, "", {"cluster", "nodes", "heartbeat", "nbd", "spool", "service", "hooks", "fence", "failback"});
+    r.check_keys(root, "", {"cluster", "nodes", "heartbeat", "nbd", "spool", "service", "hooks", "fence", "failback",
+                         "metrics"});
     auto section = [&](const char* key, bool required, auto&& fn) {
         YAML::Node n = r.child(root, "", key, required);
         if (n) fn(n);
@@ -568,6 +581,7 @@ LoadResult load_string(std::string_view yaml, const std::string& source_name) {
         section("hooks", false, [&](const YAML::Node& n) { read_hooks(r, n, c.hooks); });
         section("fence", false, [&](const YAML::Node& n) { read_fence(r, n, c.fence); });
         section("failback", false, [&](const YAML::Node& n) { read_failback(r, n, c.failback); });
+        section("metrics", false, [&](const YAML::Node& n) { read_metrics(r, n, c.metrics); });
         cross_check(r, root, c);
     } catch (const YAML::Exception& e) {
         out.errors.push_back({"", source_name + ": unexpected YAML structure: " + e.msg, e.mark.line + 1, e.mark.column + 1});

@@ -81,6 +81,14 @@ HostReport check_host(const Config& c, const Node& self, const DeploymentFacts& 
         r.errors.push_back({idx, self.spool_device + ": " + std::strerror(errno)});
     else if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
         r.errors.push_back({idx, self.spool_device + " is neither a block device nor a regular file"});
+    if (const std::string& m = c.metrics.textfile; !m.empty()) {
+        std::string dir = m.substr(0, m.find_last_of('/'));
+        if (dir.empty()) dir = "/";
+        if (stat(dir.c_str(), &st) != 0)
+            r.errors.push_back({"metrics.textfile", "the directory " + dir + " of " + m + ": " + std::strerror(errno)});
+        else if (!S_ISDIR(st.st_mode))
+            r.errors.push_back({"metrics.textfile", dir + " (the directory of " + m + ") is not a directory"});
+    }
     HostReport d = judge_deployment(c, self, facts);
     r.errors.insert(r.errors.end(), d.errors.begin(), d.errors.end());
     r.warnings.insert(r.warnings.end(), d.warnings.begin(), d.warnings.end());

@@ -27,6 +27,11 @@ struct StatusReport {
     std::optional<std::string> generation_reason;  // the newest history entry's reason; nullopt: no history
     std::optional<std::string> steps_running;  // "TAKEOVER: 9 step(s) from RunFence"; nullopt: idle
     std::string disk_problem;  // NodeMachine::disk_problem(): X lost, Y failed...; empty: none
+    // Since the daemon started (metrics only): how often each state was entered, and how long the
+    // node stayed in each state the last time it left it (the standby's TAKEOVER: the takeover's
+    // duration).
+    std::map<std::string, uint64_t> entered;
+    std::map<std::string, Millis> last_stay;
 
     // The primary's array.
     struct Mirror {
@@ -40,6 +45,17 @@ struct StatusReport {
     struct Export {
         bool running = false;
         int sessions = 0;
+        // The NBD server's counters over every export this daemon ran (metrics only).
+        struct Counters {
+            uint64_t requests = 0;
+            uint64_t bytes_read = 0;
+            uint64_t bytes_written = 0;
+            uint64_t io_errors = 0;             // replies carrying an error from Y
+            uint64_t rejected_requests = 0;     // refused by validate_request
+            uint64_t rejected_connections = 0;  // not allowed, disengaged, second writer
+            uint64_t sessions_started = 0;
+        };
+        Counters counters;
     };
     std::optional<Export> spool_export;
 
@@ -48,6 +64,7 @@ struct StatusReport {
     std::optional<PeerStatus> peer;  // its last authenticated heartbeat; nullopt: never heard
     PeerFacts facts;
     std::map<std::string, uint64_t> dropped;  // datagrams refused, by reason
+    uint64_t accepted = 0;                    // datagrams accepted (PeerGate)
     std::optional<Millis> peer_clock_offset;  // the peer's wall clock minus ours (reported only)
     // The shared secret (a rotation's progress): is a next key set, does this node sign with it,
     // has the peer shown it holds it.

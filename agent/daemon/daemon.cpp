@@ -7,18 +7,21 @@
 #include <csignal>
 #include <ctime>
 #include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string_view>
 
 #include "agent/control/control_protocol.hpp"
 #include "agent/control/health_check.hpp"
+#include "agent/control/metrics_text.hpp"
 #include "agent/core/md_transitions.hpp"
 #include "agent/core/node_machine.hpp"
 #include "agent/peer/pause_detector.hpp"
 #include "agent/control/reload_decision.hpp"
 #include "agent/control/status_report.hpp"
 #include "agent/daemon/control_socket.hpp"
+#include "agent/daemon/metrics_file.hpp"
 #include "agent/daemon/peer_channel.hpp"
 #include "agent/daemon/transition_notifier.hpp"
 #include "agent/log/log.hpp"
@@ -169,6 +172,7 @@ public:
         io_.run();
         pool_.join();
         if (watch_) watch_->stop();
+        metrics_.stop();  // a clean stop: the file goes, node_exporter stops reporting this node
         return 0;
     }
 
@@ -194,6 +198,8 @@ private:
             std::string from = state_.empty() ? "START" : state_;
             log::write(transition_level(d), prefix_ + from + " -> " + d.state + (d.reason.empty() ? "" : " (" + d.reason + ")"),
                        {{"EVENT", event}, {"FROM", from}, {"TO", d.state}, {"REASON", d.reason}});
+            if (!state_.empty()) last_stay_[state_] = std::chrono::duration_cast<Millis>(now - since_);
+            ++entered_[d.state];
             state_ = d.state;
             wire_state_ = d.wire;
             since_ = now;
@@ -255,6 +261,9 @@ private:
         PeerFacts f = peer_.facts(now);
         if (f.paths_alive() == 0 && !hold) dispatch(event::PeerSilent{f});
         if (notify::watchdog_interval()) notify::watchdog();
+        // metrics.textfile: written by its own thread; an empty path (unset by a reload) removes it.
+        const std::string& textfile = cfg_.metrics.textfile;
+        metrics_.publish(textfile, textfile.empty() ? std::string() : render_metrics(status_report()));
         tick_.expires_after(cfg_.heartbeat.interval);
         tick_.async_wait([this](boost::system::error_code ec) {
             if (!ec) tick();
@@ -356,13 +365,21 @@ private:
         if (!st.history.empty()) r.generation_reason = st.history.back().reason;
         if (running_) r.steps_running = running_desc_;
         r.disk_problem = machine_.disk_problem();
+        r.entered = entered_;
+        r.last_stay = last_stay_;
         if (watch_) r.mirror = StatusReport::Mirror{cfg_.spool.md_device, md_, copy_plan_};
-        if (export_) r.spool_export = StatusReport::Export{export_->running(), export_->open_sessions()};
+        if (export_) {
+            SpoolExport::Counters c = export_->counters();
+            r.spool_export = StatusReport::Export{export_->running(), export_->open_sessions(),
+                                                  {c.requests, c.bytes_read, c.bytes_written, c.io_errors,
+                                                   c.rejected_requests, c.rejected_connections, c.sessions_started}};
+        }
         r.peer_node = peer_.peer_name();
         r.peer = peer_.peer();
         r.now = Clock::now();
         r.facts = peer_.facts(r.now);
         r.dropped = peer_.dropped();
+        r.accepted = peer_.gate().accepted();
         r.peer_clock_offset = peer_.peer_clock_offset();
         r.keys = StatusReport::Keys{!peer_.gate().keys().next.empty(), peer_.gate().signs_with_next(),
                                     peer_.gate().peer_holds_next()};
@@ -469,7 +486,10 @@ private:
     uint8_t wire_state_ = 0;
     TimePoint since_{};
     std::string last_reason_;
-    // Last: destroyed first, so its worker stops before anything it might log through goes.
+    std::map<std::string, uint64_t> entered_;  // per state: entries since start (metrics)
+    std::map<std::string, Millis> last_stay_;  // per state: the last stay, once left (metrics)
+    // Last: destroyed first, so their workers stop before anything they might log through goes.
+    MetricsFile metrics_{prefix_};
     TransitionNotifier notifier_{prefix_};
 };
 

@@ -81,6 +81,18 @@ nbd::NbdServer::Options options_from(const ExportSpec& spec,
     return o;
 }
 
+// `before` plus a running server's counters.
+SpoolExport::Counters sum(SpoolExport::Counters before, const nbd::ServerCounters& c) {
+    before.requests += c.requests.load();
+    before.bytes_read += c.bytes_read.load();
+    before.bytes_written += c.bytes_written.load();
+    before.io_errors += c.io_errors.load();
+    before.rejected_requests += c.rejected_requests.load();
+    before.rejected_connections += c.rejected_connections.load();
+    before.sessions_started += c.sessions_started.load();
+    return before;
+}
+
 // Runs f on the export's own io thread and waits for its result.
 template <class F>
 auto on_thread(asio::io_context& io, F f) -> decltype(f()) {
@@ -140,6 +152,7 @@ std::string SpoolExport::stop_locked() {
     return on_thread(io_, [&]() -> std::string {
         server_->stop();
         io_errors_before_ += server_->counters().io_errors.load();
+        counters_before_ = sum(counters_before_, server_->counters());
         std::string e;
         if (int err = dev_->flush()) e = "flushing " + device_ + " after closing the export failed: " + std::strerror(err);
         server_.reset();  // closes Y
@@ -150,8 +163,10 @@ std::string SpoolExport::stop_locked() {
 }
 
 bool SpoolExport::running() const {
-    std::lock_guard lock(mu_);
-    return server_ != nullptr;
+    // From the daemon's loop (status, metrics on every tick): as last_activity().
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock()) running_seen_ = server_ != nullptr;
+    return running_seen_;
 }
 
 std::optional<std::chrono::steady_clock::time_point> SpoolExport::last_activity() const {
@@ -168,9 +183,16 @@ uint64_t SpoolExport::io_errors() const {
     return io_errors_seen_;
 }
 
+SpoolExport::Counters SpoolExport::counters() const {
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock()) counters_seen_ = server_ ? sum(counters_before_, server_->counters()) : counters_before_;
+    return counters_seen_;
+}
+
 int SpoolExport::open_sessions() const {
-    std::lock_guard lock(mu_);
-    return server_ ? server_->open_sessions() : 0;
+    std::unique_lock lock(mu_, std::try_to_lock);
+    if (lock.owns_lock()) sessions_seen_ = server_ ? server_->open_sessions() : 0;
+    return sessions_seen_;
 }
 
 }  // namespace haspool::agent

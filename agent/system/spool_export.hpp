@@ -60,6 +60,9 @@ public:
     // Idempotent: closes the sessions and the listener, flushes and closes Y. "" or an error.
     std::string stop();
 
+    // running(), open_sessions(), last_activity(), io_errors() and counters() are read from the
+    // daemon's loop on every tick: they never wait for a start/stop in progress and then say what
+    // they said last.
     bool running() const;
     // Newest request served (any connection), or nullopt when none yet; thread-safe.
     std::optional<std::chrono::steady_clock::time_point> last_activity() const;
@@ -67,6 +70,13 @@ public:
     // Requests on Y answered with an I/O error since this object was made (every export it ran):
     // the standby's sign that Y fails under the export (docs/faults.md, loss of Y); thread-safe.
     uint64_t io_errors() const;
+    // The NBD server's counters summed over every export this object ran (metrics.textfile);
+    // thread-safe, never waits for a start/stop in progress (then: the last count read).
+    struct Counters {
+        uint64_t requests = 0, bytes_read = 0, bytes_written = 0, io_errors = 0, rejected_requests = 0,
+                 rejected_connections = 0, sessions_started = 0;
+    };
+    Counters counters() const;
 
 private:
     std::string stop_locked();
@@ -82,6 +92,10 @@ private:
     mutable std::optional<std::chrono::steady_clock::time_point> last_seen_;  // guarded by mu_
     uint64_t io_errors_before_ = 0;  // the I/O errors of the exports stopped so far; guarded by mu_
     mutable uint64_t io_errors_seen_ = 0;  // the last count read (when mu_ was busy); guarded by mu_
+    mutable bool running_seen_ = false;  // as io_errors_seen_
+    mutable int sessions_seen_ = 0;      // as io_errors_seen_
+    Counters counters_before_;  // the counters of the exports stopped so far; guarded by mu_
+    mutable Counters counters_seen_;  // as io_errors_seen_
 };
 
 }  // namespace haspool::agent

@@ -8,6 +8,8 @@
 #     tries to connect and backs off to WAIT_PEER because the kernel has no nbd netlink family;
 #   - forged, truncated, wrong-key, wrong-version, old-version and replayed datagrams are dropped,
 #     counted, change nothing;
+#   - metrics.textfile (issue 15 item 5) on both nodes, parsed strictly by check_metrics.py: the
+#     states, generations and drop counts the test expects, removed at a clean stop;
 #   - SIGHUP with a broken config file keeps the running configuration;
 #   - one veth down changes nothing;
 #   - both veths down: beta decides TAKEOVER within dead_after + one interval, stops its export
@@ -26,6 +28,23 @@ chmod 755 "$T_DIR/notify"
 PAIR_EXTRA_YAML="hooks:
   notify: [$T_DIR/notify]"
 source "$(dirname "$0")/lib_pair.sh"
+
+# metrics.textfile on each node (they share this filesystem: one directory each).
+for n in alpha beta; do
+    mkdir "$T_DIR/metrics-$n"
+    printf 'metrics:\n  textfile: %s\n' "$T_DIR/metrics-$n/haspool.prom" >>"$T_DIR/$n.yaml"
+done
+"$HASPOOL" check-config --config "$T_DIR/beta.yaml" >/dev/null || fail "the config with metrics is invalid"
+# metrics NODE ARGS...: check_metrics.py holds on NODE's file within 5 s (the file follows the
+# daemon within one interval), else fails with what does not hold.
+metrics() {
+    local node=$1 out; shift
+    local deadline=$((SECONDS + 5))
+    until out=$(python3 "$HASPOOL_SOURCE_DIR/tests/integration/check_metrics.py" "$T_DIR/metrics-$node/haspool.prom" "$@" 2>&1); do
+        [ "$SECONDS" -lt "$deadline" ] || fail "metrics of $node: $out"
+        sleep 0.1
+    done
+}
 
 # A node never initialised refuses to start, and says how to fix it.
 run_capture noinit ip netns exec "$NB" "$HASPOOL" standby --config "$T_DIR/beta.yaml" --node beta
@@ -68,6 +87,16 @@ assert s["peer"]["node"] == "alpha" and s["peer"]["generation"] == "1/primary", 
 assert all(p["alive"] for p in s["peer"]["paths"]), s
 ' || fail "status --json: $(status beta)"
 log "steady: $(status beta | head -1); $(status alpha | head -1)"
+metrics beta --state EXPORTING --generation 1 --expect haspool_generation_by_standby=0 --expect haspool_peer_heard=1 \
+    --expect haspool_peer_generation=1 --expect 'haspool_path_alive{path="replication"}=1' \
+    --expect 'haspool_path_alive{path="service"}=1' --present haspool_path_rtt_seconds \
+    --expect haspool_nbd_export_running=1 --present haspool_nbd_requests_total --absent haspool_md_running
+# alpha never mirrors here (no kernel nbd): it goes round WAIT_PEER -> CONNECTING -> WAIT_PEER.
+metrics alpha --state WAIT_PEER,CONNECTING --generation 1 --expect haspool_peer_heard=1 \
+    --expect 'haspool_md_running{device="/dev/md/haspool"}=0' --absent haspool_nbd_export_running
+mode=$(stat -c %a "$T_DIR/metrics-beta/haspool.prom")
+[ "$mode" = 644 ] || fail "the metrics file has mode $mode, not 644 (node_exporter reads it as another user)"
+log "metrics: $(grep -c '^haspool_' "$T_DIR/metrics-beta/haspool.prom") series on beta, $(grep -c '^haspool_' "$T_DIR/metrics-alpha/haspool.prom") on alpha"
 # status --check (issue 15 item 3): natively alpha never mirrors (no kernel nbd), so both warn.
 check() { "$HASPOOL" status --check --config "$T_DIR/$1.yaml" 2>&1; }
 out=$(check beta); rc=$?
@@ -84,6 +113,11 @@ for why in bad-magic truncated unknown-key bad-hmac wrong-version old-version re
 done
 status_has beta "standby beta: EXPORTING" || fail "forged datagrams moved beta: $(status beta)"
 log_has beta "SUSPECT" && fail "forged datagrams made beta suspect: $(cat "$T_DIR/beta.log")"
+dropped=()
+for why in bad-magic truncated unknown-key bad-hmac wrong-version old-version replayed; do
+    dropped+=(--expect "haspool_datagrams_dropped_total{reason=\"$why\"}=1")
+done
+metrics beta --state EXPORTING "${dropped[@]}"
 
 # SIGHUP with a broken file: the running configuration stays.
 cp "$T_DIR/beta.yaml" "$T_DIR/beta.yaml.good"
@@ -131,6 +165,12 @@ out=$(check beta); rc=$?
 [ "$rc" = 2 ] && [[ $out == "critical: beta HALTED, the operator decides: takeover failed at AssembleDegraded"* ]] ||
     fail "status --check on a HALTED beta: rc $rc, '$out'"
 kill -0 "$ALPHA" || fail "alpha died"
+# the takeover minted 2/standby before its assembly failed
+metrics beta --state HALTED --generation 2 --expect haspool_generation_by_standby=1 --expect haspool_nbd_export_running=0 \
+    --expect haspool_steps_running=0 --expect 'haspool_path_alive{path="replication"}=0' --expect haspool_disk_problem=0 \
+    --expect 'haspool_state_entered_total{state="EXPORTING"}=1' --expect 'haspool_state_entered_total{state="SUSPECT"}=1' \
+    --expect 'haspool_state_entered_total{state="TAKEOVER"}=1' --expect 'haspool_state_entered_total{state="HALTED"}=1' \
+    --present haspool_state_last_duration_seconds
 
 # beta's transitions reached the notify command, with their environment.
 for t in "beta standby START -> EXPORTING trigger=started peer=alpha gen=1/primary" \
@@ -148,6 +188,7 @@ wait "$BETA"; rc=$?
 [ "$rc" = 0 ] || fail "beta exited $rc on SIGTERM"
 log_has beta "stopping on signal 15" || fail "no stopping line"
 [ -e "$T_DIR/beta.sock" ] && fail "beta left its control socket behind"
+[ -z "$(ls -A "$T_DIR/metrics-beta")" ] || fail "beta left metrics behind: $(ls -A "$T_DIR/metrics-beta")"
 out=$(check beta); rc=$?
 [ "$rc" = 2 ] && [[ $out == "critical: the haspool daemon cannot be reached at $T_DIR/beta.sock" ]] ||
     fail "status --check without a daemon: rc $rc, '$out'"

@@ -296,3 +296,24 @@ TEST_CASE("the raw-mount fallback is opt-in, and warned about when on") {
 
     REQUIRE_ERROR(with("spool:\n  raw_mount_fallback: sometimes\n"), "spool.raw_mount_fallback", "must be true or false");
 }
+
+TEST_CASE("metrics.textfile: off by default, an absolute file, .prom or warned about") {
+    auto none = load(kValid);
+    REQUIRE(none.config);
+    CHECK(none.config->metrics.textfile.empty());
+    auto on = with("metrics:\n  textfile: /var/lib/prometheus/node-exporter/haspool.prom\n");
+    INFO(dump(on));
+    REQUIRE(on.errors.empty());
+    CHECK(on.warnings.empty());
+    CHECK(on.config->metrics.textfile == "/var/lib/prometheus/node-exporter/haspool.prom");
+    REQUIRE_ERROR(with("metrics:\n  textfile: haspool.prom\n"), "metrics.textfile",
+                  "must be an absolute path (got 'haspool.prom')");
+    REQUIRE_ERROR(with("metrics:\n  textfile: /var/lib/node-exporter/\n"), "metrics.textfile",
+                  "must name a file, not a directory");
+    REQUIRE_ERROR(with("metrics:\n  text_file: /x.prom\n"), "metrics.text_file", "unknown key (did you mean 'textfile'?)");
+    auto txt = with("metrics:\n  textfile: /run/haspool.txt\n");
+    REQUIRE(txt.errors.empty());
+    REQUIRE(txt.warnings.size() == 1);
+    CHECK(txt.warnings[0].path == "metrics.textfile");
+    CHECK(txt.warnings[0].message.find("reads only files ending in .prom") != std::string::npos);
+}

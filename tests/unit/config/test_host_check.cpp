@@ -78,6 +78,22 @@ TEST_CASE("check_host reports the secret file and a missing spool device") {
     CHECK(ok.errors.empty());
 }
 
+TEST_CASE("check_host: the directory of metrics.textfile must exist") {
+    TempDir d;
+    Config c = make_config(d);
+    d.write("secret", "0123456789abcdef0123456789abcdef");
+    d.write("x.img", "");
+    c.metrics.textfile = (d.path / "missing" / "haspool.prom").string();
+    auto r = check_host(c, c.primary(), read_host_files(d.path.string()));
+    CHECK(has(r.errors, "metrics.textfile", "the directory " + (d.path / "missing").string() + " of " + c.metrics.textfile +
+                                                ": No such file or directory"));
+    d.write("file", "");
+    c.metrics.textfile = (d.path / "file" / "haspool.prom").string();
+    CHECK(has(check_host(c, c.primary(), read_host_files(d.path.string())).errors, "metrics.textfile", "is not a directory"));
+    c.metrics.textfile = (d.path / "haspool.prom").string();
+    CHECK(check_host(c, c.primary(), read_host_files(d.path.string())).errors.empty());
+}
+
 TEST_CASE("check_host checks secret_file_next as secret_file, and that it holds another key") {
     TempDir d;
     Config c = make_config(d);
