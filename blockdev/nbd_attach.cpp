@@ -13,12 +13,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "blockdev/nbd_client_handshake.hpp"
 #include "blockdev/nbd_netlink.hpp"
 #include "blockdev/nbd_protocol.hpp"
+#include "blockdev/tls_channel.hpp"
 
 namespace haspool::nbd {
 
@@ -115,17 +118,50 @@ Session open_sessions(const AttachRequest& r) {
         s.error = "connections must be 1..16";
         return s;
     }
-    for (unsigned i = 0; i < r.connections; ++i) {
-        std::string e;
-        Fd fd = connect_retrying(r, e);
-        if (fd.fd < 0) {
-            s.error = e;
+    // One client context per key, in the order they are tried; none for plain NBD.
+    std::vector<std::unique_ptr<TlsContext>> contexts;
+    if (r.tls_required) {
+        if (r.tls_keys.empty()) {
+            s.error = "nbd.tls is required and no TLS key was given (none derived from the cluster secret)";
             return s;
         }
-        HandshakeResult h = client_handshake(fd.fd, r.export_name, r.handshake_timeout, true);
+        for (const auto& k : r.tls_keys) {
+            std::string why;
+            auto c = TlsContext::make(TlsContext::Side::client, k, why);
+            if (!c) {
+                s.error = "TLS key '" + k.identity + "': " + why;
+                return s;
+            }
+            contexts.push_back(std::move(c));
+        }
+    }
+    const std::string peer = r.host + ":" + std::to_string(r.port);
+    for (unsigned i = 0; i < r.connections; ++i) {
+        Fd fd;
+        HandshakeResult h;
+        std::string errors;  // one clause per key refused, so the operator sees which identity failed
+        const size_t tries = contexts.empty() ? 1 : contexts.size();
+        for (size_t k = 0; k < tries; ++k) {
+            std::string e;
+            fd = connect_retrying(r, e);
+            if (fd.fd < 0) {
+                s.error = e;
+                return s;
+            }
+            ClientTls tls;
+            if (!contexts.empty()) tls = ClientTls{contexts[k].get(), true};
+            h = client_handshake(fd.fd, r.export_name, r.handshake_timeout, true, tls);
+            if (h.export_info) {
+                // The key that worked goes first for the other connections of this session.
+                if (k != 0) std::rotate(contexts.begin(), contexts.begin() + static_cast<long>(k), contexts.end());
+                break;
+            }
+            errors += (errors.empty() ? "" : "; ") +
+                      (contexts.empty() ? h.error : "with key '" + contexts[k]->psk().identity + "': " + h.error);
+            fd = Fd();
+        }
         if (!h.export_info) {
-            s.error = "handshake with " + r.host + ":" + std::to_string(r.port) + " for export '" + r.export_name +
-                      "' failed: " + h.error;
+            s.error = "handshake with " + peer + " for export '" + r.export_name + "' failed: " + errors;
             return s;
         }
         if (i == 0) {

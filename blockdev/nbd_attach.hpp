@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "blockdev/tls_psk.hpp"
 
 namespace haspool::nbd {
 
@@ -23,6 +26,12 @@ struct AttachRequest {
     // connects are retried with a short per-attempt timeout until this passes.
     std::chrono::milliseconds connect_timeout{30000};
     std::chrono::milliseconds handshake_timeout{10000};
+    // nbd.tls: required: NBD_OPT_STARTTLS with these keys, tried in order (a rotation offers the
+    // next secret's key first, then the current one), each on a fresh connection; the negotiated
+    // record keys go into the socket (kTLS, blockdev/ktls.hpp) before the kernel takes it, so the
+    // driver's I/O is encrypted. Required with no key, or no key accepted: the attach fails.
+    bool tls_required = false;
+    std::vector<TlsPsk> tls_keys;
 };
 
 struct AttachResult {

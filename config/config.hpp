@@ -4,6 +4,7 @@
 // This header is the one place where defaults live: every member initializer below is the
 // default the loader uses when the key is absent, and config/haspool.example.yaml documents the
 // same values. Keep the two in step (tests/unit/config checks the example round-trips).
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -53,6 +54,13 @@ struct Heartbeat {
     std::vector<std::string> paths;  // default: every path named in the nodes' addresses
 };
 
+// One pre-shared key of the NBD link's TLS (blockdev/tls_psk.hpp): `identity` is CLUSTER/KEYID.
+// The key bytes are a secret: steps print the identity only.
+struct NbdTlsKey {
+    std::string identity;
+    std::array<uint8_t, 32> key{};
+};
+
 struct Nbd {
     std::string path;                        // heartbeat path NBD runs over; default: first path
     std::string listen_address;              // default: the standby's address on `path`
@@ -68,6 +76,11 @@ struct Nbd {
     // required: STARTTLS with a key derived from the cluster secret, refused without it; the
     // primary hands the keyed socket to the kernel (kTLS). docs/security.md argues the default.
     NbdTls tls = NbdTls::off;
+    // Not read from the file: the pre-shared keys of tls: required, which the daemon (and
+    // `haspool plan`) derive from the cluster secret(s) after loading (agent/system/
+    // nbd_tls_keys), in the order a client tries them: during a rotation the next secret's
+    // first. Empty until then; the executor refuses tls: required without a key.
+    std::vector<NbdTlsKey> tls_keys;
 };
 
 struct Spool {

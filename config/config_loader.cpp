@@ -530,14 +530,6 @@ void cross_check(Reader& r, const YAML::Node& root, Config& c) {
                 r.error(svc ? svc : root, "service.interface",
                         "required unless every node sets service_interface (node '" + c.nodes[i].name + "' does not)");
 
-    // Not yet: the standby's export and the primary's kernel leg do not speak TLS in this build
-    // (only `haspool export --tls-psk` does). Accepting the value would leave the link in plain
-    // text while the operator believes it encrypted, so it is refused where every path reads it:
-    // check-config, the daemons' start, a reload.
-    if (c.nbd.tls == NbdTls::required)
-        r.error(root["nbd"]["tls"], "nbd.tls",
-                "'required' is not available in this build yet: the daemons do not encrypt the NBD link "
-                "(haspool export --tls-psk does); leave it off");
     if (c.nbd.tls == NbdTls::required && c.cluster.name.find(':') != std::string::npos)
         r.error(root["cluster"]["name"], "cluster.name",
                 "is the TLS key's identity with nbd.tls: required, and may not contain ':' (got '" + c.cluster.name + "')");

@@ -9,6 +9,8 @@
 #include "agent/cli/commands.hpp"
 #include "agent/core/plans.hpp"
 #include "agent/core/resolve.hpp"
+#include "agent/system/nbd_tls_keys.hpp"
+#include "config/host_check.hpp"
 
 namespace haspool::cli {
 
@@ -90,6 +92,12 @@ int cmd_plan(const std::vector<std::string>& args) {
             std::cerr << "haspool plan: --node " << *only.node << " names none of the nodes\n";
             return kExitUsage;
         }
+    }
+    // The TLS keys' identities (never their bytes) when this host can read the secrets; the
+    // plans are the same without them, as the executor refuses tls: required with no key.
+    if (config::Secrets sec = config::read_secrets(cfg->cluster); sec.error.empty()) {
+        std::string ignored;
+        cfg->nbd.tls_keys = agent::nbd_tls_link_keys(*cfg, sec.current, sec.next, ignored);
     }
     agent::Plans plans(*cfg);
     const config::Node& a = cfg->primary();

@@ -40,8 +40,7 @@ int cmd_tls_psk(const std::vector<std::string>& args) {
     }
     if (cfg->nbd.tls == config::NbdTls::off)
         std::cerr << "haspool tls-psk: note: nbd.tls is off in " << vm["config"].as<std::string>()
-                  << ", and 'required' is not available in this build: the daemons do not use these keys; "
-                     "haspool export --tls-psk does\n";
+                  << ": the daemons do not use these keys until it is 'required' (haspool export --tls-psk can)\n";
     for (const auto& k : keys) std::cout << nbd::psk_file_line(k) << "\n";
     return kExitOk;
 }

@@ -33,17 +33,26 @@ std::optional<step::RunHook> Plans::run_hook(const config::Node& self, const std
                          {{"HASPOOL_EVENT", event}, {"HASPOOL_NODE", self.name}, {"HASPOOL_PEER", c_.peer_of(self).name}}};
 }
 
+namespace {
+// The keys are the daemon's (derived from the secrets it read, config.hpp): never derived here.
+NbdTlsSpec nbd_tls(const config::Config& c) {
+    if (c.nbd.tls != config::NbdTls::required) return {};
+    return {true, c.nbd.tls_keys};
+}
+}  // namespace
+
 step::StartExport Plans::start_export() const {
     const config::Node& b = c_.standby();
     std::vector<std::string> allow = c_.nbd.allowed_peers;
     if (allow.empty())  // the loader's default; a Config made in code may not have it yet
         if (auto it = c_.primary().addresses.find(c_.nbd.path); it != c_.primary().addresses.end()) allow.push_back(it->second);
-    return {b.spool_device, c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, allow, "haspool spool Y of " + b.name};
+    return {b.spool_device, c_.nbd_listen_address(), c_.nbd.port, c_.nbd.export_name, allow, "haspool spool Y of " + b.name,
+            nbd_tls(c_)};
 }
 
 namespace {
 NbdLink nbd_link(const config::Config& c, Millis connect_timeout) {
-    return {c.nbd.io_timeout, c.nbd.dead_conn_timeout, c.nbd.connections, c.nbd.block_size, connect_timeout};
+    return {c.nbd.io_timeout, c.nbd.dead_conn_timeout, c.nbd.connections, c.nbd.block_size, connect_timeout, nbd_tls(c)};
 }
 }  // namespace
 

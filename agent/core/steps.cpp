@@ -22,10 +22,18 @@ std::string env(const Environment& e) {
     return "env=[" + s + "]";
 }
 
+// Never the key bytes: the identities say which secret a key came from.
+std::string tls(const NbdTlsSpec& t) {
+    if (!t.required) return "";
+    std::vector<std::string> ids;
+    for (const auto& k : t.keys) ids.push_back(k.identity);
+    return " tls_keys=[" + join(ids, " ") + "]";
+}
+
 std::string link(const NbdLink& l) {
     return "io_timeout=" + ms(l.io_timeout) + " dead_conn_timeout=" + ms(l.dead_conn_timeout) +
            " connections=" + std::to_string(l.connections) + " block_size=" + std::to_string(l.block_size) +
-           " connect_timeout=" + ms(l.connect_timeout);
+           " connect_timeout=" + ms(l.connect_timeout) + tls(l.tls);
 }
 
 std::string chunk(unsigned kib) { return kib ? std::to_string(kib) + "K" : std::string("mdadm's"); }
@@ -75,18 +83,18 @@ std::string name_of(const Step& s) {
 std::string to_string(const Step& s) {
     std::string params = std::visit(overloaded{
         [](const step::StopExport&) { return std::string(); },
-        [](const step::StartExport&) { return std::string(); },
+        [](const step::StartExport& e) { return std::string(e.tls.required ? "tls=required" : ""); },
         [](const step::RunFence& f) { return "argv=[" + join(f.argv, " ") + "] timeout=" + ms(f.timeout); },
         [](const step::BumpGeneration& b) { return "reason=\"" + b.reason + "\""; },
         [](const step::AdoptGeneration& a) { return "generation=" + to_string(a.lineage.current) + " reason=\"" + a.reason + "\""; },
         [](const step::AttachNbd& a) {
             return "server=" + a.address + ":" + std::to_string(a.port) + " export=" + a.export_name +
-                   " dev=/dev/nbd" + std::to_string(a.index);
+                   " dev=/dev/nbd" + std::to_string(a.index) + (a.link.tls.required ? " tls=required" : "");
         },
         [](const step::DetachNbd& d) { return "dev=/dev/nbd" + std::to_string(d.index); },
         [](const step::ReconnectNbd& a) {
             return "server=" + a.address + ":" + std::to_string(a.port) + " export=" + a.export_name +
-                   " dev=/dev/nbd" + std::to_string(a.index);
+                   " dev=/dev/nbd" + std::to_string(a.index) + (a.link.tls.required ? " tls=required" : "");
         },
         [](const step::AssembleDegraded& a) { return "md=" + a.md + " dev=" + a.dev; },
         [](const step::AssembleMirror& a) {
@@ -133,7 +141,7 @@ std::string describe(const Step& s) {
     std::string more = std::visit(overloaded{
         [](const step::StartExport& e) {
             return "dev=" + e.dev + " listen=" + e.listen_address + ":" + std::to_string(e.port) + " export=" +
-                   e.export_name + " allow=[" + join(e.allow, " ") + "] description=\"" + e.description + "\"";
+                   e.export_name + " allow=[" + join(e.allow, " ") + "] description=\"" + e.description + "\"" + tls(e.tls);
         },
         [](const step::RunFence& f) { return env(f.env) + " peer=" + f.peer; },
         [](const step::AttachNbd& a) { return link(a.link) + " md=" + a.md; },

@@ -22,12 +22,22 @@ namespace haspool::agent {
 using Environment = std::map<std::string, std::string>;
 
 // What the kernel NBD client is told besides the server (blockdev/nbd_attach.hpp).
+// nbd.tls on one end of the NBD link. required: STARTTLS with `keys` (the server admits any of
+// them by identity; the client tries them in order, each on a fresh connection), and a peer
+// without TLS or without the key is refused. The keys are the whole instruction, as every
+// other field: a reload that rotates the secret plans the next step with the new ones.
+struct NbdTlsSpec {
+    bool required = false;
+    std::vector<config::NbdTlsKey> keys;
+};
+
 struct NbdLink {
     Millis io_timeout;         // nbd.io_timeout: NBD_ATTR_TIMEOUT
     Millis dead_conn_timeout;  // nbd.dead_conn_timeout: NBD_ATTR_DEAD_CONN_TIMEOUT
     unsigned connections;
     uint32_t block_size;
     Millis connect_timeout;    // how long the attach (or reconnect) may take to reach the server
+    NbdTlsSpec tls;            // the primary's side: the handshake's keys go into the socket (kTLS)
 };
 
 namespace step {
@@ -40,6 +50,7 @@ struct StartExport {
     std::string export_name;
     std::vector<std::string> allow;
     std::string description;
+    NbdTlsSpec tls;
 };
 // Exit 0 = `peer` fenced. `env` is the documented environment (HASPOOL_PEER, _NODE, _EVENT).
 struct RunFence { std::vector<std::string> argv; Millis timeout; Environment env; std::string peer; };

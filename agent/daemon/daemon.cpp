@@ -30,6 +30,7 @@
 #include "agent/store/persisted_mark.hpp"
 #include "agent/system/linux_system.hpp"
 #include "agent/system/mirror_watch.hpp"
+#include "agent/system/nbd_tls_keys.hpp"
 #include "agent/system/spool_export.hpp"
 #include "agent/system/step_runner.hpp"
 #include "config/config_loader.hpp"
@@ -441,6 +442,11 @@ private:
             secrets = config::read_secrets(r.config->cluster);
             if (!secrets.error.empty()) why = secrets.field + ": " + secrets.error;
         }
+        if (why.empty()) {
+            std::string e;
+            r.config->nbd.tls_keys = nbd_tls_link_keys(*r.config, secrets.current, secrets.next, e);
+            if (!e.empty()) why = "nbd.tls: " + e;
+        }
         if (!why.empty()) {
             log::error(prefix_ + "reload refused, keeping the running configuration: " + why, {{"EVENT", "reload-refused"}});
         } else {
@@ -516,8 +522,16 @@ int run_daemon(const config::Config& cfg, const std::string& self_name, const Da
         log::error(who + "refusing to start: " + secrets.field + ": " + secrets.error);
         return 2;
     }
+    // The NBD link's keys ride in the running configuration, where Plans reads them (config.hpp).
+    config::Config running = cfg;
+    std::string tls_error;
+    running.nbd.tls_keys = nbd_tls_link_keys(cfg, secrets.current, secrets.next, tls_error);
+    if (!tls_error.empty()) {
+        log::error(who + "refusing to start: nbd.tls: " + tls_error);
+        return 2;
+    }
     if (opt.force_solo) log::warning(who + "--force-solo: X will be served without hearing the standby");
-    Daemon d(cfg, self_name, opt, *loaded.state, KeyRing{secrets.current, secrets.next});
+    Daemon d(running, self_name, opt, *loaded.state, KeyRing{secrets.current, secrets.next});
     return d.run();
 }
 

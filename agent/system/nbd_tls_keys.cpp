@@ -22,4 +22,13 @@ std::vector<nbd::TlsPsk> nbd_tls_keys(const std::string& cluster, const std::str
     return keys;
 }
 
+std::vector<config::NbdTlsKey> nbd_tls_link_keys(const config::Config& c, const std::string& current,
+                                                 const std::string& next, std::string& why) {
+    if (c.nbd.tls != config::NbdTls::required) return {};
+    std::vector<config::NbdTlsKey> out;
+    auto keys = nbd_tls_keys(c.cluster.name, current, next, why);
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) out.push_back({it->identity, it->key});
+    return out;
+}
+
 }  // namespace haspool::agent

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "blockdev/tls_psk.hpp"
+#include "config/config.hpp"
 
 namespace haspool::agent {
 
@@ -19,5 +20,11 @@ namespace haspool::agent {
 // (an empty secret, or a cluster name holding ':', which the PSK file format reserves).
 std::vector<nbd::TlsPsk> nbd_tls_keys(const std::string& cluster, const std::string& current,
                                       const std::string& next, std::string& why);
+
+// The same keys as the configuration carries them (config::Nbd::tls_keys), in the order a
+// client tries them: `next` first during a rotation, then `current`. nbd.tls: off gives none.
+// Empty with `why` as above.
+std::vector<config::NbdTlsKey> nbd_tls_link_keys(const config::Config& c, const std::string& current,
+                                                 const std::string& next, std::string& why);
 
 }  // namespace haspool::agent

@@ -1,5 +1,7 @@
 #include "agent/system/spool_export.hpp"
 
+#include "blockdev/tls_channel.hpp"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -13,6 +15,7 @@
 
 #include "agent/system/actions/mount_holders.hpp"
 #include "agent/system/actions/mountinfo.hpp"
+#include "blockdev/tls_channel.hpp"
 
 namespace haspool::agent {
 
@@ -61,9 +64,17 @@ std::string device_claimed_by(const std::string& device, const std::string& sysf
 
 namespace {
 
+bool same_keys(const std::vector<nbd::TlsPsk>& a, const std::vector<nbd::TlsPsk>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+        if (a[i].identity != b[i].identity || a[i].key != b[i].key) return false;
+    return true;
+}
+
 bool same(const ExportSpec& a, const ExportSpec& b) {
     return a.device == b.device && a.listen_address == b.listen_address && a.port == b.port &&
-           a.export_name == b.export_name && a.allow == b.allow && a.description == b.description;
+           a.export_name == b.export_name && a.allow == b.allow && a.description == b.description &&
+           a.tls_required == b.tls_required && same_keys(a.tls_keys, b.tls_keys);
 }
 
 nbd::NbdServer::Options options_from(const ExportSpec& spec,
@@ -126,11 +137,23 @@ std::string SpoolExport::start(const ExportSpec& spec) {
     if (std::string held = device_claimed_by(device_); !held.empty())
         return "refusing to export " + device_ + ": " + held + " (this node serves from Y; exporting it would let " +
                "the primary write under the mounted filesystem)";
+    std::shared_ptr<const nbd::TlsContext> tls;
+    if (spec.tls_required) {
+        // Refused rather than served in plain: the operator asked for an encrypted link.
+        if (spec.tls_keys.empty())
+            return "refusing to export " + device_ + ": nbd.tls is required and this node has no TLS key "
+                   "(none was derived from cluster.secret_file)";
+        std::string why;
+        tls = nbd::TlsContext::make(nbd::TlsContext::Side::server, spec.tls_keys, why);
+        if (!tls) return "cannot export " + device_ + " with TLS: " + why;
+    }
     auto opened = nbd::ExportDevice::open(device_, false);
     if (!opened.device) return opened.error;
     dev_ = opened.device.get();
     return on_thread(io_, [&]() -> std::string {
-        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), options_from(spec, on_event_));
+        nbd::NbdServer::Options o = options_from(spec, on_event_);
+        o.tls = tls;
+        auto s = std::make_unique<nbd::NbdServer>(io_, std::move(opened.device), std::move(o));
         std::string e = s->start();
         if (!e.empty()) {
             dev_ = nullptr;

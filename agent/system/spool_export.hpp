@@ -20,6 +20,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "blockdev/nbd_server.hpp"
+#include "blockdev/tls_psk.hpp"
 
 namespace haspool::agent {
 
@@ -44,6 +45,10 @@ struct ExportSpec {
     std::string export_name;
     std::vector<std::string> allow;  // the only peers admitted (default: the primary's address on nbd.path)
     std::string description;
+    // nbd.tls: required: STARTTLS with any of these keys, every other option refused. The keys
+    // are the ones this daemon derived from its secrets; a spec without them is refused.
+    bool tls_required = false;
+    std::vector<nbd::TlsPsk> tls_keys;
 };
 
 class SpoolExport {

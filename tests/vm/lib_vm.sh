@@ -73,6 +73,9 @@ _vm_launch() {
                            -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     # tap mode (scripts/drill): the NIC on an existing tap device named PORT, e.g. on a bridge in
     # a network namespace the caller made and runs us in, so a client there can reach the guests
+    # VM_NET_DUMP_NAME=NAME: NAME's NIC traffic goes to $T_DIR/NAME.pcap too (QEMU's filter-dump)
+    [ -z "$mode" ] || [ "${VM_NET_DUMP_NAME:-}" != "$name" ] ||
+        net+=(-object "filter-dump,id=dump0,netdev=n0,file=$T_DIR/$name.pcap,maxlen=65535")
     [ "$mode" != tap ] || net=(-netdev "tap,id=n0,ifname=$nport,script=no,downscript=no"
                                -device "virtio-net-pci,netdev=n0,mac=52:54:00:00:02:$(printf %02x "${host##*.}")")
     cport=$(vm_free_port)
@@ -302,6 +305,7 @@ nbd:
   io_timeout_ms: $VM_IO_TIMEOUT_MS
   dead_conn_timeout_ms: 3000
   timeout_margin_ms: 2000
+${VM_NBD_EXTRA:-}
 spool:
   md_device: $MD
   mount_point: $SPOOL

@@ -48,3 +48,20 @@ TEST_CASE("nbd_tls_keys: an empty secret or a ':' in the cluster name gives no k
     CHECK(nbd_tls_keys("mail:spool", "s", "", why).empty());
     CHECK(why.find("may not hold ':'") != std::string::npos);
 }
+
+TEST_CASE("nbd_tls_link_keys: none when nbd.tls is off; otherwise next first, the order a client tries") {
+    config::Config c;
+    c.cluster.name = "mailspool";
+    std::string why;
+    CHECK(nbd_tls_link_keys(c, "first secret", "second secret", why).empty());
+    c.nbd.tls = config::NbdTls::required;
+    auto both = nbd_tls_keys("mailspool", "first secret", "second secret", why);
+    auto link = nbd_tls_link_keys(c, "first secret", "second secret", why);
+    REQUIRE(link.size() == 2);
+    CHECK(link[0].identity == both[1].identity);
+    CHECK(link[0].key == both[1].key);
+    CHECK(link[1].identity == both[0].identity);
+    CHECK(nbd_tls_link_keys(c, "first secret", "", why).size() == 1);
+    CHECK(nbd_tls_link_keys(c, "", "", why).empty());
+    CHECK_THAT(why, Catch::Contains("the secret is empty"));
+}

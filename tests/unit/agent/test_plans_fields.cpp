@@ -200,3 +200,30 @@ TEST_CASE("plans: describe() renders what to_string() leaves out; to_string() st
     CHECK(describe(m) == "Mount dev=/dev/md/haspool dir=/srv/mail fs=xfs options=noatime,nodev timeout=22000ms");
     CHECK(describe(step::StopExport{}) == "StopExport");
 }
+
+TEST_CASE("plans: nbd.tls: required puts the daemon's keys on both ends; transcripts name identities, never bytes") {
+    config::Config c = example_config();
+    CHECK_FALSE(only<step::StartExport>(Plans(c).export_y()).tls.required);
+    CHECK_FALSE(Plans(c).attach_nbd().link.tls.required);
+    c.nbd.tls = config::NbdTls::required;
+    config::NbdTlsKey k{"mailspool/00112233aabbccdd", {}};
+    k.key.fill(0xab);
+    c.nbd.tls_keys = {k};
+    auto e = only<step::StartExport>(Plans(c).export_y());
+    CHECK(e.tls.required);
+    REQUIRE(e.tls.keys.size() == 1);
+    CHECK(e.tls.keys[0].identity == k.identity);
+    CHECK(e.tls.keys[0].key == k.key);
+    auto a = Plans(c).attach_nbd();
+    auto r = Plans(c).reconnect_nbd();
+    CHECK(a.link.tls.required);
+    CHECK(r.link.tls.required);
+    CHECK(a.link.tls.keys.size() == 1);
+    CHECK(r.link.tls.keys.size() == 1);
+    for (const Step& s : std::vector<Step>{e, a, r}) {
+        INFO(describe(s));
+        CHECK_THAT(to_string(s), Catch::Contains("tls=required"));
+        CHECK_THAT(describe(s), Catch::Contains("tls_keys=[mailspool/00112233aabbccdd]"));
+        CHECK_THAT(describe(s), !Catch::Contains("abab") && !Catch::Contains("ABAB"));
+    }
+}

@@ -15,6 +15,9 @@
 #include "blockdev/nbd_client_handshake.hpp"
 #include "agent/core/plans.hpp"
 #include "agent/system/spool_export.hpp"
+#include "agent/system/nbd_tls_keys.hpp"
+#include "blockdev/nbd_attach.hpp"
+#include "blockdev/tls_channel.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -26,7 +29,9 @@ using haspool::test::loopback_free_port;
 
 // What StartExport carries (Plans::start_export), with `y` as the device.
 ExportSpec spec_of(const step::StartExport& s, const std::string& y) {
-    return {y, s.listen_address, s.port, s.export_name, s.allow, s.description};
+    std::vector<nbd::TlsPsk> keys;
+    for (const auto& k : s.tls.keys) keys.push_back({k.identity, k.key});
+    return {y, s.listen_address, s.port, s.export_name, s.allow, s.description, s.tls.required, keys};
 }
 
 // A `bytes`-long file of zeros standing in for Y.
@@ -102,6 +107,71 @@ TEST_CASE("spool export: a missing Y is an error that names it") {
     std::string e = ex.start(spec_of(Plans(c).start_export(), "/nonexistent/haspool-y"));
     CHECK_THAT(e, Catch::Contains("/nonexistent/haspool-y"));
     CHECK_FALSE(ex.running());
+}
+
+TEST_CASE("spool export under nbd.tls: required: TLS with the daemon's keys, plain and wrong keys refused") {
+    config::Config c = agent::test::example_config();
+    c.nbd.listen_address = "127.0.0.1";
+    c.nbd.allowed_peers = {"127.0.0.1"};
+    c.nbd.port = loopback_free_port();
+    c.nbd.tls = config::NbdTls::required;
+    haspool::test::TempDir dir;
+    std::string y = y_file(dir, 4 << 20);
+    SpoolExport ex(nullptr);
+    // No key derived: refused, not served in plain.
+    std::string e = ex.start(spec_of(Plans(c).start_export(), y));
+    CHECK_THAT(e, Catch::Contains("nbd.tls is required and this node has no TLS key"));
+    CHECK_FALSE(ex.running());
+    CHECK(loopback_connect(c.nbd.port) == -1);
+
+    std::string why;
+    c.nbd.tls_keys = nbd_tls_link_keys(c, "current secret", "next secret", why);
+    REQUIRE(c.nbd.tls_keys.size() == 2);
+    REQUIRE(ex.start(spec_of(Plans(c).start_export(), y)) == "");
+    auto client = [&](const std::string& secret) {
+        auto k = nbd_tls_keys(c.cluster.name, secret, "", why);
+        REQUIRE(k.size() == 1);
+        return nbd::TlsContext::make(nbd::TlsContext::Side::client, k[0], why);
+    };
+    // Either secret of a rotation is admitted.
+    for (const char* secret : {"current secret", "next secret"}) {
+        INFO(secret);
+        auto ctx = client(secret);
+        REQUIRE(ctx);
+        int fd = loopback_connect(c.nbd.port);
+        REQUIRE(fd >= 0);
+        auto h = nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5), true, {ctx.get(), false});
+        CHECK(h.error == "");
+        CHECK(h.encrypted);
+        ::close(fd);
+    }
+    // Plain NBD, and TLS with a key from another secret: refused.
+    int fd = loopback_connect(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK_FALSE(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5)).export_info);
+    ::close(fd);
+    auto wrong = client("some other secret");
+    REQUIRE(wrong);
+    fd = loopback_connect(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK_FALSE(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5), true, {wrong.get(), false}).export_info);
+    ::close(fd);
+
+    // The primary's attach with keys the export does not hold: each key is tried on its own
+    // connection, and the error names every identity refused (the kernel is never reached).
+    nbd::AttachRequest r;
+    r.host = "127.0.0.1";
+    r.port = c.nbd.port;
+    r.export_name = c.nbd.export_name;
+    r.connect_timeout = std::chrono::milliseconds(3000);
+    r.tls_required = true;
+    r.tls_keys = nbd_tls_keys(c.cluster.name, "old secret", "other secret", why);
+    REQUIRE(r.tls_keys.size() == 2);
+    nbd::AttachResult res = nbd::attach(r);
+    CHECK_THAT(res.error, Catch::Contains("with key '" + r.tls_keys[0].identity + "'"));
+    CHECK_THAT(res.error, Catch::Contains("with key '" + r.tls_keys[1].identity + "'"));
+    r.tls_keys.clear();
+    CHECK_THAT(nbd::attach(r).error, Catch::Contains("nbd.tls is required and no TLS key was given"));
 }
 
 TEST_CASE("device claims: a regular file is never claimed; a missing device says why") {
