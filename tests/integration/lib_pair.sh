@@ -2,7 +2,7 @@
 # root, ip or python3; HASPOOL_KEEP_LOGS=DIR keeps the daemons' logs and configs there):
 # namespaces $NA (alpha) and $NB (beta) joined by two veth pairs (heartbeat paths "replication"
 # and "service", TEST-NET addresses), a shared secret, $T_DIR/alpha.yaml and $T_DIR/beta.yaml
-# (PAIR_UNITS, PAIR_EXTRA_YAML and PAIR_DEAD_MS adjust them), and helpers to read a daemon's status and log.
+# (PAIR_UNITS, PAIR_EXTRA_YAML, PAIR_NBD_EXTRA and PAIR_DEAD_MS adjust them), and helpers to read a daemon's status and log.
 requires_root
 requires ip python3
 [ -n "${HASPOOL_KEEP_LOGS:-}" ] && defer cp -r "$T_DIR/." "$HASPOOL_KEEP_LOGS"
@@ -51,6 +51,7 @@ heartbeat:
   stable_after_ms: 400
 nbd:
   dead_conn_timeout_ms: 1000
+${PAIR_NBD_EXTRA:-}
 service:
   address: 198.51.100.25/24
   units: ${PAIR_UNITS:-[postfix.service]}
