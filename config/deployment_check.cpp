@@ -1,6 +1,7 @@
 #include "config/deployment_check.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 
 namespace haspool::config {
@@ -614,6 +615,41 @@ std::vector<std::string> paths_to_resolve(const Config& c, const Node& self, con
     return out;
 }
 
+std::vector<std::string> route_probe_addresses(const Config& c) {
+    std::vector<std::string> out;
+    if (c.nbd.tls != NbdTls::off || c.nodes.size() != 2) return out;
+    for (const Node* n : {&c.primary(), &c.standby()}) {
+        std::string a = n == &c.standby() ? c.nbd_listen_address() : "";
+        if (a.empty())
+            if (auto it = n->addresses.find(c.nbd.path); it != n->addresses.end()) a = it->second;
+        if (!a.empty() && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+    return out;
+}
+
+namespace {
+// nbd.tls: off is the default for a direct link (docs/security.md); across a router, every
+// network between the nodes can read the spool's blocks and, by taking the primary's address,
+// write Y. `ip -o route get` names a gateway ("via GW") for a routed destination.
+void check_nbd_tls(const Config& c, const DeploymentFacts& f, HostReport& r) {
+    if (c.nbd.tls != NbdTls::off) return;
+    std::string routed;  // "ADDR (via GW)", for each end reached through a router
+    for (const auto& [addr, t] : f.routes) {
+        if (t.end != ToolOutput::End::exited || t.exit_status != 0) continue;
+        std::istringstream words(t.out);
+        std::vector<std::string> w{std::istream_iterator<std::string>(words), std::istream_iterator<std::string>()};
+        auto via = std::find(w.begin(), w.end(), "via");
+        if (via == w.end() || via + 1 == w.end()) continue;
+        routed += (routed.empty() ? "" : ", ") + addr + " (via " + *(via + 1) + ")";
+    }
+    if (!routed.empty())
+        r.warnings.push_back({"nbd.tls", "is off, and the NBD link is routed: " + routed +
+                                             "; anyone on the networks in between can read every mail written to the "
+                                             "spool and, taking the primary's address, write to Y; set nbd.tls: "
+                                             "required on both nodes (docs/security.md)"});
+}
+}  // namespace
+
 HostReport judge_deployment(const Config& c, const Node& self, const DeploymentFacts& f) {
     HostReport r;
     check_mdadm_conf(c, f, r);
@@ -623,6 +659,7 @@ HostReport judge_deployment(const Config& c, const Node& self, const DeploymentF
         if (auto inst = postfix_instance(unit)) check_postfix_instance(c, unit, *inst, f, r);
     check_units(c, f, r);
     check_nbd_module(c, self, f, r);
+    check_nbd_tls(c, f, r);
     return r;
 }
 

@@ -76,6 +76,9 @@ struct DeploymentFacts {
     // Absolute path -> the same path with every symlink resolved (a missing tail kept as
     // written): the probe fills it for paths_to_resolve().
     std::map<std::string, std::string> resolved;
+    // By address (route_probe_addresses()): `ip -o route get ADDR`, how this host reaches the
+    // other end of the NBD link.
+    std::map<std::string, ToolOutput> routes;
 };
 
 // modules-load.d(5)'s directories, highest priority first: a file in an earlier one masks the
@@ -95,6 +98,11 @@ std::vector<ProbeCommand> probe_commands(const Config& c, bool systemd_running);
 // gathered so far: the mount point, the spool's devices, fstab's mount points and devices,
 // postfix's queue and mailbox directories.
 std::vector<std::string> paths_to_resolve(const Config& c, const Node& self, const DeploymentFacts& f);
+
+// The NBD link's addresses whose route the probe asks for when nbd.tls is off (the judgement
+// warns when the link is routed, docs/security.md): both ends on nbd.path, so either node asks
+// the same; its own address answers "local".
+std::vector<std::string> route_probe_addresses(const Config& c);
 
 // The judgement.
 HostReport judge_deployment(const Config& c, const Node& self, const DeploymentFacts& f);

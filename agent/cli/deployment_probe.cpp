@@ -65,6 +65,8 @@ config::DeploymentFacts probe_deployment(const config::Config& c, const config::
             break;
         }
     }
+    for (const auto& addr : config::route_probe_addresses(c))
+        f.routes[addr] = run_probe({"ip", "-o", "route", "get", addr}, env, o.timeout);
     config::resolve_host_paths(o.root, config::paths_to_resolve(c, self, f), f);
     return f;
 }

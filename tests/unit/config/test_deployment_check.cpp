@@ -517,3 +517,31 @@ TEST_CASE("paths_to_resolve: what the checks compare") {
         CHECK(std::find(paths.begin(), paths.end(), p) != paths.end());
     CHECK(std::find(paths.begin(), paths.end(), "tmpfs") == paths.end());
 }
+
+TEST_CASE("nbd.tls off on a routed NBD link is a warning; on a direct link, or with tls required, nothing") {
+    Config c = make_config();
+    CHECK(route_probe_addresses(c) == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+    DeploymentFacts f = good_facts();
+    f.routes["192.0.2.2"] = answer("192.0.2.2 dev eth1 src 192.0.2.1 uid 0 \\    cache \n");
+    f.routes["192.0.2.1"] = answer("local 192.0.2.1 dev lo src 192.0.2.1 uid 0 \\    cache <local> \n");
+    HostReport direct = judge_deployment(c, c.primary(), f);
+    INFO(dump(direct));
+    CHECK(direct.warnings.empty());
+
+    f.routes["192.0.2.2"] = answer("192.0.2.2 via 203.0.113.1 dev eth1 src 10.0.0.1 uid 0 \\    cache \n");
+    HostReport routed = judge_deployment(c, c.primary(), f);
+    INFO(dump(routed));
+    REQUIRE(routed.warnings.size() == 1);
+    CHECK(routed.warnings[0].path == "nbd.tls");
+    CHECK(routed.warnings[0].message.find("the NBD link is routed: 192.0.2.2 (via 203.0.113.1);") != std::string::npos);
+    CHECK(routed.errors.empty());
+
+    // A route lookup that failed says nothing either way.
+    f.routes["192.0.2.2"] = answer("", 2);
+    CHECK(judge_deployment(c, c.primary(), f).warnings.empty());
+
+    c.nbd.tls = NbdTls::required;
+    CHECK(route_probe_addresses(c).empty());
+    f.routes["192.0.2.2"] = answer("192.0.2.2 via 203.0.113.1 dev eth1 src 10.0.0.1 uid 0 \\    cache \n");
+    CHECK(judge_deployment(c, c.primary(), f).warnings.empty());
+}
