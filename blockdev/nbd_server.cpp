@@ -136,10 +136,22 @@ std::string NbdServer::admit(const std::shared_ptr<Conn>& c) {
     return {};
 }
 
+bool NbdServer::replace_tls(std::shared_ptr<const TlsContext> tls) {
+    std::lock_guard g(mu_);
+    if (!opt_.tls || !tls) return false;
+    opt_.tls = std::move(tls);
+    return true;
+}
+
 void NbdServer::serve(std::shared_ptr<Conn> c) {
     const std::string who = c->peer.to_string();
+    std::shared_ptr<const TlsContext> tls;  // this connection's keys, whatever a reload does meanwhile
+    {
+        std::lock_guard g(mu_);
+        tls = opt_.tls;
+    }
     auto hs = server_handshake(c->fd, info_, [&] { return admit(c); },
-                               std::chrono::steady_clock::now() + opt_.handshake_timeout, opt_.tls.get());
+                               std::chrono::steady_clock::now() + opt_.handshake_timeout, tls.get());
     std::string why;
     if (hs.session) {
         std::shared_ptr<Session> s;
@@ -155,7 +167,7 @@ void NbdServer::serve(std::shared_ptr<Conn> c) {
             counters_.sessions_started.fetch_add(1, std::memory_order_relaxed);
             event("opened", "session from " + who + " opened (" +
                                 (hs.session->structured_replies ? "structured" : "simple") + " replies" +
-                                (opt_.tls ? ", TLS" : "") + ")");
+                                (tls ? ", TLS" : "") + ")");
             why = s->run();
         } else {
             why = "export was disengaged during the handshake";

@@ -63,6 +63,10 @@ public:
     bool engaged() const { return engaged_; }
     // Closes the listener and every session and waits for their threads.
     void stop();
+    // A TLS server's keys after a secret rotation (the daemon's reload): handshakes from now on
+    // use `tls`; sessions already open keep the keys they were established with. Refused (false)
+    // on a plain server or with null: TLS on or off is a restart, never a swap.
+    bool replace_tls(std::shared_ptr<const TlsContext> tls);
 
     const ServerCounters& counters() const { return counters_; }
     std::chrono::steady_clock::time_point last_activity() const;

@@ -459,6 +459,14 @@ private:
             // on each node in turn.
             cfg_ = *r.config;
             peer_.set_keys(KeyRing{secrets.current, secrets.next});
+            // The export's TLS keys as the heartbeats' (a rotation): new handshakes take the
+            // reloaded keys, the primary's open session keeps its own.
+            if (export_) {
+                std::vector<nbd::TlsPsk> keys;
+                for (const auto& k : cfg_.nbd.tls_keys) keys.push_back({k.identity, k.key});
+                if (std::string e = export_->replace_tls_keys(keys); !e.empty())
+                    log::error(prefix_ + "reload: the export keeps its TLS keys: " + e, {{"EVENT", "reload-tls-keys"}});
+            }
             log::notice(prefix_ + "reloaded " + opt_.config_file, {{"EVENT", "reloaded"}});
         }
         notify::ready(status_line());

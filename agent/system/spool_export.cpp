@@ -165,6 +165,18 @@ std::string SpoolExport::start(const ExportSpec& spec) {
     });
 }
 
+std::string SpoolExport::replace_tls_keys(const std::vector<nbd::TlsPsk>& keys) {
+    std::lock_guard lock(mu_);
+    if (!server_ || !running_ || !running_->tls_required || same_keys(running_->tls_keys, keys)) return "";
+    if (keys.empty()) return "no TLS key to replace the export's keys with";
+    std::string why;
+    std::shared_ptr<const nbd::TlsContext> tls = nbd::TlsContext::make(nbd::TlsContext::Side::server, keys, why);
+    if (!tls) return "the export's new TLS keys: " + why;
+    if (!server_->replace_tls(tls)) return "the export does not run with TLS";
+    running_->tls_keys = keys;
+    return "";
+}
+
 std::string SpoolExport::stop() {
     std::lock_guard lock(mu_);
     return stop_locked();

@@ -64,6 +64,11 @@ public:
     std::string start(const ExportSpec& spec);
     // Idempotent: closes the sessions and the listener, flushes and closes Y. "" or an error.
     std::string stop();
+    // A reload's keys (a secret rotation) for a running export under nbd.tls: required: new
+    // handshakes use them, open sessions are not touched (the primary's kernel keeps its link).
+    // Nothing to do ("") when no TLS export runs; an error when the keys are unusable, and the
+    // export keeps the keys it had.
+    std::string replace_tls_keys(const std::vector<nbd::TlsPsk>& keys);
 
     // running(), open_sessions(), last_activity(), io_errors() and counters() are read from the
     // daemon's loop on every tick: they never wait for a start/stop in progress and then say what

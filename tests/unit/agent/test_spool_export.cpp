@@ -157,6 +157,27 @@ TEST_CASE("spool export under nbd.tls: required: TLS with the daemon's keys, pla
     CHECK_FALSE(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5), true, {wrong.get(), false}).export_info);
     ::close(fd);
 
+    // A rotation's last reload: the export takes only the next secret's key. An open session
+    // keeps going; a new client with the old key is refused, one with the new key served.
+    auto old_ctx = client("current secret");
+    int held = loopback_connect(c.nbd.port);
+    REQUIRE(held >= 0);
+    auto kept = nbd::client_handshake(held, c.nbd.export_name, std::chrono::seconds(5), true, {old_ctx.get(), false});
+    REQUIRE(kept.error == "");
+    REQUIRE(ex.replace_tls_keys(nbd_tls_keys(c.cluster.name, "next secret", "", why)) == "");
+    CHECK(ex.open_sessions() == 1);
+    fd = loopback_connect(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK_FALSE(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5), true, {old_ctx.get(), false}).export_info);
+    ::close(fd);
+    auto new_ctx = client("next secret");
+    fd = loopback_connect(c.nbd.port);
+    REQUIRE(fd >= 0);
+    CHECK(nbd::client_handshake(fd, c.nbd.export_name, std::chrono::seconds(5), true, {new_ctx.get(), false}).error == "");
+    ::close(fd);
+    ::close(held);
+    CHECK(ex.replace_tls_keys({}) == "no TLS key to replace the export's keys with");
+
     // The primary's attach with keys the export does not hold: each key is tried on its own
     // connection, and the error names every identity refused (the kernel is never reached).
     nbd::AttachRequest r;
