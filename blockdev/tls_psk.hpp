@@ -19,6 +19,7 @@ namespace haspool::nbd {
 struct TlsPsk {
     std::string identity;
     std::array<uint8_t, 32> key{};
+    bool operator==(const TlsPsk&) const = default;
 };
 
 // HKDF-SHA256(secret, salt "haspool nbd tls-psk", info "haspool nbd tls-psk v1 " + identity).

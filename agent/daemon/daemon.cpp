@@ -462,9 +462,7 @@ private:
             // The export's TLS keys as the heartbeats' (a rotation): new handshakes take the
             // reloaded keys, the primary's open session keeps its own.
             if (export_) {
-                std::vector<nbd::TlsPsk> keys;
-                for (const auto& k : cfg_.nbd.tls_keys) keys.push_back({k.identity, k.key});
-                if (std::string e = export_->replace_tls_keys(keys); !e.empty())
+                if (std::string e = export_->replace_tls_keys(tls_psks(cfg_.nbd.tls_keys)); !e.empty())
                     log::error(prefix_ + "reload: the export keeps its TLS keys: " + e, {{"EVENT", "reload-tls-keys"}});
             }
             log::notice(prefix_ + "reloaded " + opt_.config_file, {{"EVENT", "reloaded"}});

@@ -15,6 +15,7 @@
 #include "raid/md_sysfs.hpp"
 #include "blockdev/nbd_attach.hpp"
 #include "blockdev/nbd_netlink.hpp"
+#include "agent/system/nbd_tls_keys.hpp"
 #include "agent/system/spool_export.hpp"
 
 namespace haspool::agent {
@@ -23,12 +24,6 @@ namespace {
 
 std::chrono::seconds whole_seconds(Millis m) {
     return std::chrono::seconds(static_cast<long>(std::ceil(m.count() / 1000.0)));
-}
-
-std::vector<nbd::TlsPsk> tls_keys(const NbdTlsSpec& t) {
-    std::vector<nbd::TlsPsk> keys;
-    for (const auto& k : t.keys) keys.push_back({k.identity, k.key});
-    return keys;
 }
 
 nbd::AttachRequest attach_request(const std::string& address, uint16_t port, const std::string& export_name,
@@ -44,7 +39,7 @@ nbd::AttachRequest attach_request(const std::string& address, uint16_t port, con
     r.block_size = link.block_size;
     r.connect_timeout = link.connect_timeout;
     r.tls_required = link.tls.required;
-    r.tls_keys = tls_keys(link.tls);
+    r.tls_keys = tls_psks(link.tls.keys);
     return r;
 }
 
@@ -88,7 +83,7 @@ std::string disconnect_and_wait(unsigned index) {
 StepResult LinuxSystem::start_export(const step::StartExport& s) {
     if (!export_) return StepResult::failure("this node has no export of Y (it is not the standby)");
     if (std::string e = export_->start({s.dev, s.listen_address, s.port, s.export_name, s.allow, s.description,
-                                          s.tls.required, tls_keys(s.tls)}); !e.empty())
+                                          s.tls.required, tls_psks(s.tls.keys)}); !e.empty())
         return StepResult::failure(e);
     return StepResult::success();
 }

@@ -22,6 +22,12 @@ std::vector<nbd::TlsPsk> nbd_tls_keys(const std::string& cluster, const std::str
     return keys;
 }
 
+std::vector<nbd::TlsPsk> tls_psks(const std::vector<config::NbdTlsKey>& keys) {
+    std::vector<nbd::TlsPsk> out;
+    for (const auto& k : keys) out.push_back({k.identity, k.key});
+    return out;
+}
+
 std::vector<config::NbdTlsKey> nbd_tls_link_keys(const config::Config& c, const std::string& current,
                                                  const std::string& next, std::string& why) {
     if (c.nbd.tls != config::NbdTls::required) return {};

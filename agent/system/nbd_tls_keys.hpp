@@ -27,4 +27,7 @@ std::vector<nbd::TlsPsk> nbd_tls_keys(const std::string& cluster, const std::str
 std::vector<config::NbdTlsKey> nbd_tls_link_keys(const config::Config& c, const std::string& current,
                                                  const std::string& next, std::string& why);
 
+// The configuration's keys as the NBD code takes them (blockdev/tls_psk.hpp), order kept.
+std::vector<nbd::TlsPsk> tls_psks(const std::vector<config::NbdTlsKey>& keys);
+
 }  // namespace haspool::agent

@@ -1,7 +1,5 @@
 #include "agent/system/spool_export.hpp"
 
-#include "blockdev/tls_channel.hpp"
-
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -64,17 +62,10 @@ std::string device_claimed_by(const std::string& device, const std::string& sysf
 
 namespace {
 
-bool same_keys(const std::vector<nbd::TlsPsk>& a, const std::vector<nbd::TlsPsk>& b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (a[i].identity != b[i].identity || a[i].key != b[i].key) return false;
-    return true;
-}
-
 bool same(const ExportSpec& a, const ExportSpec& b) {
     return a.device == b.device && a.listen_address == b.listen_address && a.port == b.port &&
            a.export_name == b.export_name && a.allow == b.allow && a.description == b.description &&
-           a.tls_required == b.tls_required && same_keys(a.tls_keys, b.tls_keys);
+           a.tls_required == b.tls_required && a.tls_keys == b.tls_keys;
 }
 
 nbd::NbdServer::Options options_from(const ExportSpec& spec,
@@ -167,7 +158,7 @@ std::string SpoolExport::start(const ExportSpec& spec) {
 
 std::string SpoolExport::replace_tls_keys(const std::vector<nbd::TlsPsk>& keys) {
     std::lock_guard lock(mu_);
-    if (!server_ || !running_ || !running_->tls_required || same_keys(running_->tls_keys, keys)) return "";
+    if (!server_ || !running_ || !running_->tls_required || running_->tls_keys == keys) return "";
     if (keys.empty()) return "no TLS key to replace the export's keys with";
     std::string why;
     std::shared_ptr<const nbd::TlsContext> tls = nbd::TlsContext::make(nbd::TlsContext::Side::server, keys, why);

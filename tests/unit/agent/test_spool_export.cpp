@@ -29,9 +29,7 @@ using haspool::test::loopback_free_port;
 
 // What StartExport carries (Plans::start_export), with `y` as the device.
 ExportSpec spec_of(const step::StartExport& s, const std::string& y) {
-    std::vector<nbd::TlsPsk> keys;
-    for (const auto& k : s.tls.keys) keys.push_back({k.identity, k.key});
-    return {y, s.listen_address, s.port, s.export_name, s.allow, s.description, s.tls.required, keys};
+    return {y, s.listen_address, s.port, s.export_name, s.allow, s.description, s.tls.required, tls_psks(s.tls.keys)};
 }
 
 // A `bytes`-long file of zeros standing in for Y.
