@@ -168,6 +168,18 @@ vm_time_run() {
 VM_DISK_MB=${VM_DISK_MB:-128}
 MD=/dev/md/haspool
 
+# vm_check_files_on_y SUMS FILES...: with beta's daemon stopped, mounts Y read-only on beta and
+# checks that FILES (shell patterns in the spool) hash to SUMS ("sha256  name" lines, any order).
+vm_check_files_on_y() {
+    local sums=$1 got; shift
+    got=$(vm_run beta "mount -t ext4 -o ro /dev/vda $SPOOL && cd $SPOOL && sha256sum $*; cd /; umount $SPOOL") ||
+        fail "reading the files back from Y on beta: $got"
+    [ "$(sort -k2 <<<"$sums")" = "$(sort -k2 <<<"$got")" ] || fail "files on Y differ from what alpha wrote:
+wrote: $sums
+on Y:  $got"
+    log "all $(wc -l <<<"$sums") files byte-identical on Y"
+}
+
 # vm_compare_legs: stops the array on alpha (unmounted first) and compares X and Y byte for byte
 # over the array's data area (metadata 1.0 keeps the superblocks after it), with caches dropped.
 vm_compare_legs() {
