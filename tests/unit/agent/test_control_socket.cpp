@@ -93,7 +93,7 @@ TEST_CASE("control socket: one line in, the handler's answer out, mode 0600 in a
     CHECK(u.answer() == "error: unknown 'reboot'\n");
 }
 
-TEST_CASE("control socket: a client that sends no newline is dropped at the deadline; others are served") {
+TEST_CASE("control socket: a client that sends no newline is dropped at the deadline, others are served") {
     Served s(quick());
     auto start = std::chrono::steady_clock::now();
     Client silent(s.path);
@@ -120,7 +120,7 @@ TEST_CASE("control socket: a line longer than the cap gets an error answer") {
     CHECK(after.answer() == "all well\n");
 }
 
-TEST_CASE("control socket: close removes the socket file; open replaces a stale one") {
+TEST_CASE("control socket: close removes the socket file, open replaces a stale one") {
     test::TempDir dir;
     std::string path = (dir.path / "control.sock").string();
     dir.write("control.sock", "stale");

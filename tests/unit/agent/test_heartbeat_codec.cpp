@@ -166,7 +166,7 @@ TEST_CASE("bad datagram: bad HMAC (our key id, another key's HMAC)") {
     expect_reject(g, b, Reject::bad_hmac);
 }
 
-TEST_CASE("keys: a datagram signed with the next key is accepted; the key id says which") {
+TEST_CASE("keys: a datagram signed with the next key is accepted, the key id says which") {
     const std::string next = "a brand new key, 32 bytes long!!";
     PeerGate g("mailspool", "alpha", KeyRing{kKey, next}, kOwnBoot);
     Decoded d = feed(g, encode(heartbeat(1), next));
@@ -227,7 +227,7 @@ TEST_CASE("bad datagram: not a haspool datagram") {
     expect_reject(g, b, Reject::bad_magic);
 }
 
-TEST_CASE("bad datagram: replayed sequence; an older one not seen yet is accepted once (reordered)") {
+TEST_CASE("bad datagram: replayed sequence, an older one not seen yet is accepted once (reordered)") {
     PeerGate g = gate();
     auto first = encode(heartbeat(5), kKey);
     REQUIRE(feed(g, first).message);
@@ -343,7 +343,7 @@ TEST_CASE("rejected datagrams do not advance the replay window") {
     CHECK(feed(g, encode(heartbeat(2), kKey)).message);
 }
 
-TEST_CASE("codec: the standby's raw-written mark round trips; from a primary it is malformed") {
+TEST_CASE("codec: the standby's raw-written mark round trips, from a primary it is malformed") {
     Message m = heartbeat();
     m.status.primary = false;
     m.status.state = static_cast<uint8_t>(StandbyState::EXPORTING);
@@ -387,7 +387,7 @@ TEST_CASE("codec: the standby's y-failed round trips") {
     CHECK(std::string(to_string(MirrorHealth::y_failed)) == "y-failed");
 }
 
-TEST_CASE("codec: a DISKLESS primary's x-lost round trips; 6 from it and state 12 are malformed") {
+TEST_CASE("codec: a DISKLESS primary's x-lost round trips, 6 from it and state 12 are malformed") {
     Message m = heartbeat();
     m.status.state = static_cast<uint8_t>(PrimaryState::DISKLESS);
     m.status.md = MirrorHealth::x_lost;

@@ -49,7 +49,7 @@ TEST_CASE("nbd_tls_keys: an empty secret or a ':' in the cluster name gives no k
     CHECK(why.find("may not hold ':'") != std::string::npos);
 }
 
-TEST_CASE("nbd_tls_link_keys: none when nbd.tls is off; otherwise next first, the order a client tries") {
+TEST_CASE("nbd_tls_link_keys: none when nbd.tls is off, otherwise next first, the order a client tries") {
     config::Config c;
     c.cluster.name = "mailspool";
     std::string why;

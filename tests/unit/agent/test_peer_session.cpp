@@ -156,7 +156,7 @@ TEST_CASE("replay window: new numbers once each, in any order within the window"
     CHECK(w.check(10'000) == ReplayWindow::Verdict::duplicate);
 }
 
-TEST_CASE("start: each node confirms the other's run within a few ticks; only the handshake is refused") {
+TEST_CASE("start: each node confirms the other's run within a few ticks, only the handshake is refused") {
     Pair p;
     p.run(5);
     expect_both_paths_alive(p.a, p.now);
@@ -217,7 +217,7 @@ TEST_CASE("item 4: a replay on either path is still refused and counted, once pe
     expect_both_paths_alive(p.b, p.now);
 }
 
-TEST_CASE("item 5: a wall-clock step on either node is neither silence nor a refusal; the offset is reported") {
+TEST_CASE("item 5: a wall-clock step on either node is neither silence nor a refusal, the offset is reported") {
     Pair p;
     p.run(5);
     p.a.wall_offset = 1h;  // date -s an hour ahead on alpha
@@ -347,7 +347,7 @@ TEST_CASE("item 7: rotating the secret, each host reloading in turn, has no gap 
     CHECK(p.b.receive("replication", old, p.now).reject == Reject::unknown_key);
 }
 
-TEST_CASE("item 7: the order of the promotions does not matter; promoting before the peer holds next is the gap") {
+TEST_CASE("item 7: the order of the promotions does not matter, promoting before the peer holds next is the gap") {
     SECTION("beta promotes first") {
         Pair p;
         p.run(5);

@@ -31,7 +31,7 @@ TEST_CASE("plan queue: outcomes come back in the order the batches were queued")
     CHECK(q.size() == 0);
 }
 
-TEST_CASE("plan queue: a new awaited plan releases the one before; release leaves only side batches") {
+TEST_CASE("plan queue: a new awaited plan releases the one before, release leaves only side batches") {
     PlanQueue<TestPlan> q;
     q.queued(TestPlan::main, true);
     q.queued(TestPlan::other, true);

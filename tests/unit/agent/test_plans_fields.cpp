@@ -193,7 +193,7 @@ TEST_CASE("plans: the gratuitous ARP carries service.garp's whole schedule, unit
     for (const auto& u : all_of<step::StopUnit>(p.handback())) CHECK(u.timeout == Millis(45000));
 }
 
-TEST_CASE("plans: describe() renders what to_string() leaves out; to_string() stays one transcript line") {
+TEST_CASE("plans: describe() renders what to_string() leaves out, to_string() stays one transcript line") {
     const config::Config c = unusual();
     auto m = only<step::Mount>(Plans(c).takeover(false));
     CHECK(to_string(m) == "Mount dev=/dev/md/haspool dir=/srv/mail fs=xfs options=noatime,nodev");
@@ -201,7 +201,7 @@ TEST_CASE("plans: describe() renders what to_string() leaves out; to_string() st
     CHECK(describe(step::StopExport{}) == "StopExport");
 }
 
-TEST_CASE("plans: nbd.tls: required puts the daemon's keys on both ends; transcripts name identities, never bytes") {
+TEST_CASE("plans: nbd.tls: required puts the daemon's keys on both ends, transcripts name identities, never bytes") {
     config::Config c = example_config();
     CHECK_FALSE(only<step::StartExport>(Plans(c).export_y()).tls.required);
     CHECK_FALSE(Plans(c).attach_nbd().link.tls.required);

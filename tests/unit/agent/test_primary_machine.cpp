@@ -456,7 +456,7 @@ TEST_CASE("the init option creates the array on the first connect and passes for
     CHECK(to_string(d.steps[1]) == "AssembleMirror md=/dev/md/haspool local=/dev/vdb remote=/dev/nbd0 create force");
 }
 
-TEST_CASE("init: a new array is RESYNC until md's initial sync ends; no switchover onto a half-copied Y") {
+TEST_CASE("init: a new array is RESYNC until md's initial sync ends, no switchover onto a half-copied Y") {
     PrimaryMachine m(example_config(), base_lineage(), {true, false, false});
     m.start(t0);
     auto peer = standby_says(StandbyState::EXPORTING, Lineage{});
@@ -545,7 +545,7 @@ TEST_CASE("failed switchover after the array was let go, or with a failed undo: 
     CHECK(r.m->handle(f, r.at + 100ms).next == P::HALTED);
 }
 
-TEST_CASE("failed switchover: md failing a leg meanwhile degrades once serving again; a failed resume halts") {
+TEST_CASE("failed switchover: md failing a leg meanwhile degrades once serving again, a failed resume halts") {
     auto r = handover();
     r.m->handle(failed(step::Unmount{"/var/spool/mail"}), r.at + 100ms);
     auto d = r.m->handle(event::MdMemberFailed{"/dev/nbd0"}, r.at + 150ms);

@@ -95,7 +95,7 @@ TEST_CASE("raw takeover: fallback on -> a raw plan, marked BEFORE the mapping an
     CHECK(t->m->raw_written());
 }
 
-TEST_CASE("raw takeover: only the md assembly falls back; any other failed step halts") {
+TEST_CASE("raw takeover: only the md assembly falls back, any other failed step halts") {
     auto t = taking_over(true);
     auto d = t->m->handle(failed(step::RunFence{{"/usr/local/sbin/fence"}, 1000ms}, "exit 1"), t->at + 1s);
     CHECK(d.next == S::HALTED);
@@ -123,7 +123,7 @@ TEST_CASE("raw takeover: a failed raw plan halts, and the mark stays") {
     CHECK(t->m->raw_written());
 }
 
-TEST_CASE("raw takeover: ACTIVE from the raw mapping; the handback unmaps it before exporting Y") {
+TEST_CASE("raw takeover: ACTIVE from the raw mapping, the handback unmaps it before exporting Y") {
     auto t = taking_over(true);
     t->m->handle(assembly_failed(), t->at + 1s);
     auto d = t->m->handle(event::StepsSucceeded{}, t->at + 2s);

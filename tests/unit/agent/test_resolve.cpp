@@ -232,7 +232,7 @@ TEST_CASE("a blank standby (new or replaced disk) is always added in full, never
     CHECK_FALSE(has_step(d.steps, "ReAddMember"));
 }
 
-TEST_CASE("primary, resolve while an earlier decision's steps run: refused; their result is not taken for the resolve's") {
+TEST_CASE("primary, resolve while an earlier decision's steps run: refused, their result is not taken for the resolve's") {
     auto m = std::make_unique<PrimaryMachine>(example_config(), kSplitA, PrimaryMachine::Options{});
     m->start(t0);
     m->handle(event::HeartbeatReceived{standby_says(StandbyState::EXPORTING, kSplitA), heard(t0 + 1s, t0)}, t0 + 1s);
@@ -373,7 +373,7 @@ TEST_CASE("lineage: a discarded lineage is blank, older than anything, and mints
 }
 
 // ResolveTracker: what both machines remember of a split brain and its resolve, tested alone.
-TEST_CASE("resolve tracker: an accepted order, the pass-on first, then the plan; where it leads") {
+TEST_CASE("resolve tracker: an accepted order, the pass-on first, then the plan, where it leads") {
     const config::Config& c = example_config();
     Plans plans(c);
     ResolveTracker<P> t(P::WAIT_PEER);

@@ -193,7 +193,7 @@ TEST_CASE("spool export under nbd.tls: required: TLS with the daemon's keys, pla
     CHECK_THAT(nbd::attach(r).error, Catch::Contains("nbd.tls is required and no TLS key was given"));
 }
 
-TEST_CASE("device claims: a regular file is never claimed; a missing device says why") {
+TEST_CASE("device claims: a regular file is never claimed, a missing device says why") {
     haspool::test::TempDir dir;
     CHECK(device_claimed_by(y_file(dir, 4096)) == "");
     CHECK_THAT(device_claimed_by("/nonexistent/dev"), Catch::Contains("cannot stat"));

@@ -548,7 +548,7 @@ TEST_CASE("failed handback after the array was let go, or a failed resume: HALTE
     CHECK(d.reason.find("resuming the service after the failed handback failed at AddAddress") != std::string::npos);
 }
 
-TEST_CASE("safety: a standby restarted while Y is in use here never exports it; it resumes serving") {
+TEST_CASE("safety: a standby restarted while Y is in use here never exports it, it resumes serving") {
     const char* kResume = "Fsck,Mount,ProbeAddress,AddAddress,SendGarp,StartUnit,StartUnit";
     SECTION("through md (restarted while ACTIVE, or mid-takeover)") {
         StandbyMachine m(example_config(), base_lineage().bumped(true));

@@ -61,7 +61,7 @@ TEST_CASE("loss of X: md failing X on a mirrored primary -> DISKLESS, X marked l
     CHECK(d.steps.empty());
 }
 
-TEST_CASE("loss of X: a failed mark never halts (Y serves); the reason warns against a restart") {
+TEST_CASE("loss of X: a failed mark never halts (Y serves), the reason warns against a restart") {
     auto r = mirrored();
     r.m->handle(event::MdMemberFailed{"/dev/vda"}, r.at + 100ms);
     auto d = r.m->handle(failed(step::MarkXLost{"/dev/vda", "x"}, "EROFS"), r.at + 200ms);
@@ -89,7 +89,7 @@ TEST_CASE("DISKLESS: heartbeats say x-lost (not degraded), so the standby keeps 
     CHECK(n.mirror_health(md) == MirrorHealth::x_lost);
 }
 
-TEST_CASE("DISKLESS: a link blip is bridged; Y's leg failing or the standby gone stops the service") {
+TEST_CASE("DISKLESS: a link blip is bridged, Y's leg failing or the standby gone stops the service") {
     auto r = diskless();
     auto d = r.m->handle(event::NbdLinkLost{"reset"}, r.at + 100ms);
     CHECK(d.next == P::DISKLESS);
@@ -109,7 +109,7 @@ TEST_CASE("DISKLESS: a link blip is bridged; Y's leg failing or the standby gone
     CHECK_THAT(d.reason, Catch::Contains("only disk"));
 }
 
-TEST_CASE("replace-disk: only DISKLESS; X added in full, md copies Y->X, then MIRRORED and the mark cleared") {
+TEST_CASE("replace-disk: only DISKLESS, X added in full, md copies Y->X, then MIRRORED and the mark cleared") {
     auto m = mirrored();
     auto d = m.m->handle(event::OperatorCommand{event::Command::replace_disk}, m.at + 100ms);
     CHECK(d.next == P::MIRRORED);
@@ -142,7 +142,7 @@ TEST_CASE("replace-disk: a failed add leaves the node DISKLESS, serving from Y")
     CHECK_THAT(d.reason, Catch::Contains("replace-disk failed"));
 }
 
-TEST_CASE("copying Y onto X: md failing X again -> DISKLESS (Y is complete); failing Y -> HALTED") {
+TEST_CASE("copying Y onto X: md failing X again -> DISKLESS (Y is complete), failing Y -> HALTED") {
     auto r = diskless();
     r.m->handle(event::OperatorCommand{event::Command::replace_disk}, r.at + 100ms);
     r.m->handle(event::StepsSucceeded{}, r.at + 200ms);
@@ -157,7 +157,7 @@ TEST_CASE("copying Y onto X: md failing X again -> DISKLESS (Y is complete); fai
     CHECK(d.next == P::HALTED);
 }
 
-TEST_CASE("restart with the x-lost mark: never assembles X; serves from Y alone; --force-solo refused") {
+TEST_CASE("restart with the x-lost mark: never assembles X, serves from Y alone, --force-solo refused") {
     PrimaryMachine::Options o;
     o.x_lost = true;
     PrimaryMachine m(example_config(), base_lineage(), o);
@@ -211,7 +211,7 @@ TEST_CASE("failback with the x-lost mark adds X in full, never re-adds it") {
     CHECK(names.find("MergeBitmap") == std::string::npos);
 }
 
-TEST_CASE("DISKLESS: switchover allowed (Y is current); the standby's takeover from it is not refused") {
+TEST_CASE("DISKLESS: switchover allowed (Y is current), the standby's takeover from it is not refused") {
     auto r = diskless();
     auto d = r.m->handle(event::OperatorCommand{event::Command::switchover}, r.at + 100ms);
     CHECK(d.next == P::HANDOVER);

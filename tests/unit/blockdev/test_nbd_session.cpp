@@ -210,7 +210,7 @@ TEST_CASE("session drains on NBD_CMD_DISC") {
     CHECK(h.wait_closed() == "client sent NBD_CMD_DISC");
 }
 
-TEST_CASE("server handshake and our client agree; unknown options get NBD_REP_ERR_UNSUP") {
+TEST_CASE("server handshake and our client agree, unknown options get NBD_REP_ERR_UNSUP") {
     int sv[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     ExportInfo exp{"disk-y", "test", 1 << 20,

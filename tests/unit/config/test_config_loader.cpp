@@ -318,7 +318,7 @@ TEST_CASE("metrics.textfile: off by default, an absolute file, .prom or warned a
     CHECK(txt.warnings[0].message.find("reads only files ending in .prom") != std::string::npos);
 }
 
-TEST_CASE("nbd.tls: off by default; off and required accepted; anything else refused") {
+TEST_CASE("nbd.tls: off by default, off and required accepted, anything else refused") {
     auto none = load(kValid);
     REQUIRE(none.config);
     CHECK(none.config->nbd.tls == NbdTls::off);

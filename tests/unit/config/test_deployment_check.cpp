@@ -518,7 +518,7 @@ TEST_CASE("paths_to_resolve: what the checks compare") {
     CHECK(std::find(paths.begin(), paths.end(), "tmpfs") == paths.end());
 }
 
-TEST_CASE("nbd.tls off on a routed NBD link is a warning; on a direct link, or with tls required, nothing") {
+TEST_CASE("nbd.tls off on a routed NBD link is a warning, on a direct link, or with tls required, nothing") {
     Config c = make_config();
     CHECK(route_probe_addresses(c) == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
     DeploymentFacts f = good_facts();

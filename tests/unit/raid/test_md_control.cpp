@@ -121,7 +121,7 @@ TEST_CASE("add_full wipes the superblock before --add, so mdadm cannot turn it i
     for (const auto& c : f.calls) CHECK(std::find(c.begin(), c.end(), "--re-add") == c.end());
 }
 
-TEST_CASE("zero_superblock: no superblock (status 4) is done; a busy device is refused and nothing is added") {
+TEST_CASE("zero_superblock: no superblock (status 4) is done, a busy device is refused and nothing is added") {
     FakeRunner f;
     f.answers = {{4, "mdadm: Unrecognised md component device - /dev/nbd0\n", ""}, {0, "", ""}};
     MdControl md(f);

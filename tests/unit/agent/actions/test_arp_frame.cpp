@@ -73,7 +73,7 @@ TEST_CASE("another host's probe for the VIP is a conflict, our own probe and oth
     CHECK_FALSE(probes_for_address(make_gratuitous_arp(other, kVip), kVip, kOurs));  // that one claims it
 }
 
-TEST_CASE("service addresses parse as IPv4 CIDR with broadcast; IPv6 and junk are refused") {
+TEST_CASE("service addresses parse as IPv4 CIDR with broadcast, IPv6 and junk are refused") {
     std::string err;
     auto a = parse_ipv4_cidr("192.0.2.10/24", &err);
     REQUIRE(a);
