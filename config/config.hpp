@@ -43,6 +43,9 @@ struct Cluster {
     std::string secret_file_next;
     std::string state_dir = "/var/lib/haspool";
     std::string control_socket = "/run/haspool/control.sock";
+    // Besides root, the members of this group may use the control socket (its primary or a
+    // supplementary group, checked with SO_PEERCRED/SO_PEERGROUPS). Empty: root only.
+    std::string control_group;
 };
 
 struct Heartbeat {

@@ -241,6 +241,17 @@ bool valid_interface_name(const std::string& s) {
     return std::none_of(s.begin(), s.end(), [](char c) { return c == '/' || c == ':' || isspace(static_cast<unsigned char>(c)); });
 }
 
+// What groupadd(8) accepts by default (shadow's NAME_REGEX, capitals allowed): a letter or '_',
+// then letters, digits, '_' or '-', an optional final '$', at most 32 characters.
+bool valid_group_name(const std::string& s) {
+    if (s.empty() || s.size() > 32) return false;
+    auto word = [](char c) { return isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; };
+    if (!(isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    std::string_view body(s);
+    if (body.back() == '$') body.remove_suffix(1);
+    return std::all_of(body.begin(), body.end(), word);
+}
+
 bool valid_unit_name(const std::string& s) {
     static const char* suffixes[] = {".service", ".socket", ".target", ".mount", ".timer", ".path"};
     for (const char* suf : suffixes) {
@@ -252,7 +263,8 @@ bool valid_unit_name(const std::string& s) {
 
 void read_cluster(Reader& r, const YAML::Node& n, Cluster& c) {
     if (!r.is_map(n, "cluster")) return;
-    r.check_keys(n, "cluster", {"name", "secret_file", "secret_file_next", "state_dir", "control_socket"});
+    r.check_keys(n, "cluster", {"name", "secret_file", "secret_file_next", "state_dir", "control_socket",
+                                      "control_group"});
     r.string(n, "cluster", "name", c.name, true);
     if (!c.name.empty() && (c.name.size() > 32 || c.name.find_first_of(" \t/") != std::string::npos))
         r.error(n["name"], "cluster.name", "must be at most 32 characters without spaces or '/' (got '" + c.name + "')");
@@ -263,6 +275,11 @@ void read_cluster(Reader& r, const YAML::Node& n, Cluster& c) {
                 "names the same file as cluster.secret_file ('" + c.secret_file + "'); a rotation needs the new key in another file");
     r.absolute_path(n, "cluster", "state_dir", c.state_dir);
     r.absolute_path(n, "cluster", "control_socket", c.control_socket);
+    r.string(n, "cluster", "control_group", c.control_group);
+    if (!c.control_group.empty() && !valid_group_name(c.control_group))
+        r.error(n["control_group"], "cluster.control_group",
+                "must be a group name (a letter or '_', then letters, digits, '_' or '-', at most 32 characters; got '" +
+                    c.control_group + "')");
 }
 
 void read_nodes(Reader& r, const YAML::Node& n, std::vector<Node>& nodes) {

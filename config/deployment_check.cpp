@@ -648,6 +648,19 @@ void check_nbd_tls(const Config& c, const DeploymentFacts& f, HostReport& r) {
                                              "spool and, taking the primary's address, write to Y; set nbd.tls: "
                                              "required on both nodes (docs/security.md)"});
 }
+
+// cluster.control_group names who besides root may use the control socket. The daemon resolves
+// it when it creates the socket and refuses to start without it, so an unknown group is an
+// error here, before the daemon's ExecStartPre, with the command that fixes it.
+void check_control_group(const Config& c, const DeploymentFacts& f, HostReport& r) {
+    if (c.cluster.control_group.empty()) return;
+    auto g = f.groups.find(c.cluster.control_group);
+    if (g != f.groups.end() && g->second) return;
+    r.errors.push_back({"cluster.control_group",
+                        "names the group '" + c.cluster.control_group +
+                            "', which this host does not have; create it (groupadd --system " + c.cluster.control_group +
+                            ") and add the operators to it, or remove the setting (root only)"});
+}
 }  // namespace
 
 HostReport judge_deployment(const Config& c, const Node& self, const DeploymentFacts& f) {
@@ -660,6 +673,7 @@ HostReport judge_deployment(const Config& c, const Node& self, const DeploymentF
     check_units(c, f, r);
     check_nbd_module(c, self, f, r);
     check_nbd_tls(c, f, r);
+    check_control_group(c, f, r);
     return r;
 }
 

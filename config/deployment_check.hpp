@@ -79,6 +79,8 @@ struct DeploymentFacts {
     // By address (route_probe_addresses()): `ip -o route get ADDR`, how this host reaches the
     // other end of the NBD link.
     std::map<std::string, ToolOutput> routes;
+    // By name (cluster.control_group): the group's id, nullopt when this host has no such group.
+    std::map<std::string, std::optional<unsigned>> groups;
 };
 
 // modules-load.d(5)'s directories, highest priority first: a file in an earlier one masks the

@@ -1,5 +1,6 @@
 // haspool status / switchover / failback / resolve: talk to the local daemon over its control
-// socket (cluster.control_socket, root-only): one line in, the daemon's answer out.
+// socket (cluster.control_socket: root and cluster.control_group): one line in, the daemon's
+// answer out.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,7 +31,9 @@ int exchange(const std::string& command, const std::string& socket_path, const s
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         if (!quiet)
             std::cerr << "haspool " << command << ": cannot reach the daemon at " << socket_path << ": "
-                  << std::strerror(errno) << " (is 'haspool primary' or 'haspool standby' running on this host?)\n";
+                      << std::strerror(errno)
+                      << (errno == EACCES ? " (the control socket admits root and the members of cluster.control_group)\n"
+                                          : " (is 'haspool primary' or 'haspool standby' running on this host?)\n");
         if (fd >= 0) ::close(fd);
         return kExitFailure;
     }

@@ -1,8 +1,11 @@
 #include "agent/cli/deployment_probe.hpp"
 
+#include <grp.h>
 #include <unistd.h>
 
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "agent/system/actions/command_runner.hpp"
 #include "config/host_files.hpp"
@@ -46,6 +49,15 @@ config::ToolOutput run_probe(const std::vector<std::string>& argv, const actions
     return t;
 }
 
+// The id of group `name` through NSS (as the daemon will resolve it), nullopt when unknown.
+std::optional<unsigned> group_id(const std::string& name) {
+    std::vector<char> buf(16384);
+    group g{};
+    group* found = nullptr;
+    if (::getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found) != 0 || !found) return std::nullopt;
+    return found->gr_gid;
+}
+
 }  // namespace
 
 config::DeploymentFacts probe_deployment(const config::Config& c, const config::Node& self, const ProbeOptions& o) {
@@ -67,6 +79,7 @@ config::DeploymentFacts probe_deployment(const config::Config& c, const config::
     }
     for (const auto& addr : config::route_probe_addresses(c))
         f.routes[addr] = run_probe({"ip", "-o", "route", "get", addr}, env, o.timeout);
+    if (!c.cluster.control_group.empty()) f.groups[c.cluster.control_group] = group_id(c.cluster.control_group);
     config::resolve_host_paths(o.root, config::paths_to_resolve(c, self, f), f);
     return f;
 }

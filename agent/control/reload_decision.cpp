@@ -11,8 +11,10 @@ ReloadDecision decide_reload(const config::Config& running, const config::Config
     if (loaded.heartbeat.paths != running.heartbeat.paths || loaded.heartbeat.port != running.heartbeat.port ||
         now->addresses != was.addresses || loaded.peer_of(*now).addresses != running.peer_of(was).addresses ||
         loaded.cluster.control_socket != running.cluster.control_socket ||
+        loaded.cluster.control_group != running.cluster.control_group ||
         loaded.cluster.state_dir != running.cluster.state_dir)
-        return refuse("addresses, paths, port, state_dir or control_socket changed (a restart applies those)");
+        return refuse("addresses, paths, port, state_dir, control_socket or control_group changed (a restart applies "
+                      "those)");
     return {true, {}};
 }
 

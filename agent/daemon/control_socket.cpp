@@ -3,8 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <istream>
 #include <memory>
+#include <optional>
 
 namespace haspool::agent {
 
@@ -16,9 +20,19 @@ using boost::system::error_code;
 // deadline, then close. The deadline timer closes the socket, which ends the pending operation.
 class ControlSocket::Exchange : public std::enable_shared_from_this<Exchange> {
 public:
-    Exchange(local_stream::socket s, const Handler& handler, const Limits& limits)
+    Exchange(local_stream::socket s, const Handler& handler, const Limits& limits, const ControlAccess& access,
+             const Notice& notice)
         : socket_(std::move(s)), deadline_(socket_.get_executor()), buf_(limits.max_line), handler_(handler),
-          limits_(limits) {}
+          limits_(limits), notice_(notice) {
+        std::string why;
+        if (auto who = peer_credentials(socket_.native_handle(), why)) {
+            refusal_ = control_refusal(*who, access);
+            caller_ = "uid " + std::to_string(who->uid) + " (pid " + std::to_string(who->pid) + ")";
+        } else {
+            refusal_ = "the caller's credentials cannot be read (" + why + ")";
+            caller_ = "an unknown caller";
+        }
+    }
 
     void do_read() {
         arm(limits_.read_deadline);
@@ -39,7 +53,24 @@ private:
 
     void on_read(error_code ec) {
         deadline_.cancel();
-        if (ec == asio::error::operation_aborted || !socket_.is_open()) return;  // the deadline passed
+        if (ec == asio::error::operation_aborted || !socket_.is_open()) {  // the deadline passed
+            if (refusal_) refused("sent no command within the deadline");
+            return;
+        }
+        if (refusal_) {
+            // Never the handler, whatever the line; the bound on the read still held.
+            std::string line;
+            if (ec == asio::error::not_found) line = "a line longer than " + std::to_string(limits_.max_line) + " bytes";
+            else if (!ec) {
+                std::istream in(&buf_);
+                std::getline(in, line);
+                line = "command '" + printable(line) + "'";
+            } else
+                line = "no command";
+            refused(line);
+            do_write("refused: " + *refusal_ + "\n");
+            return;
+        }
         if (ec == asio::error::not_found) {  // the buffer is full and holds no newline
             do_write("error: control command longer than " + std::to_string(limits_.max_line) + " bytes\n");
             return;
@@ -52,6 +83,18 @@ private:
             std::getline(in, line);
         }
         do_write(handler_(line));
+    }
+
+    // One warning per refused connection, with what it asked for.
+    void refused(const std::string& asked) {
+        if (notice_) notice_("control socket: refused " + caller_ + ", " + asked + ": " + *refusal_, "control-refused");
+    }
+
+    // A caller's line as it may appear in the log: printable ASCII, at most 64 characters.
+    static std::string printable(const std::string& s) {
+        std::string out;
+        for (char c : s.substr(0, 64)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+        return s.size() > 64 ? out + "..." : out;
     }
 
     void do_write(std::string reply) {
@@ -70,21 +113,67 @@ private:
     asio::streambuf buf_;
     Handler handler_;
     Limits limits_;
+    Notice notice_;
+    std::optional<std::string> refusal_;  // nullopt: admitted
+    std::string caller_;
     std::string reply_;
 };
 
-ControlSocket::ControlSocket(asio::io_context& io, std::string path, Handler handler, Limits limits)
-    : io_(io), path_(std::move(path)), handler_(std::move(handler)), limits_(limits), acceptor_(io) {}
+ControlSocket::ControlSocket(asio::io_context& io, std::string path, Handler handler, Limits limits, std::string group,
+                             Notice notice)
+    : io_(io), path_(std::move(path)), handler_(std::move(handler)), limits_(limits), group_(std::move(group)),
+      notice_(std::move(notice)), acceptor_(io) {}
+
+namespace {
+
+std::string octal(mode_t m) {
+    char b[8];
+    std::snprintf(b, sizeof b, "%04o", static_cast<unsigned>(m & 07777));
+    return b;
+}
+
+std::string errno_sentence(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
 
 std::string ControlSocket::open() {
+    std::string why;
+    auto access = resolve_control_access(group_, why);
+    if (!access) return "cannot open the control socket " + path_ + ": " + why;
+    access_ = *access;
+    const bool grouped = !access_.group.empty();
+
     std::string dir = path_.substr(0, path_.rfind('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0700);
+    if (!dir.empty()) {
+        const mode_t mode = grouped ? 0750 : 0700;
+        if (::mkdir(dir.c_str(), mode) == 0) {
+            // mkdir's mode passed through the umask; say it exactly.
+            if (::chmod(dir.c_str(), mode) != 0 || (grouped && ::chown(dir.c_str(), static_cast<uid_t>(-1), access_.gid) != 0))
+                return "cannot set up the control socket's directory " + errno_sentence(dir);
+        } else if (struct stat st{}; grouped && ::stat(dir.c_str(), &st) == 0) {
+            // An existing directory is the operator's (or tmpfiles.d's): keep its mode, but say when
+            // it keeps the group out, which members would otherwise meet as "permission denied".
+            bool reachable = (st.st_mode & S_IXOTH) || (st.st_gid == access_.gid && (st.st_mode & S_IXGRP));
+            if (!reachable && notice_)
+                notice_("control socket: the directory " + dir + " (mode " + octal(st.st_mode) + ", gid " +
+                            std::to_string(st.st_gid) + ") keeps group " + access_.group +
+                            " from reaching the socket; it is left as it is (chgrp " + access_.group + " " + dir +
+                            "; chmod 0750 " + dir + " lets the group in)",
+                        "control-directory");
+        }
+    }
     ::unlink(path_.c_str());
     error_code ec;
     acceptor_.open(local_stream(), ec);
     if (!ec) acceptor_.bind(local_stream::endpoint(path_), ec);
-    if (!ec) ::chmod(path_.c_str(), 0600);
-    if (!ec) acceptor_.listen(4, ec);
+    if (ec) return "cannot listen on the control socket " + path_ + ": " + ec.message();
+    if (::chmod(path_.c_str(), grouped ? 0660 : 0600) != 0 ||
+        (grouped && ::chown(path_.c_str(), static_cast<uid_t>(-1), access_.gid) != 0)) {
+        std::string problem = "cannot set the control socket's mode or group: " + errno_sentence(path_);
+        close();
+        return problem;
+    }
+    acceptor_.listen(4, ec);
     if (ec) return "cannot listen on the control socket " + path_ + ": " + ec.message();
     do_accept();
     return {};
@@ -99,7 +188,7 @@ void ControlSocket::close() {
 void ControlSocket::do_accept() {
     acceptor_.async_accept([this](error_code ec, local_stream::socket s) {
         if (ec) return;
-        std::make_shared<Exchange>(std::move(s), handler_, limits_)->do_read();
+        std::make_shared<Exchange>(std::move(s), handler_, limits_, access_, notice_)->do_read();
         do_accept();
     });
 }

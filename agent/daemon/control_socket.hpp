@@ -1,9 +1,12 @@
 #pragma once
-// The control socket (cluster.control_socket): a unix stream socket, mode 0600 in a 0700
-// directory when it creates that directory. Each connection is one exchange: read one line
+// The control socket (cluster.control_socket): a unix stream socket for root, and for the
+// members of cluster.control_group when one is set (control_access.hpp: the socket's mode and
+// group, then each caller's kernel credentials). Each connection is one exchange: read one line
 // within the read deadline, hand it to the handler, write its answer within the write deadline,
 // close. A client that sends no newline in time, or stops reading, loses its connection and the
-// daemon goes on; a line longer than the cap gets an error answer. Handlers never throw.
+// daemon goes on; a line longer than the cap gets an error answer. A caller who is not admitted
+// is read the same way (so its client sees the answer rather than a reset), answered
+// "refused: WHY" and never reaches the handler. Handlers never throw.
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -11,6 +14,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
+
+#include "agent/daemon/control_access.hpp"
 
 namespace haspool::agent {
 
@@ -25,11 +30,21 @@ public:
         size_t max_line = 4096;  // bytes, with the newline
     };
 
-    ControlSocket(boost::asio::io_context& io, std::string path, Handler handler, Limits limits);
+    // A sentence for the log, with its journal EVENT: "control-refused" once per refused
+    // connection, "control-directory" when an existing directory keeps the group out.
+    using Notice = std::function<void(const std::string& sentence, const char* event)>;
+
+    // `group`: cluster.control_group, "" for root only.
+    ControlSocket(boost::asio::io_context& io, std::string path, Handler handler, Limits limits, std::string group,
+                  Notice notice);
+    ControlSocket(boost::asio::io_context& io, std::string path, Handler handler, Limits limits)
+        : ControlSocket(io, std::move(path), std::move(handler), limits, {}, {}) {}
     ControlSocket(boost::asio::io_context& io, std::string path, Handler handler)
         : ControlSocket(io, std::move(path), std::move(handler), Limits{}) {}
 
-    // Creates the socket (replacing a stale one) and starts accepting. "" or the problem sentence.
+    // Resolves the group, creates the socket (replacing a stale one): mode 0600, or 0660 with the
+    // group; a directory it makes is 0700, or 0750 with the group, and an existing one keeps its
+    // mode. Then starts accepting. "" or the problem sentence.
     std::string open();
     // Stops accepting and removes the socket file; exchanges under way end on their deadlines.
     void close();
@@ -43,6 +58,9 @@ private:
     std::string path_;
     Handler handler_;
     Limits limits_;
+    std::string group_;
+    Notice notice_;
+    ControlAccess access_;  // resolved by open()
     boost::asio::local::stream_protocol::acceptor acceptor_;
 };
 

@@ -130,7 +130,9 @@ public:
           machine_(make_machine(cfg_, self, state.lineage, opt)),
           peer_(io_, cfg_, self, std::move(keys), prefix_, [this] { return own_status(); },
                 [this](const Event& e) { dispatch(e); }),
-          control_(io_, cfg_.cluster.control_socket, [this](const std::string& line) { return control(line); }) {
+          control_(io_, cfg_.cluster.control_socket, [this](const std::string& line) { return control(line); },
+                   ControlSocket::Limits{}, cfg_.cluster.control_group,
+                   [this](const std::string& s, const char* event) { log::warning(prefix_ + s, {{"EVENT", event}}); }) {
         if (machine_.standby()) export_ = make_spool_export(prefix_);
         else
             watch_ = std::make_unique<MirrorWatch>(

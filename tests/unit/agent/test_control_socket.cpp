@@ -1,16 +1,22 @@
 // The control socket on a real unix socket in a temporary directory: one line in with a read
 // deadline, the handler's answer out, close. A silent client loses its connection at the
-// deadline while others are served; an over-long line is answered with an error.
+// deadline while others are served; an over-long line is answered with an error. Who may
+// connect is tested with real callers: forked children that drop to uid 65534 (nobody), with or
+// without group 100 (users), so the kernel's SO_PEERCRED/SO_PEERGROUPS are what is judged.
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "../temp_dir.hpp"
 #include "agent/daemon/control_socket.hpp"
@@ -45,18 +51,41 @@ struct Client {
     }
 };
 
-// The socket served by an io_context on its own thread.
+// The socket served by an io_context on its own thread, with the notices it logged.
 struct Served {
     test::TempDir dir;
     std::string path = (dir.path / "run" / "control.sock").string();
     boost::asio::io_context io;
+    std::mutex mu;
+    std::vector<std::pair<std::string, std::string>> notices;  // (event, sentence)
+    int handled = 0;
     ControlSocket socket;
     std::thread thread;
-    explicit Served(ControlSocket::Limits limits)
-        : socket(io, path, [](const std::string& line) { return line == "status" ? "all well\n" : "error: unknown '" + line + "'\n"; },
-                 limits) {
+    explicit Served(ControlSocket::Limits limits, const std::string& group = "",
+                    const std::function<void(Served&)>& before_open = {})
+        : socket(io, path,
+                 [this](const std::string& line) {
+                     std::lock_guard<std::mutex> l(mu);
+                     ++handled;
+                     return line == "status" ? "all well\n" : "error: unknown '" + line + "'\n";
+                 },
+                 limits, group, [this](const std::string& s, const char* event) {
+                     std::lock_guard<std::mutex> l(mu);
+                     notices.emplace_back(event, s);
+                 }) {
+        // The children below run as nobody, who must be able to walk to the socket.
+        ::chmod(dir.path.c_str(), 0755);
+        if (before_open) before_open(*this);
         REQUIRE(socket.open().empty());
         thread = std::thread([this] { io.run(); });
+    }
+    std::vector<std::pair<std::string, std::string>> logged() {
+        std::lock_guard<std::mutex> l(mu);
+        return notices;
+    }
+    int handler_calls() {
+        std::lock_guard<std::mutex> l(mu);
+        return handled;
     }
     ~Served() {
         boost::asio::post(io, [this] {
@@ -66,6 +95,55 @@ struct Served {
         thread.join();
     }
 };
+
+// A caller that is not root: a forked child drops to uid 65534 with primary group `gid` and the
+// supplementary `groups`, connects, sends `line` and reads the answer to the end. Returns the
+// answer, or "connect: REASON" when the filesystem keeps it out. Only raw system calls in the
+// child (the parent has threads).
+std::string ask_as(const std::string& path, gid_t gid, const std::vector<gid_t>& groups, const std::string& line) {
+    REQUIRE(::geteuid() == 0);  // the suite runs as root (it needs loop devices and namespaces anyway)
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(out[0]);
+        auto say = [&](const std::string& s) { (void)!::write(out[1], s.data(), s.size()); };
+        if (::setgroups(groups.size(), groups.data()) != 0 || ::setresgid(gid, gid, gid) != 0 ||
+            ::setresuid(65534, 65534, 65534) != 0) {
+            say("cannot drop privileges");
+            ::_exit(1);
+        }
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            say(std::string("connect: ") + std::strerror(errno));
+            ::_exit(0);
+        }
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (!line.empty()) (void)!::write(fd, line.data(), line.size());
+        char buf[1024];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) > 0) (void)!::write(out[1], buf, static_cast<size_t>(n));
+        ::_exit(0);
+    }
+    ::close(out[1]);
+    std::string answer;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(out[0], buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+    ::close(out[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    return answer;
+}
+
+constexpr gid_t kNogroup = 65534;
+constexpr gid_t kUsers = 100;
 
 ControlSocket::Limits quick() {
     ControlSocket::Limits l;
@@ -139,4 +217,118 @@ TEST_CASE("control socket: a path it cannot bind is a sentence") {
     ControlSocket socket(io, "/proc/haspool-no/control.sock", [](const std::string&) { return std::string(); });
     std::string problem = socket.open();
     CHECK(problem.rfind("cannot listen on the control socket /proc/haspool-no/control.sock: ", 0) == 0);
+}
+
+TEST_CASE("control access: root always, a member of the group by its primary or a supplementary group") {
+    ControlAccess root_only;
+    ControlAccess users{"users", kUsers};
+    CHECK_FALSE(control_refusal({1, 0, 0, {}}, root_only));
+    CHECK_FALSE(control_refusal({1, 0, 0, {}}, users));
+    CHECK(control_refusal({1, 1000, 1000, {kUsers}}, root_only) ==
+          "uid 1000 is not root (cluster.control_group is not set: root only)");
+    CHECK_FALSE(control_refusal({1, 1000, kUsers, {}}, users));
+    CHECK_FALSE(control_refusal({1, 1000, 1000, {27, kUsers}}, users));
+    CHECK(control_refusal({1, 1000, 1000, {27}}, users) == "uid 1000 is neither root nor in group users");
+
+    std::string why;
+    auto resolved = resolve_control_access("users", why);
+    REQUIRE(resolved);
+    CHECK(resolved->gid == kUsers);
+    CHECK_FALSE(resolve_control_access("haspool-no-such-group", why));
+    CHECK(why == "cluster.control_group 'haspool-no-such-group' is not a group on this host; create it "
+                 "(groupadd --system haspool-no-such-group) or remove the setting");
+}
+
+TEST_CASE("control socket, root only: nobody is kept out by the mode, and by its credentials when the mode lets it in") {
+    Served s(quick());
+    CHECK(ask_as(s.path, kNogroup, {kUsers}, "status\n") == "connect: Permission denied");
+    // The second fence: a socket made world-writable (a mistake, or the moment before chmod).
+    ::chmod((s.dir.path / "run").c_str(), 0755);
+    ::chmod(s.path.c_str(), 0666);
+    CHECK(ask_as(s.path, kNogroup, {kUsers}, "switchover\n") ==
+          "refused: uid 65534 is not root (cluster.control_group is not set: root only)\n");
+    CHECK(s.handler_calls() == 0);
+    auto logged = s.logged();
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].first == "control-refused");
+    CHECK(logged[0].second.find("control socket: refused uid 65534 (pid ") == 0);
+    CHECK(logged[0].second.find("), command 'switchover': uid 65534 is not root") != std::string::npos);
+    Client root(s.path);  // root is served as before
+    root.send("status\n");
+    CHECK(root.answer() == "all well\n");
+}
+
+TEST_CASE("control socket, cluster.control_group: 0660 root:GROUP in a 0750 directory, members served, others refused") {
+    Served s(quick(), "users");
+    struct stat st{};
+    REQUIRE(::stat(s.path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0660);
+    CHECK(st.st_gid == kUsers);
+    REQUIRE(::stat((s.dir.path / "run").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0750);
+    CHECK(st.st_gid == kUsers);
+
+    CHECK(ask_as(s.path, kNogroup, {kUsers}, "status\n") == "all well\n");  // supplementary
+    CHECK(ask_as(s.path, kUsers, {}, "status\n") == "all well\n");          // primary
+    CHECK(ask_as(s.path, kNogroup, {}, "status\n") == "connect: Permission denied");
+    CHECK(s.handler_calls() == 2);
+
+    ::chmod((s.dir.path / "run").c_str(), 0755);
+    ::chmod(s.path.c_str(), 0666);
+    CHECK(ask_as(s.path, kNogroup, {}, "resolve discard=alpha\n") ==
+          "refused: uid 65534 is neither root nor in group users\n");
+    CHECK(s.handler_calls() == 2);
+    auto logged = s.logged();
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].second.find("command 'resolve discard=alpha': uid 65534 is neither root nor in group users") !=
+          std::string::npos);
+}
+
+TEST_CASE("control socket: a refused caller is held to the same deadline and bound, each refusal logged once") {
+    Served s(quick(), "users", [](Served& s) {
+        std::filesystem::create_directories(s.dir.path / "run");
+        ::chmod((s.dir.path / "run").c_str(), 0755);  // an existing directory keeps its mode
+    });
+    struct stat st{};
+    REQUIRE(::stat((s.dir.path / "run").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0755);
+    ::chmod(s.path.c_str(), 0666);
+
+    auto start = std::chrono::steady_clock::now();
+    CHECK(ask_as(s.path, kNogroup, {}, "sta").empty());  // no newline: dropped at the deadline, no answer
+    CHECK(std::chrono::steady_clock::now() - start < 3s);
+    CHECK(ask_as(s.path, kNogroup, {}, std::string(200, 'x')) ==
+          "refused: uid 65534 is neither root nor in group users\n");
+    CHECK(s.handler_calls() == 0);
+    auto logged = s.logged();
+    REQUIRE(logged.size() == 2);
+    CHECK(logged[0].second.find("sent no command within the deadline: uid 65534") != std::string::npos);
+    CHECK(logged[1].second.find("a line longer than 64 bytes: uid 65534") != std::string::npos);
+}
+
+TEST_CASE("control socket: an existing directory that keeps the group out is left as it is, and said") {
+    Served s(quick(), "users", [](Served& s) {
+        std::filesystem::create_directories(s.dir.path / "run");
+        ::chmod((s.dir.path / "run").c_str(), 0700);
+    });
+    struct stat st{};
+    REQUIRE(::stat((s.dir.path / "run").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    auto logged = s.logged();
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].first == "control-directory");
+    CHECK(logged[0].second.find("(mode 0700, gid 0) keeps group users from reaching the socket; it is left as it is") !=
+          std::string::npos);
+    CHECK(ask_as(s.path, kNogroup, {kUsers}, "status\n") == "connect: Permission denied");
+}
+
+TEST_CASE("control socket: a group this host lacks keeps the socket closed") {
+    test::TempDir dir;
+    std::string path = (dir.path / "control.sock").string();
+    boost::asio::io_context io;
+    ControlSocket socket(io, path, [](const std::string&) { return std::string(); }, {}, "haspool-no-such-group", {});
+    CHECK(socket.open() == "cannot open the control socket " + path +
+                               ": cluster.control_group 'haspool-no-such-group' is not a group on this host; create it "
+                               "(groupadd --system haspool-no-such-group) or remove the setting");
+    CHECK(::access(path.c_str(), F_OK) != 0);
 }

@@ -24,7 +24,8 @@ struct Row {
     const char* refusal;  // nullptr: accepted
 };
 
-const char* const kRestart = "addresses, paths, port, state_dir or control_socket changed (a restart applies those)";
+const char* const kRestart =
+    "addresses, paths, port, state_dir, control_socket or control_group changed (a restart applies those)";
 
 }  // namespace
 
@@ -50,6 +51,9 @@ TEST_CASE("reload decision: one row per change") {
         {"the peer's addresses", [](config::Config& c) { node(c, "alpha").addresses["replication"] = "192.0.2.9"; }, kRestart},
         {"cluster.control_socket", [](config::Config& c) { c.cluster.control_socket = "/run/other.sock"; }, kRestart},
         {"cluster.state_dir", [](config::Config& c) { c.cluster.state_dir = "/var/lib/other"; }, kRestart},
+        // The socket's group and mode are set when it is created: a reload cannot change who may
+        // use it, so it says so rather than admitting a group the socket file does not.
+        {"cluster.control_group", [](config::Config& c) { c.cluster.control_group = "users"; }, kRestart},
     };
     const config::Config& running = test::example_config();
     for (const auto& row : rows) {

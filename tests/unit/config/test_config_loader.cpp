@@ -199,6 +199,27 @@ TEST_CASE("cluster.secret_file_next: optional, absolute, not the same file as se
     REQUIRE_ERROR(same, "cluster.secret_file_next", "names the same file as cluster.secret_file");
 }
 
+TEST_CASE("cluster.control_group: root only by default, a group name or refused") {
+    auto none = load(kValid);
+    REQUIRE(none.config);
+    CHECK(none.config->cluster.control_group.empty());
+    auto set = [](const std::string& v) {
+        return load(std::regex_replace(std::string(kValid), std::regex("  secret_file: .*\n"),
+                                       "  secret_file: /etc/haspool/secret\n  control_group: " + v + "\n"));
+    };
+    for (const char* ok : {"haspool", "mail-admins", "_ops", "Ops2", "machine$"}) {
+        INFO(ok);
+        auto r = set(ok);
+        REQUIRE(r.config);
+        CHECK(r.config->cluster.control_group == ok);
+    }
+    for (const char* bad : {"2ops", "-ops", "ops admin", "ops/x", "a$b", "abcdefghijklmnopqrstuvwxyzabcdefg"}) {
+        INFO(bad);
+        REQUIRE_ERROR(set(std::string("'") + bad + "'"), "cluster.control_group", "must be a group name");
+    }
+    REQUIRE_ERROR(set("[wheel]"), "cluster.control_group", "must be a string");
+}
+
 TEST_CASE("paths must be absolute") {
     auto r = load(std::regex_replace(std::string(kValid), std::regex("/etc/haspool/secret"), "secret"));
     REQUIRE_ERROR(r, "cluster.secret_file", "must be an absolute path (got 'secret')");

@@ -545,3 +545,26 @@ TEST_CASE("nbd.tls off on a routed NBD link is a warning, on a direct link, or w
     f.routes["192.0.2.2"] = answer("192.0.2.2 via 203.0.113.1 dev eth1 src 10.0.0.1 uid 0 \\    cache \n");
     CHECK(judge_deployment(c, c.primary(), f).warnings.empty());
 }
+
+TEST_CASE("cluster.control_group: a group this host lacks is an error with the groupadd that fixes it") {
+    Config c = make_config();
+    DeploymentFacts f = good_facts();
+    CHECK(judge_deployment(c, c.primary(), f).errors.empty());  // unset: root only, nothing to check
+
+    c.cluster.control_group = "haspool-ops";
+    f.groups["haspool-ops"] = 998;
+    HostReport known = judge_deployment(c, c.primary(), f);
+    INFO(dump(known));
+    CHECK(known.errors.empty());
+
+    f.groups["haspool-ops"] = std::nullopt;
+    HostReport unknown = judge_deployment(c, c.primary(), f);
+    INFO(dump(unknown));
+    REQUIRE(unknown.errors.size() == 1);
+    CHECK(unknown.errors[0].path == "cluster.control_group");
+    CHECK(unknown.errors[0].message.find("'haspool-ops', which this host does not have; create it "
+                                         "(groupadd --system haspool-ops)") != std::string::npos);
+
+    f.groups.clear();  // never looked up counts as unknown, never as admitted
+    CHECK(judge_deployment(c, c.primary(), f).errors.size() == 1);
+}
