@@ -60,6 +60,10 @@ std::optional<SyncProgress> parse_sync_completed(const std::string& text) {
     return SyncProgress{*done, *total};
 }
 
+std::optional<uint64_t> parse_sync_speed(const std::string& text) {
+    return to_u64(trim(text));  // "none" is not a number
+}
+
 MemberState parse_member_state(const std::string& text) {
     MemberState m;
     m.text = trim(text);
@@ -88,6 +92,7 @@ MdSnapshot parse_md_snapshot(const MdSysfsText& t) {
     if (t.degraded) s.degraded = static_cast<unsigned>(std::strtoul(trim(*t.degraded).c_str(), nullptr, 10));
     if (t.sync_action) s.sync_action = trim(*t.sync_action);
     if (t.sync_completed) s.sync_completed = parse_sync_completed(*t.sync_completed);
+    if (t.sync_speed) s.sync_speed_kib = parse_sync_speed(*t.sync_speed);
     for (const auto& d : t.members) {
         MdMember m;
         m.block_device = d.dir.substr(4);

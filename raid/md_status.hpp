@@ -33,6 +33,10 @@ struct SyncProgress {
 };
 std::optional<SyncProgress> parse_sync_completed(const std::string& text);
 
+// md/sync_speed: the running sync's speed in KiB/s, averaged by md over its last ~30 s; "none"
+// (nullopt) when no sync runs.
+std::optional<uint64_t> parse_sync_speed(const std::string& text);
+
 // md/dev-*/state: a comma-separated list of flags.
 struct MemberState {
     bool faulty = false;
@@ -61,6 +65,7 @@ struct MdSnapshot {
     unsigned degraded = 0;     // md/degraded: how many slots lack a working member
     std::string sync_action;   // idle, resync, recover, check, repair, frozen, reshape
     std::optional<SyncProgress> sync_completed;
+    std::optional<uint64_t> sync_speed_kib;  // KiB/s, while a sync runs
     uint64_t events = 0;       // sysfs has no event count: 0 unless MdControl::status filled it from mdadm --detail
     std::vector<MdMember> members;
 
@@ -72,7 +77,7 @@ struct MdSnapshot {
 struct MdSysfsText {
     std::string kernel_name;  // md127: the directory above md/
     std::string array_state;
-    std::optional<std::string> level, raid_disks, degraded, sync_action, sync_completed;
+    std::optional<std::string> level, raid_disks, degraded, sync_action, sync_completed, sync_speed;
     struct Member {
         std::string dir;  // "dev-vda"
         std::optional<std::string> state, slot;

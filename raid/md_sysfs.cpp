@@ -69,6 +69,7 @@ SnapshotResult read_md_snapshot(const std::string& md_dir) {
     t.degraded = attribute("degraded");
     t.sync_action = attribute("sync_action");
     t.sync_completed = attribute("sync_completed");
+    t.sync_speed = attribute("sync_speed");
     for (const auto& d : member_dirs(md_dir)) t.members.push_back({d, attribute(d + "/state"), attribute(d + "/slot")});
     r.snapshot = parse_md_snapshot(t);
     return r;

@@ -145,6 +145,13 @@ void mirror_metrics(Exposition& e, const StatusReport& r) {
     if (syncing && md->sync_completed)
         e.gauge("haspool_md_sync_completed_ratio", "The part of the running copy md has done (0 to 1).",
                 {{dev, ratio(md->sync_completed->done_sectors, md->sync_completed->total_sectors)}});
+    if (auto f = sync_figures(*md)) {
+        e.gauge("haspool_md_sync_remaining_bytes", "What the running copy has left to do, in bytes.",
+                {{dev, count(f->total_bytes - std::min(f->done_bytes, f->total_bytes))}});
+        if (f->bytes_per_second)
+            e.gauge("haspool_md_sync_speed_bytes_per_second", "The running copy's speed (md/sync_speed, md's ~30 s average).",
+                    {{dev, count(*f->bytes_per_second)}});
+    }
 }
 
 void export_metrics(Exposition& e, const StatusReport& r) {

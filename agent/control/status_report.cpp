@@ -39,12 +39,57 @@ std::string json_string(const std::string& s) {
     return o + "\"";
 }
 
+std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md) {
+    if (md.sync_action.empty() || md.sync_action == "idle" || !md.sync_completed) return std::nullopt;
+    SyncFigures f;
+    f.action = md.sync_action;
+    f.done_bytes = md.sync_completed->done_sectors * 512;
+    f.total_bytes = md.sync_completed->total_sectors * 512;
+    if (md.sync_speed_kib && *md.sync_speed_kib > 0) {
+        f.bytes_per_second = *md.sync_speed_kib * 1024;
+        uint64_t left = f.total_bytes > f.done_bytes ? f.total_bytes - f.done_bytes : 0;
+        f.eta_seconds = (left + *f.bytes_per_second - 1) / *f.bytes_per_second;
+    }
+    return f;
+}
+
+namespace {
+// "128.0 MiB", "1.5 GiB"
+std::string size_text(uint64_t bytes) {
+    char b[32];
+    double mib = static_cast<double>(bytes) / (1024.0 * 1024.0);
+    if (mib >= 1024.0) std::snprintf(b, sizeof b, "%.1f GiB", mib / 1024.0);
+    else std::snprintf(b, sizeof b, "%.1f MiB", mib);
+    return b;
+}
+
+// "7s", "1m33s", "2h05m": a time left, to the second below an hour.
+std::string eta_text(uint64_t seconds) {
+    char b[32];
+    if (seconds < 60) std::snprintf(b, sizeof b, "%llus", static_cast<unsigned long long>(seconds));
+    else if (seconds < 3600)
+        std::snprintf(b, sizeof b, "%llum%02llus", static_cast<unsigned long long>(seconds / 60),
+                      static_cast<unsigned long long>(seconds % 60));
+    else
+        std::snprintf(b, sizeof b, "%lluh%02llum", static_cast<unsigned long long>(seconds / 3600),
+                      static_cast<unsigned long long>(seconds % 3600 / 60));
+    return b;
+}
+}  // namespace
+
+std::string sync_text(const SyncFigures& f) {
+    std::string s = size_text(f.done_bytes) + " of " + size_text(f.total_bytes);
+    if (!f.bytes_per_second) return s + ", speed not measured yet";
+    return s + " at " + size_text(*f.bytes_per_second) + "/s, about " + eta_text(*f.eta_seconds) + " left";
+}
+
 std::string md_text(const StatusReport::Mirror& m) {
     if (!m.array) return "not running";
     const raid::MdSnapshot& md = *m.array;
     std::string s = md.degraded ? "degraded" : md.sync_action == "idle" ? "clean" : md.sync_action;
     if (md.sync_action != "idle") {
         s += " " + std::to_string(sync_percent_of(md)) + "%";
+        if (auto f = sync_figures(md)) s += ", " + sync_text(*f);
         // md recovers a member only after our (re-)add; a resync (a new or unclean array) is not ours
         if (md.sync_action == "recover" && !m.copy_plan.empty()) s += ", " + m.copy_plan;
     }
@@ -103,7 +148,16 @@ std::string render_json(const StatusReport& r) {
       << ",\"generation\":" << json_string(to_string(r.generation))
       << ",\"steps_running\":" << (r.steps_running ? json_string(*r.steps_running) : "null");
     o << ",\"disk_problem\":" << (r.disk_problem.empty() ? "null" : json_string(r.disk_problem));
-    if (r.mirror) o << ",\"md\":" << json_string(md_text(*r.mirror));
+    if (r.mirror) {
+        o << ",\"md\":" << json_string(md_text(*r.mirror)) << ",\"md_sync\":";
+        auto f = r.mirror->array ? sync_figures(*r.mirror->array) : std::nullopt;
+        auto number = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
+        if (f)
+            o << "{\"action\":" << json_string(f->action) << ",\"done_bytes\":" << f->done_bytes
+              << ",\"total_bytes\":" << f->total_bytes << ",\"bytes_per_second\":" << number(f->bytes_per_second)
+              << ",\"eta_seconds\":" << number(f->eta_seconds) << "}";
+        else o << "null";
+    }
     if (r.spool_export) o << ",\"export_running\":" << json_bool(r.spool_export->running);
     o << ",\"peer\":{\"node\":" << json_string(r.peer_node);
     if (r.peer)

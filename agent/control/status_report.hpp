@@ -78,7 +78,22 @@ struct StatusReport {
     TimePoint now{};
 };
 
-// "clean", "degraded (nbd0 faulty)", "recover 42%, copying ...", "not running"
+// A running md sync in figures (md/sync_completed, md/sync_speed): bytes done of the total, md's
+// speed (its own average over the last ~30 s) and the time left at that speed.
+struct SyncFigures {
+    std::string action;  // resync, recover, check...
+    uint64_t done_bytes = 0;
+    uint64_t total_bytes = 0;
+    std::optional<uint64_t> bytes_per_second;  // nullopt until md has measured one
+    std::optional<uint64_t> eta_seconds;       // (total - done) / speed; nullopt without a speed
+};
+// nullopt when no sync runs (or md gives no progress yet).
+std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md);
+// "53.8 MiB of 128.0 MiB at 12.0 MiB/s, about 7s left"
+std::string sync_text(const SyncFigures& f);
+
+// "clean", "degraded (nbd0 faulty)", "recover 42%, 53.8 MiB of 128.0 MiB at 12.0 MiB/s, about
+// 7s left, copying ...", "not running"
 std::string md_text(const StatusReport::Mirror& m);
 // Several lines, each ending in "\n": `primary alpha: MIRRORED for 1.2s`, ...
 std::string render_text(const StatusReport& r);

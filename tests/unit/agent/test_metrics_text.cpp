@@ -215,6 +215,11 @@ TEST_CASE("metrics: md copying, degraded, stopped") {
     CHECK(has_line(m, "haspool_md_syncing{device=\"/dev/md/haspool\"} 1"));
     CHECK(has_line(m, "# TYPE haspool_md_sync_completed_ratio gauge"));
     CHECK(has_line(m, "haspool_md_sync_completed_ratio{device=\"/dev/md/haspool\"} 0.42"));
+    CHECK(has_line(m, "haspool_md_sync_remaining_bytes{device=\"/dev/md/haspool\"} 29696"));  // 58 sectors
+    CHECK(m.find("haspool_md_sync_speed_bytes_per_second") == std::string::npos);  // md has not measured one
+    md.sync_speed_kib = 12288;
+    r.mirror->array = md;
+    CHECK(has_line(render_metrics(r), "haspool_md_sync_speed_bytes_per_second{device=\"/dev/md/haspool\"} 12582912"));
     md.sync_completed = raid::SyncProgress{7, 3};  // sysfs past its end: never above 1
     r.mirror->array = md;
     CHECK(has_line(render_metrics(r), "haspool_md_sync_completed_ratio{device=\"/dev/md/haspool\"} 1"));

@@ -85,7 +85,7 @@ TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
           "{\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
           "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,\"disk_problem\":null,"
-          "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\","
+          "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,"
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
           "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
           "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}]},"
@@ -132,18 +132,53 @@ TEST_CASE("status report: md while a re-add copies, degraded, not running") {
     raid::MdSnapshot md;
     md.degraded = 1;
     md.sync_action = "recover";
-    md.sync_completed = raid::SyncProgress{42, 100};
+    md.sync_completed = raid::SyncProgress{110200, 262144};  // sectors: 53.8 of 128 MiB, 42%
     md.members = {member("vda", "in_sync"), member("nbd0", "spare")};
     m.array = md;
     m.copy_plan = "copying /dev/nbd0: 10 of 128 chunk(s)";
-    CHECK(md_text(m) == "degraded 42%, copying /dev/nbd0: 10 of 128 chunk(s) (vda in_sync, nbd0 spare)");
+    // md has not measured a speed yet (sync_speed "none" at the very start)
+    CHECK(md_text(m) == "degraded 42%, 53.8 MiB of 128.0 MiB, speed not measured yet, copying /dev/nbd0: 10 of 128 "
+                        "chunk(s) (vda in_sync, nbd0 spare)");
+    m.array->sync_speed_kib = 12288;  // 12 MiB/s: 74.2 MiB left, 6.2 s, rounded up
+    CHECK(md_text(m) == "degraded 42%, 53.8 MiB of 128.0 MiB at 12.0 MiB/s, about 7s left, copying /dev/nbd0: 10 of "
+                        "128 chunk(s) (vda in_sync, nbd0 spare)");
     m.array->sync_action = "resync";  // a resync is not our copy: the plan is not shown
     m.array->degraded = 0;
-    CHECK(md_text(m) == "resync 42% (vda in_sync, nbd0 spare)");
+    CHECK(md_text(m) == "resync 42%, 53.8 MiB of 128.0 MiB at 12.0 MiB/s, about 7s left (vda in_sync, nbd0 spare)");
     m.array->members.clear();
     m.array->sync_action = "idle";
     m.array->degraded = 1;
     CHECK(md_text(m) == "degraded");
+}
+
+TEST_CASE("status report: a running sync in figures: bytes, md's speed, the time left, typed in JSON") {
+    raid::MdSnapshot md;
+    md.sync_action = "idle";
+    CHECK_FALSE(sync_figures(md));
+    md.sync_action = "recover";
+    CHECK_FALSE(sync_figures(md));  // no progress read yet
+    md.sync_completed = raid::SyncProgress{2097152, 20971520};  // 1 of 10 GiB
+    md.sync_speed_kib = 102400;                                  // 100 MiB/s
+    auto f = sync_figures(md);
+    REQUIRE(f);
+    CHECK(f->action == "recover");
+    CHECK(f->done_bytes == 1073741824ull);
+    CHECK(f->total_bytes == 10737418240ull);
+    CHECK(f->bytes_per_second == 104857600ull);
+    CHECK(f->eta_seconds == 93);  // 9 GiB at 100 MiB/s: 92.16 s, rounded up
+    CHECK(sync_text(*f) == "1.0 GiB of 10.0 GiB at 100.0 MiB/s, about 1m33s left");
+    md.sync_completed = raid::SyncProgress{65536, 888};  // sysfs past its end (fuzz_md_status): nothing left
+    CHECK(sync_figures(md)->eta_seconds == 0);
+
+    StatusReport r = primary_report();
+    md.sync_completed = raid::SyncProgress{2097152, 20971520};
+    r.mirror->array = md;
+    CHECK(render_json(r).find(",\"md_sync\":{\"action\":\"recover\",\"done_bytes\":1073741824,\"total_bytes\":"
+                              "10737418240,\"bytes_per_second\":104857600,\"eta_seconds\":93}") != std::string::npos);
+    r.mirror->array->sync_speed_kib.reset();
+    CHECK(render_json(r).find("\"bytes_per_second\":null,\"eta_seconds\":null}") != std::string::npos);
+    r.mirror->array->sync_action = "idle";
+    CHECK(render_json(r).find(",\"md_sync\":null") != std::string::npos);
 }
 
 TEST_CASE("status report: an empty history reason still shows its parentheses") {

@@ -25,6 +25,13 @@ TEST_CASE("sync_completed: 'done / total' sectors or none") {
     CHECK_FALSE(parse_sync_completed("12 / x"));
 }
 
+TEST_CASE("sync_speed: KiB/s while a sync runs, none otherwise") {
+    CHECK(parse_sync_speed("12288\n") == 12288u);
+    CHECK_FALSE(parse_sync_speed("none\n"));
+    CHECK_FALSE(parse_sync_speed(""));
+    CHECK_FALSE(parse_sync_speed("12k"));
+}
+
 TEST_CASE("member state flags as md writes them") {
     auto m = parse_member_state("faulty,write_mostly\n");  // the NBD leg after a failure
     CHECK(m.faulty);

@@ -27,6 +27,7 @@ struct FakeMd {
         put("degraded", "1\n");
         put("sync_action", "idle\n");
         put("sync_completed", "none\n");
+        put("sync_speed", "none\n");
         put("bitmap_set_bits", "");
         put("dev-vda/state", "in_sync\n");
         put("dev-vda/slot", "0\n");
@@ -58,6 +59,13 @@ TEST_CASE("a snapshot reads every attribute and member") {
     CHECK(s.degraded == 1);
     CHECK(s.sync_action == "idle");
     CHECK_FALSE(s.sync_completed);
+    CHECK_FALSE(s.sync_speed_kib);
+    f.put("sync_action", "recover\n");
+    f.put("sync_completed", "147456 / 262016\n");
+    f.put("sync_speed", "12288\n");
+    MdSnapshot copying = read_md_snapshot(f.md.string()).snapshot;
+    CHECK(copying.sync_completed->done_sectors == 147456);
+    CHECK(copying.sync_speed_kib == 12288u);
     REQUIRE(s.member("nbd0"));
     CHECK(s.member("nbd0")->state.faulty);
     CHECK_FALSE(s.member("nbd0")->slot);
