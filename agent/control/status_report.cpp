@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/core/md_transitions.hpp"
 
 namespace haspool::agent {
@@ -22,22 +24,40 @@ std::string age(std::optional<TimePoint> t, TimePoint now) {
     return t ? format_duration(since(*t, now)) + " ago" : "never";
 }
 
-const char* json_bool(bool b) { return b ? "true" : "false"; }
+// `s` with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD, one
+// for one, the bytes after it kept (a Latin-1 "\xe9chec" stays "\uFFFDchec").
+std::string well_formed_utf8(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+    size_t n = s.size(), i = 0;
+    auto cont = [&](size_t k) { return k < n && (b[k] & 0xC0) == 0x80; };
+    while (i < n) {
+        unsigned char c = b[i];
+        size_t len = 0;
+        if (c < 0x80) len = 1;
+        else if (c >= 0xC2 && c <= 0xDF) len = cont(i + 1) ? 2 : 0;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            // no overlongs (E0 80..9F) and no surrogates (ED A0..BF)
+            bool ok = cont(i + 1) && cont(i + 2) && !(c == 0xE0 && b[i + 1] < 0xA0) && !(c == 0xED && b[i + 1] > 0x9F);
+            len = ok ? 3 : 0;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            bool ok = cont(i + 1) && cont(i + 2) && cont(i + 3) && !(c == 0xF0 && b[i + 1] < 0x90) &&
+                      !(c == 0xF4 && b[i + 1] > 0x8F);
+            len = ok ? 4 : 0;
+        }
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(s, i, len);
+            i += len;
+        }
+    }
+    return out;
+}
 
 }  // namespace
-
-std::string json_string(const std::string& s) {
-    std::string o = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') o += '\\', o += c;
-        else if (static_cast<unsigned char>(c) < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
-            o += b;
-        } else o += c;
-    }
-    return o + "\"";
-}
 
 std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md) {
     if (md.sync_action.empty() || md.sync_action == "idle" || !md.sync_completed) return std::nullopt;
@@ -139,48 +159,59 @@ std::string render_text(const StatusReport& r) {
 }
 
 std::string render_json(const StatusReport& r) {
-    std::ostringstream o;
-    auto ms_ago = [&](std::optional<TimePoint> t) {
-        return t ? std::to_string(since(*t, r.now).count()) : std::string("null");
-    };
-    o << "{\"node\":" << json_string(r.node) << ",\"role\":" << json_string(r.role) << ",\"state\":" << json_string(r.state)
-      << ",\"state_for_ms\":" << since(r.since, r.now).count() << ",\"last_decision\":" << json_string(r.last_decision)
-      << ",\"generation\":" << json_string(to_string(r.generation))
-      << ",\"steps_running\":" << (r.steps_running ? json_string(*r.steps_running) : "null");
-    o << ",\"disk_problem\":" << (r.disk_problem.empty() ? "null" : json_string(r.disk_problem));
+    using json = nlohmann::ordered_json;  // the keys in the documented order (docs/status-json.md)
+    auto ms_ago = [&](std::optional<TimePoint> t) { return t ? json(since(*t, r.now).count()) : json(nullptr); };
+    auto number = [](const std::optional<uint64_t>& v) { return v ? json(*v) : json(nullptr); };
+    auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+    json o;
+    o["version"] = kStatusJsonVersion;
+    o["node"] = r.node;
+    o["role"] = r.role;
+    o["state"] = r.state;
+    o["state_for_ms"] = since(r.since, r.now).count();
+    // A command's output tail may be in any encoding (docs/status-json.md: strings are UTF-8).
+    o["last_decision"] = well_formed_utf8(r.last_decision);
+    o["generation"] = to_string(r.generation);
+    o["steps_running"] = r.steps_running ? json(well_formed_utf8(*r.steps_running)) : json(nullptr);
+    o["disk_problem"] = text_or_null(well_formed_utf8(r.disk_problem));
     if (r.mirror) {
-        o << ",\"md\":" << json_string(md_text(*r.mirror)) << ",\"md_sync\":";
+        o["md"] = well_formed_utf8(md_text(*r.mirror));
         auto f = r.mirror->array ? sync_figures(*r.mirror->array) : std::nullopt;
-        auto number = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : std::string("null"); };
-        if (f)
-            o << "{\"action\":" << json_string(f->action) << ",\"done_bytes\":" << f->done_bytes
-              << ",\"total_bytes\":" << f->total_bytes << ",\"bytes_per_second\":" << number(f->bytes_per_second)
-              << ",\"eta_seconds\":" << number(f->eta_seconds) << "}";
-        else o << "null";
+        o["md_sync"] = f ? json{{"action", f->action},
+                                {"done_bytes", f->done_bytes},
+                                {"total_bytes", f->total_bytes},
+                                {"bytes_per_second", number(f->bytes_per_second)},
+                                {"eta_seconds", number(f->eta_seconds)}}
+                         : json(nullptr);
     }
-    if (r.spool_export) o << ",\"export_running\":" << json_bool(r.spool_export->running);
-    o << ",\"peer\":{\"node\":" << json_string(r.peer_node);
-    if (r.peer)
-        o << ",\"state\":" << json_string(r.peer->state_name()) << ",\"generation\":" << json_string(to_string(r.peer->lineage.current))
-          << ",\"md\":" << json_string(to_string(r.peer->md)) << ",\"nbd\":" << json_string(to_string(r.peer->nbd));
-    o << ",\"clock_offset_ms\":" << (r.peer_clock_offset ? std::to_string(r.peer_clock_offset->count()) : "null");
-    o << ",\"paths\":[";
-    for (size_t i = 0; i < r.facts.paths.size(); ++i) {
-        const auto& p = r.facts.paths[i];
-        o << (i ? "," : "") << "{\"name\":" << json_string(p.name) << ",\"alive\":" << json_bool(p.alive)
-          << ",\"stable\":" << json_bool(p.stable) << ",\"last_heard_ms_ago\":" << ms_ago(p.last_seen)
-          << ",\"rtt_ms\":" << (p.rtt ? std::to_string(p.rtt->count()) : "null") << "}";
+    if (r.spool_export) o["export_running"] = r.spool_export->running;
+    json peer;
+    peer["node"] = r.peer_node;
+    if (r.peer) {
+        peer["state"] = r.peer->state_name();
+        peer["generation"] = to_string(r.peer->lineage.current);
+        peer["md"] = to_string(r.peer->md);
+        peer["nbd"] = to_string(r.peer->nbd);
     }
-    o << "]},\"dropped\":{";
-    bool first = true;
-    for (const auto& [why, n] : r.dropped) {
-        o << (first ? "" : ",") << json_string(why) << ":" << n;
-        first = false;
-    }
-    o << "},\"keys\":{\"next_configured\":" << json_bool(r.keys.next_configured)
-      << ",\"signing_with_next\":" << json_bool(r.keys.signing_with_next)
-      << ",\"peer_holds_next\":" << json_bool(r.keys.peer_holds_next) << "}}\n";
-    return o.str();
+    peer["clock_offset_ms"] = r.peer_clock_offset ? json(r.peer_clock_offset->count()) : json(nullptr);
+    json paths = json::array();
+    for (const auto& p : r.facts.paths)
+        paths.push_back({{"name", p.name},
+                         {"alive", p.alive},
+                         {"stable", p.stable},
+                         {"last_heard_ms_ago", ms_ago(p.last_seen)},
+                         {"rtt_ms", p.rtt ? json(p.rtt->count()) : json(nullptr)}});
+    peer["paths"] = std::move(paths);
+    o["peer"] = std::move(peer);
+    json dropped = json::object();
+    for (const auto& [why, n] : r.dropped) dropped[why] = n;
+    o["dropped"] = std::move(dropped);
+    o["keys"] = {{"next_configured", r.keys.next_configured},
+                 {"signing_with_next", r.keys.signing_with_next},
+                 {"peer_holds_next", r.keys.peer_holds_next}};
+    // The strings that carry outside text were made well-formed above; `replace` is the net for
+    // any other, so the answer is always JSON (nlohmann's default would throw).
+    return o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace haspool::agent

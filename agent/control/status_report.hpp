@@ -97,9 +97,10 @@ std::string sync_text(const SyncFigures& f);
 std::string md_text(const StatusReport::Mirror& m);
 // Several lines, each ending in "\n": `primary alpha: MIRRORED for 1.2s`, ...
 std::string render_text(const StatusReport& r);
-// One JSON object and "\n".
+// The schema version of render_json's object ("version"), documented in docs/status-json.md.
+// Raised when a key changes meaning or type or goes away; a new key does not raise it.
+constexpr int kStatusJsonVersion = 1;
+// One JSON object and "\n" (docs/status-json.md).
 std::string render_json(const StatusReport& r);
-// A JSON string literal: quotes, backslashes and control characters escaped.
-std::string json_string(const std::string& s);
 
 }  // namespace haspool::agent

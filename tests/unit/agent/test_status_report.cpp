@@ -1,6 +1,7 @@
 // The status report: one value rendered as `haspool status` text and `haspool status --json`.
 // Both renderings are pinned byte for byte: tests/integration and tests/vm grep them.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/control/status_report.hpp"
 
@@ -83,7 +84,7 @@ TEST_CASE("status report: the primary's text") {
 
 TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
-          "{\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
+          "{\"version\":1,\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
           "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,\"disk_problem\":null,"
           "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,"
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
@@ -113,7 +114,7 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
           "peer alpha: never heard\n"
           "  path replication: up (not yet stable), last heard 350ms ago\n");
     CHECK(render_json(r) ==
-          "{\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
+          "{\"version\":1,\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
           "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,\"disk_problem\":null,"
           "\"export_running\":false,\"peer\":{\"node\":\"alpha\",\"clock_offset_ms\":null,"
           "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}]},"
@@ -181,18 +182,33 @@ TEST_CASE("status report: a running sync in figures: bytes, md's speed, the time
     CHECK(render_json(r).find(",\"md_sync\":null") != std::string::npos);
 }
 
+TEST_CASE("status report: the JSON is valid even when a reason holds bytes that are not UTF-8") {
+    // A hook's or fence command's output tail ends up in last_decision as it was printed: a
+    // Latin-1 message, or a multi-byte character cut by the tail, is not UTF-8. JSON is.
+    StatusReport r = primary_report();
+    r.last_decision = "fence said: \xe9" "chec\n(tail cut \xc3";
+    std::string out = render_json(r);
+    INFO(out);
+    nlohmann::json parsed;
+    REQUIRE_NOTHROW(parsed = nlohmann::json::parse(out));
+    CHECK(parsed["last_decision"] == "fence said: \xef\xbf\xbd" "chec\n(tail cut \xef\xbf\xbd");  // U+FFFD each
+    r.last_decision = "overlong \xc0\xaf, surrogate \xed\xa0\x80, 4-byte \xf0\x9f\x98\x80 kept";
+    parsed = nlohmann::json::parse(render_json(r));
+    CHECK(parsed["last_decision"] ==
+          "overlong \xef\xbf\xbd\xef\xbf\xbd, surrogate \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd, 4-byte \xf0\x9f\x98\x80 kept");
+}
+
 TEST_CASE("status report: an empty history reason still shows its parentheses") {
     StatusReport r = standby_report();
     r.generation_reason = "";
     CHECK(render_text(r).find("  generation 0 (blank) ()\n") != std::string::npos);
 }
 
-TEST_CASE("status report: JSON escapes quotes, backslashes and control characters") {
-    CHECK(json_string("plain") == "\"plain\"");
-    CHECK(json_string("say \"hi\"\\") == "\"say \\\"hi\\\"\\\\\"");
-    CHECK(json_string("a\nb\tc\x01") == "\"a\\u000ab\\u0009c\\u0001\"");
-    CHECK(json_string("gr\xc3\xbc\xc3\x9f") == "\"gr\xc3\xbc\xc3\x9f\"");  // UTF-8 passes through
+TEST_CASE("status report: JSON escapes quotes, backslashes and control characters, UTF-8 passes through") {
     StatusReport r = primary_report();
-    r.last_decision = "fence \"ipmi\" said:\nno";
-    CHECK(render_json(r).find(",\"last_decision\":\"fence \\\"ipmi\\\" said:\\u000ano\",") != std::string::npos);
+    r.last_decision = "fence \"ipmi\" said:\nno\\\t\x01 gr\xc3\xbc\xc3\x9f";
+    std::string out = render_json(r);
+    CHECK(out.find(",\"last_decision\":\"fence \\\"ipmi\\\" said:\\nno\\\\\\t\\u0001 gr\xc3\xbc\xc3\x9f\",") !=
+          std::string::npos);
+    CHECK(nlohmann::json::parse(out)["last_decision"] == r.last_decision);
 }

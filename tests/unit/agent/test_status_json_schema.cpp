@@ -1,0 +1,135 @@
+// docs/status-json.md is the schema of `haspool status --json`: this test keeps the two in step.
+// Full reports of both roles (every optional part present, the nullable ones both null and set)
+// are rendered; every key path in them must be a row of the document's table, with a value of
+// the type the row gives, and every row must be met by one of them.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "agent/control/status_report.hpp"
+
+using namespace haspool;
+using namespace haspool::agent;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const TimePoint t0 = TimePoint{} + 24h;
+
+// key path -> the type cell ("integer or null", ...), from the table's rows "| `path` | type |".
+std::map<std::string, std::string> documented() {
+    std::ifstream f(std::string(HASPOOL_SOURCE_DIR) + "/docs/status-json.md");
+    REQUIRE(f);
+    std::map<std::string, std::string> rows;
+    std::regex row(R"(^\| `([a-z_.\[\]]+)` \| ([a-z ]+) \|)");
+    std::string line;
+    std::smatch m;
+    while (std::getline(f, line))
+        if (std::regex_search(line, m, row)) rows[m[1]] = m[2];
+    return rows;
+}
+
+std::string type_of(const json& v) {
+    if (v.is_null()) return "null";
+    if (v.is_boolean()) return "boolean";
+    if (v.is_number_integer()) return "integer";
+    if (v.is_string()) return "string";
+    if (v.is_array()) return "array";
+    if (v.is_object()) return "object";
+    return "other";
+}
+
+// Every key path of `v` under `path` with its value; an array's elements as path[] (objects:
+// path[].key).
+void walk(const json& v, const std::string& path, std::multimap<std::string, json>& out) {
+    if (!path.empty()) out.emplace(path, v);
+    if (path == "dropped") return;  // its keys are the reasons, each documented as one row
+    if (v.is_object())
+        for (const auto& [k, child] : v.items()) walk(child, path.empty() ? k : path + "." + k, out);
+    else if (v.is_array())
+        for (const auto& e : v) {
+            if (e.is_object())  // an element's keys are rows of their own: path[].key
+                for (const auto& [k, child] : e.items()) walk(child, path + "[]." + k, out);
+            else walk(e, path + "[]", out);
+        }
+}
+
+StatusReport primary(bool syncing) {
+    StatusReport r;
+    r.role = "primary";
+    r.node = "alpha";
+    r.state = syncing ? "RESYNC" : "DEGRADED";
+    r.since = t0;
+    r.now = t0 + 1500ms;
+    r.last_decision = "md is copying";
+    r.generation = Generation{4};
+    r.steps_running = syncing ? std::optional<std::string>("RESYNC: 2 step(s) from AttachNbd") : std::nullopt;
+    r.disk_problem = syncing ? "" : "X lost: md failed /dev/vda";
+    raid::MdSnapshot md;
+    md.sync_action = syncing ? "recover" : "idle";
+    if (syncing) md.sync_completed = raid::SyncProgress{1000, 262144};
+    if (syncing) md.sync_speed_kib = 4096;
+    r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
+    r.peer_node = "beta";
+    PeerStatus p;
+    p.primary = false;
+    p.state = static_cast<uint8_t>(StandbyState::EXPORTING);
+    p.lineage = Lineage{Generation{4}, {}};
+    r.peer = p;
+    r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
+    r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
+    if (syncing) r.peer_clock_offset = Millis(250);
+    return r;
+}
+
+StatusReport standby() {
+    StatusReport r;
+    r.role = "standby";
+    r.node = "beta";
+    r.state = "EXPORTING";
+    r.since = t0;
+    r.now = t0 + 350ms;
+    r.generation = Generation{0};
+    r.spool_export = StatusReport::Export{true, 1};
+    r.peer_node = "alpha";
+    r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("status --json: every key is in docs/status-json.md with its type, every row is met") {
+    const auto rows = documented();
+    REQUIRE(rows.size() > 30);
+    std::set<std::string> met;
+    for (const StatusReport& r : {primary(true), primary(false), standby()}) {
+        json doc = json::parse(render_json(r));
+        CHECK(doc["version"] == kStatusJsonVersion);
+        std::multimap<std::string, json> found;
+        walk(doc, "", found);
+        for (const auto& [path, value] : found) {
+            INFO(r.role << ": " << path << " = " << value.dump());
+            auto row = rows.find(path);
+            REQUIRE(row != rows.end());  // an undocumented key
+            // "integer or null" admits either; "object" also admits the row's own children
+            std::string type = type_of(value);
+            CHECK(row->second.find(type) != std::string::npos);
+            met.insert(path);
+        }
+        for (const auto& [why, n] : doc["dropped"].items()) {
+            INFO("dropped." << why);
+            CHECK(n.is_number_integer());
+        }
+    }
+    for (const auto& [path, type] : rows) {
+        INFO("documented but never rendered: " << path);
+        CHECK(met.count(path) == 1);
+    }
+}
