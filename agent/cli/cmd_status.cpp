@@ -16,15 +16,17 @@ namespace haspool::cli {
 
 namespace {
 
-// Sends `line`; the answer in `answer`. kExitOk, or kExitFailure when the daemon cannot be
-// reached (said on stderr unless `quiet`), kExitUsage for a socket path that cannot be one.
-int exchange(const std::string& command, const std::string& socket_path, const std::string& line, std::string& answer,
-             bool quiet = false) {
+// Connects to the control socket and sends `line`: the connected socket, or -1 with `rc` set to
+// kExitFailure when the daemon cannot be reached (said on stderr unless `quiet`) or kExitUsage for
+// a socket path that cannot be one.
+int send_line(const std::string& command, const std::string& socket_path, const std::string& line, int& rc,
+              bool quiet = false) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (socket_path.size() >= sizeof addr.sun_path) {
         std::cerr << "haspool " << command << ": control socket path too long: " << socket_path << "\n";
-        return kExitUsage;
+        rc = kExitUsage;
+        return -1;
     }
     std::strcpy(addr.sun_path, socket_path.c_str());
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -35,14 +37,26 @@ int exchange(const std::string& command, const std::string& socket_path, const s
                       << (errno == EACCES ? " (the control socket admits root and the members of cluster.control_group)\n"
                                           : " (is 'haspool primary' or 'haspool standby' running on this host?)\n");
         if (fd >= 0) ::close(fd);
-        return kExitFailure;
+        rc = kExitFailure;
+        return -1;
     }
     std::string out = line + "\n";
     if (::write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) {
         std::cerr << "haspool " << command << ": writing to " << socket_path << ": " << std::strerror(errno) << "\n";
         ::close(fd);
-        return kExitFailure;
+        rc = kExitFailure;
+        return -1;
     }
+    return fd;
+}
+
+// Sends `line`; the answer in `answer`. kExitOk, or kExitFailure when the daemon cannot be
+// reached (said on stderr unless `quiet`), kExitUsage for a socket path that cannot be one.
+int exchange(const std::string& command, const std::string& socket_path, const std::string& line, std::string& answer,
+             bool quiet = false) {
+    int rc = kExitOk;
+    int fd = send_line(command, socket_path, line, rc, quiet);
+    if (fd < 0) return rc;
     char buf[4096];
     ssize_t n;
     while ((n = ::read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
@@ -162,6 +176,51 @@ int cmd_resolve(const std::vector<std::string>& args) {
         return kExitUsage;
     }
     return ask_daemon("resolve", cfg->cluster.control_socket, "resolve discard=" + discard);
+}
+
+int cmd_events(const std::vector<std::string>& args) {
+    po::options_description opts("Options");
+    add_config_options(opts);
+    opts.add_options()("now", "start with the current status (a line of type \"status\")");
+    po::variables_map vm;
+    if (auto rc = parse("events", "[--config FILE] [--now]",
+                        "Streams what the local daemon decides and sees, one JSON object per line, as it happens:\n"
+                        "transitions, each step's outcome, heartbeat paths going up or down, md's and the NBD link's\n"
+                        "reports (docs/status-json.md \"Events\"). Runs until interrupted; exit 1 when the daemon\n"
+                        "closes the stream (it stopped, or this reader fell behind).",
+                        opts, args, vm))
+        return *rc;
+    auto cfg = load_config_or_report(vm);
+    if (!cfg) return kExitUsage;
+    int rc = kExitOk;
+    int fd = send_line("events", cfg->cluster.control_socket, vm.count("now") ? "events now" : "events", rc);
+    if (fd < 0) return rc;
+    // Lines pass through as they come; the first bytes tell a refusal from a stream.
+    std::string head;
+    bool streaming = false;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        if (!streaming) {
+            head.append(buf, static_cast<size_t>(n));
+            if (head.size() < 8 && head.find('\n') == std::string::npos) continue;
+            if (head.rfind("refused", 0) == 0 || head.rfind("error", 0) == 0) {
+                while ((n = ::read(fd, buf, sizeof buf)) > 0) head.append(buf, static_cast<size_t>(n));
+                std::cout << head << std::flush;
+                ::close(fd);
+                return kExitFailure;
+            }
+            streaming = true;
+            std::cout << head << std::flush;
+            continue;
+        }
+        std::cout.write(buf, n);
+        std::cout.flush();
+    }
+    ::close(fd);
+    if (!streaming && !head.empty()) std::cout << head << std::flush;
+    std::cerr << "haspool events: the daemon at " << cfg->cluster.control_socket << " closed the stream\n";
+    return kExitFailure;
 }
 
 }  // namespace haspool::cli

@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
         {"standby", "run the standby node daemon", [](const auto& a) { return cmd_daemon("standby", a); }},
         {"check-config", "validate the configuration (and this host's part of it)", cmd_check_config},
         {"status", "show this node's state and generation and what it last heard from the peer", cmd_status},
+        {"events", "stream the daemon's transitions, steps, paths and md reports as JSON lines", cmd_events},
         {"plan", "print the steps of takeover|failback|switchover without running them", cmd_plan},
         {"export", "run the NBD server alone", cmd_export},
         {"tls-psk", "print the NBD link's TLS keys (derived from the cluster secret) as a PSK file", cmd_tls_psk},

@@ -10,6 +10,7 @@ int cmd_export(const std::vector<std::string>& args);
 int cmd_daemon(const std::string& role, const std::vector<std::string>& args);
 int cmd_plan(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
+int cmd_events(const std::vector<std::string>& args);
 int cmd_switchover(const std::vector<std::string>& args);
 int cmd_failback(const std::vector<std::string>& args);
 int cmd_replace_disk(const std::vector<std::string>& args);

@@ -10,13 +10,19 @@ ControlRequest parse_control_line(const std::string& line) {
     if (line == "switchover") return {K::operator_command, event::Command::switchover};
     if (line == "failback") return {K::operator_command, event::Command::failback};
     if (line == "replace-disk") return {K::operator_command, event::Command::replace_disk};
+    if (line == "events") return {K::events};
+    if (line == "events now") {
+        ControlRequest q{K::events};
+        q.events_now = true;
+        return q;
+    }
     static const std::string resolve = "resolve discard=";
     if (line.rfind(resolve, 0) == 0) return {K::resolve, {}, line.substr(resolve.size())};
     return {K::unknown};
 }
 
 std::string unknown_command_reply(const std::string& line) {
-    return "error: unknown control command '" + line + "' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE)\n";
+    return "error: unknown control command '" + line + "' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now)\n";
 }
 
 std::string command_reply(const std::string& node, const std::string& state_before, const NodeDecision& d) {

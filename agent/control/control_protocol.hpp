@@ -2,6 +2,8 @@
 // The control socket's protocol (pure): one line in — `status`, `status-json`, `status-check`,
 // `switchover`, `failback`, `replace-disk`, `resolve discard=NODE` — and one answer out. `haspool status|switchover|failback|
 // resolve` send these lines; an answer starting "refused" or "error" makes them exit 1.
+// `events` and `events now` open a stream instead: JSON lines until either side closes
+// (event_stream.hpp).
 #include <string>
 
 #include "agent/core/events.hpp"
@@ -10,10 +12,11 @@
 namespace haspool::agent {
 
 struct ControlRequest {
-    enum class Kind { status, status_json, status_check, operator_command, resolve, unknown };
+    enum class Kind { status, status_json, status_check, operator_command, resolve, events, unknown };
     Kind kind = Kind::unknown;
     event::Command command = event::Command::switchover;  // operator_command
     std::string discard;                                  // resolve: the node whose data loses
+    bool events_now = false;                              // events: the current status first
 };
 
 ControlRequest parse_control_line(const std::string& line);

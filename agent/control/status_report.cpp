@@ -24,8 +24,8 @@ std::string age(std::optional<TimePoint> t, TimePoint now) {
     return t ? format_duration(since(*t, now)) + " ago" : "never";
 }
 
-// `s` with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD, one
-// for one, the bytes after it kept (a Latin-1 "\xe9chec" stays "\uFFFDchec").
+}  // namespace
+
 std::string well_formed_utf8(const std::string& s) {
     std::string out;
     out.reserve(s.size());
@@ -56,8 +56,6 @@ std::string well_formed_utf8(const std::string& s) {
     }
     return out;
 }
-
-}  // namespace
 
 std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md) {
     if (md.sync_action.empty() || md.sync_action == "idle" || !md.sync_completed) return std::nullopt;

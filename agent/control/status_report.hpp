@@ -102,5 +102,9 @@ std::string render_text(const StatusReport& r);
 constexpr int kStatusJsonVersion = 1;
 // One JSON object and "\n" (docs/status-json.md).
 std::string render_json(const StatusReport& r);
+// `s` with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD, one
+// for one, the bytes after it kept (a Latin-1 "\xe9chec" becomes "\uFFFDchec"): for the strings
+// that carry a command's output into JSON.
+std::string well_formed_utf8(const std::string& s);
 
 }  // namespace haspool::agent

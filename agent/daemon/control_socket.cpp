@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <deque>
 #include <cstdio>
 #include <cstring>
 #include <istream>
@@ -20,10 +22,9 @@ using boost::system::error_code;
 // deadline, then close. The deadline timer closes the socket, which ends the pending operation.
 class ControlSocket::Exchange : public std::enable_shared_from_this<Exchange> {
 public:
-    Exchange(local_stream::socket s, const Handler& handler, const Limits& limits, const ControlAccess& access,
-             const Notice& notice)
-        : socket_(std::move(s)), deadline_(socket_.get_executor()), buf_(limits.max_line), handler_(handler),
-          limits_(limits), notice_(notice) {
+    Exchange(local_stream::socket s, ControlSocket& owner, const ControlAccess& access)
+        : socket_(std::move(s)), deadline_(socket_.get_executor()), buf_(owner.limits_.max_line),
+          handler_(owner.handler_), limits_(owner.limits_), notice_(owner.notice_), owner_(owner) {
         std::string why;
         if (auto who = peer_credentials(socket_.native_handle(), why)) {
             refusal_ = control_refusal(*who, access);
@@ -47,6 +48,7 @@ private:
             // Cancelled, or re-armed for the next operation after this expiry was queued.
             if (ec || self->deadline_.expiry() > asio::steady_timer::clock_type::now()) return;
             error_code ignored;
+            self->timed_out_ = true;
             self->socket_.close(ignored);
         });
     }
@@ -82,7 +84,80 @@ private:
             std::istream in(&buf_);
             std::getline(in, line);
         }
+        if (owner_.opener_)
+            if (std::optional<std::string> first = owner_.opener_(line)) {
+                start_stream(std::move(*first));
+                return;
+            }
         do_write(handler_(line));
+    }
+
+    // ---- a stream (`events`): publish() feeds enqueue(); pump() writes one line at a time.
+public:
+    bool is_open() const { return socket_.is_open(); }
+
+    void enqueue(const std::string& line) {
+        if (!socket_.is_open()) return;
+        if (queue_.size() >= limits_.max_queued) {
+            if (notice_)
+                notice_("control socket: closed the events stream of " + caller_ + ": " + std::to_string(queue_.size()) +
+                            " lines were waiting, its reader does not keep up",
+                        "control-stream-dropped");
+            stop();
+            return;
+        }
+        queue_.push_back(line);
+        if (!writing_) pump();
+    }
+
+    void stop() {
+        error_code ignored;
+        deadline_.cancel();
+        socket_.close(ignored);
+        queue_.clear();
+    }
+
+private:
+    void start_stream(std::string first) {
+        owner_.streams_.push_back(weak_from_this());
+        watch_reader();
+        if (!first.empty()) queue_.push_back(std::move(first));
+        pump();
+    }
+
+    // The reader has nothing more to say: anything it sends is dropped, and its close (or a
+    // reset) ends the stream at once rather than at the next write.
+    void watch_reader() {
+        socket_.async_read_some(asio::buffer(sink_), [self = shared_from_this()](error_code ec, size_t) {
+            if (ec) {
+                self->stop();
+                return;
+            }
+            self->watch_reader();
+        });
+    }
+
+    void pump() {
+        if (queue_.empty() || !socket_.is_open()) {
+            writing_ = false;
+            return;
+        }
+        writing_ = true;
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        arm(limits_.write_deadline);
+        asio::async_write(socket_, asio::buffer(current_), [self = shared_from_this()](error_code ec, size_t) {
+            self->deadline_.cancel();
+            if (ec) {
+                if (self->timed_out_ && self->notice_)
+                    self->notice_("control socket: closed the events stream of " + self->caller_ + ": it stopped reading for " +
+                                      std::to_string(self->limits_.write_deadline.count()) + " ms",
+                                  "control-stream-dropped");
+                self->stop();
+                return;
+            }
+            self->pump();
+        });
     }
 
     // One warning per refused connection, with what it asked for.
@@ -114,6 +189,12 @@ private:
     Handler handler_;
     Limits limits_;
     Notice notice_;
+    ControlSocket& owner_;
+    std::deque<std::string> queue_;  // a stream's lines waiting
+    std::string current_;            // the line being written
+    bool writing_ = false;
+    bool timed_out_ = false;  // the deadline closed the socket
+    std::array<char, 256> sink_{};
     std::optional<std::string> refusal_;  // nullopt: admitted
     std::string caller_;
     std::string reply_;
@@ -182,13 +263,34 @@ std::string ControlSocket::open() {
 void ControlSocket::close() {
     error_code ignored;
     acceptor_.close(ignored);
+    for (auto& w : streams_)
+        if (auto s = w.lock()) s->stop();
+    streams_.clear();
     ::unlink(path_.c_str());
+}
+
+void ControlSocket::publish(const std::string& line) {
+    std::vector<std::weak_ptr<Exchange>> open;
+    // enqueue() may close a stream; the list is rebuilt from the ones still open
+    for (auto& w : streams_)
+        if (auto s = w.lock(); s && s->is_open()) {
+            s->enqueue(line);
+            if (s->is_open()) open.push_back(s);
+        }
+    streams_ = std::move(open);
+}
+
+size_t ControlSocket::streams() {
+    size_t n = 0;
+    for (auto& w : streams_)
+        if (auto s = w.lock(); s && s->is_open()) ++n;
+    return n;
 }
 
 void ControlSocket::do_accept() {
     acceptor_.async_accept([this](error_code ec, local_stream::socket s) {
         if (ec) return;
-        std::make_shared<Exchange>(std::move(s), handler_, limits_, access_, notice_)->do_read();
+        std::make_shared<Exchange>(std::move(s), *this, access_)->do_read();
         do_accept();
     });
 }

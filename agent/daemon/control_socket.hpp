@@ -7,13 +7,21 @@
 // daemon goes on; a line longer than the cap gets an error answer. A caller who is not admitted
 // is read the same way (so its client sees the answer rather than a reset), answered
 // "refused: WHY" and never reaches the handler. Handlers never throw.
+//
+// A line the stream opener claims (`events`) turns its connection into a stream instead: it
+// stays open, and every line publish() hands out is written to it in order, each within the
+// write deadline. A stream whose reader falls more than max_queued lines behind, or stops
+// reading for a write deadline, is closed and said once: the daemon never waits for a reader.
 #include <utility>  // before Asio: its awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/daemon/control_access.hpp"
 
@@ -28,7 +36,12 @@ public:
         std::chrono::milliseconds read_deadline{2000};
         std::chrono::milliseconds write_deadline{2000};
         size_t max_line = 4096;  // bytes, with the newline
+        size_t max_queued = 1024;  // lines waiting for a stream's reader
     };
+
+    // nullopt: `line` is not a stream request. Otherwise the text the stream starts with ("" for
+    // none), and the connection stays open for publish() (run on the io_context's thread).
+    using StreamOpener = std::function<std::optional<std::string>(const std::string& line)>;
 
     // A sentence for the log, with its journal EVENT: "control-refused" once per refused
     // connection, "control-directory" when an existing directory keeps the group out.
@@ -46,8 +59,14 @@ public:
     // group; a directory it makes is 0700, or 0750 with the group, and an existing one keeps its
     // mode. Then starts accepting. "" or the problem sentence.
     std::string open();
-    // Stops accepting and removes the socket file; exchanges under way end on their deadlines.
+    // Stops accepting, closes every stream and removes the socket file; exchanges under way end
+    // on their deadlines.
     void close();
+    void set_stream_opener(StreamOpener opener) { opener_ = std::move(opener); }
+    // Queues `line` (whole lines, "\n"-terminated) on every open stream. On the io_context's thread.
+    void publish(const std::string& line);
+    // Streams open now.
+    size_t streams();
     const std::string& path() const { return path_; }
 
 private:
@@ -60,6 +79,8 @@ private:
     Limits limits_;
     std::string group_;
     Notice notice_;
+    StreamOpener opener_;
+    std::vector<std::weak_ptr<Exchange>> streams_;
     ControlAccess access_;  // resolved by open()
     boost::asio::local::stream_protocol::acceptor acceptor_;
 };

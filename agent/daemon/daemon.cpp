@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "agent/control/control_protocol.hpp"
+#include "agent/control/event_stream.hpp"
 #include "agent/control/health_check.hpp"
 #include "agent/control/metrics_text.hpp"
 #include "agent/core/md_transitions.hpp"
@@ -87,6 +88,11 @@ std::optional<StandbyMachine::SpoolInUse> spool_in_use(const std::string& prefix
     return StandbyMachine::SpoolInUse{claim.what, claim.by_loop};
 }
 
+// The wall clock for `haspool events` lines (Unix ms): for people reading them, never for ordering.
+UnixMillis unix_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 // One line per step and undo step, ok (with what it found or did) or FAILED with the reason.
 void log_step(const std::string& prefix, const Step& s, const StepResult& r, bool undo) {
     std::string what = prefix + (undo ? "undo " : "step ") + to_string(s);
@@ -147,6 +153,8 @@ public:
         system_->set_announcer_context(io_);
         runner_ = std::make_unique<StepRunner>(*system_, [this](const Step& s, const StepResult& r, bool undo) {
             log_step(prefix_, s, r, undo);
+            asio::post(io_, [this, l = step_event(self_name_, unix_now(), name_of(s), to_string(s), undo, r.ok,
+                                                  r.ok ? r.note : r.error, r.elapsed.count())] { control_.publish(l); });
             // What a (re-)add will copy stays in `status` while md copies it.
             if (r.ok && !undo && (std::holds_alternative<step::ReAddMember>(s) || std::holds_alternative<step::AddMemberFull>(s)))
                 asio::post(io_, [this, n = r.note] { copy_plan_ = n; });
@@ -155,6 +163,11 @@ public:
 
     int run() {
         std::vector<std::string> problems = peer_.open();
+        control_.set_stream_opener([this](const std::string& line) -> std::optional<std::string> {
+            ControlRequest q = parse_control_line(line);
+            if (q.kind != ControlRequest::Kind::events) return std::nullopt;
+            return q.events_now ? status_event(status_report(), unix_now()) : std::string();
+        });
         if (std::string p = control_.open(); !p.empty()) problems.push_back(p);
         if (!problems.empty()) {
             for (const auto& p : problems) log::error(prefix_ + p);
@@ -208,6 +221,8 @@ private:
             since_ = now;
             last_reason_ = d.reason;
             notify::status(status_line());
+            control_.publish(transition_event(self_name_, unix_now(), from, d.state, d.reason, event,
+                                              to_string(system_->state().lineage.current)));
             if (!cfg_.hooks.notify.empty())
                 notifier_.notify({cfg_.hooks.notify, cfg_.hooks.timeout,
                                   {{"HASPOOL_EVENT", "transition"}, {"HASPOOL_NODE", self_name_},
@@ -262,6 +277,7 @@ private:
         bool hold = paused(now);
         pause_.ticked(now);
         PeerFacts f = peer_.facts(now);
+        publish_path_changes(f);
         if (f.paths_alive() == 0 && !hold) dispatch(event::PeerSilent{f});
         if (notify::watchdog_interval()) notify::watchdog();
         // metrics.textfile: written by its own thread; an empty path (unset by a reload) removes it.
@@ -271,6 +287,17 @@ private:
         tick_.async_wait([this](boost::system::error_code ec) {
             if (!ec) tick();
         });
+    }
+
+    // `haspool events`: a line for each heartbeat path whose alive/stable changed since the last
+    // tick (the first tick reports every path).
+    void publish_path_changes(const PeerFacts& f) {
+        for (const auto& p : f.paths) {
+            auto [it, first] = paths_seen_.try_emplace(p.name, std::make_pair(p.alive, p.stable));
+            if (!first && it->second == std::make_pair(p.alive, p.stable)) continue;
+            it->second = {p.alive, p.stable};
+            control_.publish(path_event(self_name_, unix_now(), p.name, p.alive, p.stable));
+        }
     }
 
     // True while the peer's silence must not be judged: this process was just frozen
@@ -322,12 +349,16 @@ private:
     // From the mirror watch: md changes and LINK_DEAD, one log line each, then the machine decides.
     void on_mirror_event(const Event& e) {
         if (stopping_) return;
-        if (const auto* f = std::get_if<event::MdMemberFailed>(&e))
+        if (const auto* f = std::get_if<event::MdMemberFailed>(&e)) {
             log::warning(prefix_ + "md reports " + f->dev + " faulty", {{"EVENT", "md-member-failed"}, {"DEVICE", f->dev}});
-        else if (std::holds_alternative<event::ResyncFinished>(e))
+            control_.publish(md_event(self_name_, unix_now(), "md-member-failed", f->dev));
+        } else if (std::holds_alternative<event::ResyncFinished>(e)) {
             log::info(prefix_ + cfg_.spool.md_device + " is clean: both legs in sync", {{"EVENT", "md-clean"}});
-        else if (const auto* l = std::get_if<event::NbdLinkLost>(&e))
+            control_.publish(md_event(self_name_, unix_now(), "md-clean", cfg_.spool.md_device));
+        } else if (const auto* l = std::get_if<event::NbdLinkLost>(&e)) {
             log::warning(prefix_ + l->why, {{"EVENT", "nbd-link-dead"}});
+            control_.publish(md_event(self_name_, unix_now(), "nbd-link-dead", l->why));
+        }
         dispatch(e);
     }
 
@@ -343,6 +374,7 @@ private:
                 // The machine checks the node and its state; a resolve run here is passed on to
                 // the peer by the decision's NotifyPeer step (discard-primary/-standby).
                 return operate(event::ResolveRequested{q.discard});
+            case ControlRequest::Kind::events: break;  // the stream opener takes these lines
             case ControlRequest::Kind::unknown: break;
         }
         return unknown_command_reply(line);
@@ -489,6 +521,7 @@ private:
     uint64_t y_errors_seen_ = 0;             // the export's I/O error count last dispatched
     std::unique_ptr<MirrorWatch> watch_;     // primary: md and LINK_DEAD
     std::optional<raid::MdSnapshot> md_;     // primary: the array as last seen
+    std::map<std::string, std::pair<bool, bool>> paths_seen_;  // events: each path's (alive, stable)
     std::string copy_plan_;                  // primary: what the last (re-)add said md will copy
     std::unique_ptr<LinuxSystem> system_;
     std::unique_ptr<StepRunner> runner_;

@@ -23,7 +23,13 @@ TEST_CASE("control protocol: the lines") {
     CHECK(q.kind == K::resolve);
     CHECK(q.discard == "alpha");
     CHECK(parse_control_line("resolve discard=").discard.empty());
-    for (const char* line : {"", "STATUS", "status ", "status\r", "resolve alpha", "switchover now"}) {
+    q = parse_control_line("events");
+    CHECK(q.kind == K::events);
+    CHECK_FALSE(q.events_now);
+    q = parse_control_line("events now");
+    CHECK(q.kind == K::events);
+    CHECK(q.events_now);
+    for (const char* line : {"", "STATUS", "status ", "status\r", "resolve alpha", "switchover now", "events later", "events "}) {
         INFO("line: '" << line << "'");
         CHECK(parse_control_line(line).kind == K::unknown);
     }
@@ -31,7 +37,7 @@ TEST_CASE("control protocol: the lines") {
 
 TEST_CASE("control protocol: the answers") {
     CHECK(unknown_command_reply("reboot") ==
-          "error: unknown control command 'reboot' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE)\n");
+          "error: unknown control command 'reboot' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now)\n");
     NodeDecision d{"HANDOVER", 8, {step::StopUnit{}}, std::nullopt, "operator asked for a switchover"};
     CHECK(command_reply("alpha", "MIRRORED", d) == "ok: alpha HANDOVER: operator asked for a switchover\n");
     d.state = "MIRRORED";

@@ -12,9 +12,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -331,4 +334,103 @@ TEST_CASE("control socket: a group this host lacks keeps the socket closed") {
                                ": cluster.control_group 'haspool-no-such-group' is not a group on this host; create it "
                                "(groupadd --system haspool-no-such-group) or remove the setting");
     CHECK(::access(path.c_str(), F_OK) != 0);
+}
+
+namespace {
+
+// `events` opens a stream whose first text is "hello\n"; anything else goes to the handler.
+void stream_opener(Served& s) {
+    s.socket.set_stream_opener([](const std::string& line) -> std::optional<std::string> {
+        if (line == "events") return std::string("hello\n");
+        return std::nullopt;
+    });
+}
+
+// Runs `f` on the socket's io thread and waits for it (publish() and streams() live there).
+template <typename F>
+auto on_io(Served& s, F f) {
+    std::promise<decltype(f())> done;
+    auto result = done.get_future();
+    boost::asio::post(s.io, [&] { done.set_value(f()); });
+    return result.get();
+}
+
+// Reads until `want` lines arrived (or the 5 s receive timeout, or the end).
+std::string read_lines(Client& c, size_t want) {
+    std::string out;
+    char buf[1024];
+    while (static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) < want) {
+        ssize_t n = ::read(c.fd, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("control socket streams: the first text, then every published line in order, to every reader") {
+    Served s(quick(), "", stream_opener);
+    Client a(s.path), b(s.path);
+    a.send("events\n");
+    b.send("events\n");
+    CHECK(read_lines(a, 1) == "hello\n");
+    CHECK(read_lines(b, 1) == "hello\n");
+    REQUIRE(on_io(s, [&] { return s.socket.streams(); }) == 2);
+    on_io(s, [&] {
+        for (int i = 1; i <= 3; ++i) s.socket.publish("event " + std::to_string(i) + "\n");
+        return 0;
+    });
+    CHECK(read_lines(a, 3) == "event 1\nevent 2\nevent 3\n");
+    CHECK(read_lines(b, 3) == "event 1\nevent 2\nevent 3\n");
+    Client plain(s.path);  // other lines still get one answer
+    plain.send("status\n");
+    CHECK(plain.answer() == "all well\n");
+    CHECK(s.handler_calls() == 1);
+
+    // A reader that closes is gone at once (its read sees the end), not at the next write.
+    ::shutdown(a.fd, SHUT_RDWR);
+    for (int i = 0; i < 50 && on_io(s, [&] { return s.socket.streams(); }) != 1; ++i) std::this_thread::sleep_for(20ms);
+    CHECK(on_io(s, [&] { return s.socket.streams(); }) == 1);
+    on_io(s, [&] {
+        s.socket.publish("event 4\n");
+        return 0;
+    });
+    CHECK(read_lines(b, 1) == "event 4\n");
+    CHECK(s.logged().empty());
+}
+
+TEST_CASE("control socket streams: a reader that falls behind is closed and said once, the daemon never waits") {
+    ControlSocket::Limits l = quick();
+    l.max_queued = 16;
+    Served s(l, "", stream_opener);
+    Client slow(s.path);
+    slow.send("events\n");
+    CHECK(read_lines(slow, 1) == "hello\n");
+    // 64 KiB lines, all queued in one go on the io thread: the socket buffer takes a few, the
+    // queue overflows long before the reader reads anything.
+    std::string big(65535, 'x');
+    big += '\n';
+    size_t open_after = on_io(s, [&] {
+        for (int i = 0; i < 200; ++i) s.socket.publish(big);
+        return s.socket.streams();
+    });
+    CHECK(open_after == 0);
+    auto logged = s.logged();
+    REQUIRE(logged.size() == 1);
+    CHECK(logged[0].first == "control-stream-dropped");
+    CHECK(logged[0].second.find("control socket: closed the events stream of uid 0 (pid ") == 0);
+    CHECK(logged[0].second.find("16 lines were waiting, its reader does not keep up") != std::string::npos);
+    Client after(s.path);  // the socket goes on serving
+    after.send("status\n");
+    CHECK(after.answer() == "all well\n");
+}
+
+TEST_CASE("control socket streams: a caller who is not admitted cannot open one") {
+    Served s(quick(), "users", stream_opener);
+    ::chmod((s.dir.path / "run").c_str(), 0755);
+    ::chmod(s.path.c_str(), 0666);
+    CHECK(ask_as(s.path, kNogroup, {}, "events\n") == "refused: uid 65534 is neither root nor in group users\n");
+    CHECK(ask_as(s.path, kNogroup, {kUsers}, "").empty());  // a member sends nothing: dropped at the deadline
+    CHECK(on_io(s, [&] { return s.socket.streams(); }) == 0);
 }

@@ -23,7 +23,8 @@ namespace {
 
 const TimePoint t0 = TimePoint{} + 24h;
 
-// key path -> the type cell ("integer or null", ...), from the table's rows "| `path` | type |".
+// key path -> the type cell ("integer or null", ...), from the rows "| `path` | type |" of the
+// status's table (the first; "## Events" and later sections have tables of their own).
 std::map<std::string, std::string> documented() {
     std::ifstream f(std::string(HASPOOL_SOURCE_DIR) + "/docs/status-json.md");
     REQUIRE(f);
@@ -31,7 +32,7 @@ std::map<std::string, std::string> documented() {
     std::regex row(R"(^\| `([a-z_.\[\]]+)` \| ([a-z ]+) \|)");
     std::string line;
     std::smatch m;
-    while (std::getline(f, line))
+    while (std::getline(f, line) && line.rfind("## ", 0) != 0)  // the status's table: before the first section
         if (std::regex_search(line, m, row)) rows[m[1]] = m[2];
     return rows;
 }
