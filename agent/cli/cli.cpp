@@ -14,7 +14,9 @@ std::optional<int> parse(const std::string& command, const std::string& synopsis
                          const std::string& description, po::options_description& opts,
                          const std::vector<std::string>& args, po::variables_map& vm,
                          const po::positional_options_description* positional) {
-    opts.add_options()("help,h", "show this help and exit")("verbose,v", "log debug lines too");
+    opts.add_options()("help,h", "show this help and exit")("verbose,v", "log debug lines too (--log-level debug)")(
+        "log-level", po::value<std::string>()->value_name("LEVEL"),
+        "the least severe lines logged: debug, info (default), notice, warning, error, critical");
     try {
         po::command_line_parser parser(args);
         parser.options(opts);
@@ -31,6 +33,20 @@ std::optional<int> parse(const std::string& command, const std::string& synopsis
         std::cerr << "haspool " << command << ": " << e.what() << "\n"
                   << "Try 'haspool " << command << " --help'.\n";
         return kExitUsage;
+    }
+    if (vm.count("log-level")) {
+        std::string name = vm["log-level"].as<std::string>();
+        auto level = log::parse_level(name);
+        if (!level) {
+            std::cerr << "haspool " << command << ": --log-level '" << name
+                      << "' is not a level (debug, info, notice, warning, error, critical)\n";
+            return kExitUsage;
+        }
+        if (vm.count("verbose") && *level != log::Level::debug) {
+            std::cerr << "haspool " << command << ": --verbose means --log-level debug, not " << name << "\n";
+            return kExitUsage;
+        }
+        log::set_min_level(*level);
     }
     // HASPOOL_DEBUG=1 does what --verbose does: for a unit's Environment= (or a drop-in) without
     // editing its command line. Empty or "0" leaves it off.

@@ -173,6 +173,7 @@ public:
             for (const auto& p : problems) log::error(prefix_ + p);
             return 1;
         }
+        signals_.add(SIGUSR1);
         signals_.async_wait([this](auto ec, int sig) { on_signal(ec, sig); });
         if (watch_)
             if (std::string w = watch_->start(); !w.empty())
@@ -426,10 +427,32 @@ private:
     }
 
     // ---- signals
+
+    // SIGUSR1: debug lines on, and the next SIGUSR1 back to the level the daemon started with
+    // (a running daemon's verbosity, without a restart or a reload).
+    void toggle_debug() {
+        if (log::min_level() != log::Level::debug) {
+            level_before_debug_ = log::min_level();
+            log::set_min_level(log::Level::debug);
+            log::notice(prefix_ + "log level debug (SIGUSR1; another SIGUSR1 returns to " +
+                            log::level_name(level_before_debug_) + ")",
+                        {{"EVENT", "log-level"}, {"LEVEL", "debug"}});
+        } else {
+            log::Level back = level_before_debug_ == log::Level::debug ? log::Level::info : level_before_debug_;
+            log::set_min_level(back);
+            log::notice(prefix_ + "log level " + log::level_name(back) + " (SIGUSR1)",
+                        {{"EVENT", "log-level"}, {"LEVEL", log::level_name(back)}});
+        }
+    }
     void on_signal(boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
             reload();
+            signals_.async_wait([this](auto e, int s) { on_signal(e, s); });
+            return;
+        }
+        if (sig == SIGUSR1) {
+            toggle_debug();
             signals_.async_wait([this](auto e, int s) { on_signal(e, s); });
             return;
         }
@@ -510,7 +533,8 @@ private:
     std::string prefix_;
     asio::io_context io_;
     asio::thread_pool pool_{1};
-    asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};
+    asio::signal_set signals_{io_, SIGTERM, SIGINT, SIGHUP};  // and SIGUSR1 (run())
+    log::Level level_before_debug_ = log::Level::info;  // where SIGUSR1 returns to
     asio::steady_timer tick_{io_};
     asio::steady_timer wake_{io_};
     NodeMachine machine_;

@@ -77,6 +77,12 @@ const char* level_name(Level level) {
     return "?";
 }
 
+std::optional<Level> parse_level(std::string_view name) {
+    for (Level l : {Level::critical, Level::error, Level::warning, Level::notice, Level::info, Level::debug})
+        if (name == level_name(l)) return l;
+    return std::nullopt;
+}
+
 void set_min_level(Level level) { g_min_level = level; }
 Level min_level() { return g_min_level; }
 

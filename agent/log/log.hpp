@@ -8,6 +8,7 @@
 // decides logs once.
 #include <functional>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,8 @@ namespace haspool::log {
 enum class Level { critical = 2, error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
 
 const char* level_name(Level level);
+// "debug", "info", "notice", "warning", "error", "critical" -> the level; nullopt otherwise.
+std::optional<Level> parse_level(std::string_view name);
 
 // A structured field; key without the HASPOOL_ prefix is given the prefix ("EVENT" ->
 // "HASPOOL_EVENT"). Keys are upper case ASCII, as journald requires.
@@ -34,7 +37,8 @@ struct Record {
 
 using Sink = std::function<void(const Record&)>;
 
-// Lines below this level are dropped (default: info; HASPOOL_DEBUG=1 or --verbose: debug).
+// Lines below this level are dropped (default: info; --log-level LEVEL; HASPOOL_DEBUG=1 or
+// --verbose: debug; a daemon's SIGUSR1 switches debug on and off). Safe from any thread.
 void set_min_level(Level level);
 Level min_level();
 

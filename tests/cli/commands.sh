@@ -10,7 +10,7 @@ grep -qE '^haspool [0-9]+\.[0-9]+\.[0-9]+$' "$T_DIR/version.out" || fail "versio
 
 run_capture help "$HASPOOL" --help
 expect_rc 0 help
-for c in primary standby check-config status plan export switchover failback resolve drill; do
+for c in primary standby check-config status events plan export switchover failback resolve drill; do
     expect_in help out "  $c"
 done
 
@@ -61,6 +61,20 @@ run_capture resolve-unknown "$HASPOOL" resolve --discard gamma --config "$T_DIR/
 expect_rc 2 resolve-unknown
 expect_in resolve-unknown err "--discard gamma names none of the nodes (alpha, beta)"
 grep -q "cannot reach" "$T_DIR/resolve-unknown.err" && fail "resolve with an unknown node contacted the daemon"
+
+# --log-level: a level by name, anything else refused before any work; --verbose is debug only
+run_capture loglevel-bad "$HASPOOL" check-config --config "$EX" --node alpha --log-level loud
+expect_rc 2 loglevel-bad
+expect_in loglevel-bad err "--log-level 'loud' is not a level (debug, info, notice, warning, error, critical)"
+run_capture loglevel-clash "$HASPOOL" check-config --config "$EX" --node alpha --log-level warning --verbose
+expect_rc 2 loglevel-clash
+expect_in loglevel-clash err "--verbose means --log-level debug, not warning"
+run_capture loglevel-ok "$HASPOOL" plan takeover --config "$EX" --log-level warning
+expect_rc 0 loglevel-ok
+run_capture events-help "$HASPOOL" events --help
+expect_rc 0 events-help
+expect_in events-help out "Usage: haspool events [--config FILE] [--now]"
+expect_in events-help out "--log-level LEVEL"
 
 # drill is a host-side script run by the binary (the VM drill itself is the vm test `vm_drill`)
 run_capture drill-help "$HASPOOL" drill --help

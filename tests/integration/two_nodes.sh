@@ -71,6 +71,16 @@ wait_for 15 log_has alpha "connecting failed: AttachNbd failed"
 log_has beta "exporting Y to alpha" || fail "beta does not export Y: $(cat "$T_DIR/beta.log")"
 log_has beta "heartbeat from alpha on replication: " || fail "HASPOOL_DEBUG=1 gave beta no debug lines: $(tail -5 "$T_DIR/beta.log")"
 log_has alpha "heartbeat from beta on" && fail "alpha logs debug lines without HASPOOL_DEBUG or --verbose"
+# SIGUSR1 (issue 15 item 8): alpha's debug lines on without a restart, and off again.
+kill -USR1 "$ALPHA"
+wait_for 5 log_has alpha "log level debug (SIGUSR1; another SIGUSR1 returns to info)"
+wait_for 5 log_has alpha "heartbeat from beta on"
+kill -USR1 "$ALPHA"
+wait_for 5 log_has alpha "log level info (SIGUSR1)"
+on=$(grep -c "heartbeat from beta on" "$T_DIR/alpha.log")
+sleep 1  # five heartbeat intervals: each would log a debug line if debug were still on
+[ "$(grep -c "heartbeat from beta on" "$T_DIR/alpha.log")" -le $((on + 1)) ] ||
+    fail "alpha still logs debug lines after the second SIGUSR1: $(tail -3 "$T_DIR/alpha.log")"
 if command -v nbdinfo >/dev/null; then
     out=$(ip netns exec "$NA" nbdinfo --json nbd://192.0.2.2:10809/haspool 2>&1) || fail "nbdinfo against beta's export: $out"
     grep -q '"export-size": 8388608' <<<"$out" || fail "nbdinfo sees the wrong export: $out"
