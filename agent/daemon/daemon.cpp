@@ -26,6 +26,7 @@
 #include "agent/daemon/peer_channel.hpp"
 #include "agent/daemon/transition_notifier.hpp"
 #include "agent/log/log.hpp"
+#include "agent/log/message_ids.hpp"
 #include "agent/log/sd_notify.hpp"
 #include "agent/store/node_state.hpp"
 #include "agent/store/persisted_mark.hpp"
@@ -213,8 +214,11 @@ private:
         bool changed = d.state != state_;
         if (changed) {
             std::string from = state_.empty() ? "START" : state_;
+            std::vector<log::Field> fields = {{"EVENT", event}, {"FROM", from}, {"TO", d.state}, {"REASON", d.reason},
+                                              {"NODE", self_name_}};
+            if (const char* id = log::message_id_for_state(d.state)) fields.push_back({"MESSAGE_ID", id});
             log::write(transition_level(d), prefix_ + from + " -> " + d.state + (d.reason.empty() ? "" : " (" + d.reason + ")"),
-                       {{"EVENT", event}, {"FROM", from}, {"TO", d.state}, {"REASON", d.reason}});
+                       std::move(fields));
             if (!state_.empty()) last_stay_[state_] = std::chrono::duration_cast<Millis>(now - since_);
             ++entered_[d.state];
             state_ = d.state;
@@ -269,7 +273,8 @@ private:
                 if (y_errors_seen_ == 0)  // the first; the machine's decision says the rest once
                     log::error(prefix_ + "the export of " + cfg_.standby().spool_device + " answered " + std::to_string(n) +
                                " request(s) with an I/O error",
-                               {{"EVENT", "y-io-error"}, {"DEVICE", cfg_.standby().spool_device}});
+                               {{"EVENT", "y-io-error"}, {"DEVICE", cfg_.standby().spool_device},
+                                {"NODE", self_name_}, {"MESSAGE_ID", log::kMessageYFailed}});
                 y_errors_seen_ = n;
                 dispatch(event::YFailed{std::to_string(n) + " request(s) on " + cfg_.standby().spool_device +
                                         " answered with an I/O error by the disk (the export's count)"});

@@ -30,8 +30,9 @@ bool detect_journal() {
            static_cast<unsigned long long>(st.st_ino) == ino;
 }
 
+// MESSAGE_ID is journald's own field (the catalog's key); every other key is haspool's.
 std::string full_key(const std::string& key) {
-    return key.rfind("HASPOOL_", 0) == 0 ? key : "HASPOOL_" + key;
+    return key.rfind("HASPOOL_", 0) == 0 || key == "MESSAGE_ID" ? key : "HASPOOL_" + key;
 }
 
 void to_journal(const Record& r) {
@@ -97,8 +98,12 @@ bool stderr_is_journal() {
 }
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+    write(level, message, std::vector<Field>(fields));
+}
+
+void write(Level level, std::string_view message, std::vector<Field> fields) {
     if (static_cast<int>(level) > static_cast<int>(g_min_level.load())) return;
-    Record r{level, std::string(message), std::vector<Field>(fields)};
+    Record r{level, std::string(message), std::move(fields)};
     std::lock_guard lock(g_mutex);
     if (g_sink) {
         g_sink(r);

@@ -23,7 +23,8 @@ const char* level_name(Level level);
 std::optional<Level> parse_level(std::string_view name);
 
 // A structured field; key without the HASPOOL_ prefix is given the prefix ("EVENT" ->
-// "HASPOOL_EVENT"). Keys are upper case ASCII, as journald requires.
+// "HASPOOL_EVENT"), except journald's MESSAGE_ID (message_ids.hpp). Keys are upper case ASCII,
+// as journald requires.
 struct Field {
     std::string key;
     std::string value;
@@ -50,6 +51,7 @@ void set_sink(Sink sink);
 bool stderr_is_journal();
 
 void write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+void write(Level level, std::string_view message, std::vector<Field> fields);
 
 inline void debug(std::string_view m, std::initializer_list<Field> f = {}) { write(Level::debug, m, f); }
 inline void info(std::string_view m, std::initializer_list<Field> f = {}) { write(Level::info, m, f); }

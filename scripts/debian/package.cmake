@@ -91,6 +91,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/config/haspool.example.yaml
 install(FILES ${pkg}/modules-load.conf DESTINATION lib/modules-load.d RENAME haspool.conf)
 install(FILES ${pkg}/haspool.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME haspool)
+# journald's catalog of haspool's MESSAGE_IDs (journalctl -x); systemd's dpkg trigger on this
+# directory runs journalctl --update-catalog.
+install(FILES ${pkg}/haspool.catalog DESTINATION lib/systemd/catalog)
 # The lintian hints that stay, each explained in the file.
 install(FILES ${pkg}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME haspool)
 

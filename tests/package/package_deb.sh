@@ -39,6 +39,7 @@ has -rw-r--r-- /lib/systemd/system/haspool-primary.service
 has -rw-r--r-- /lib/systemd/system/haspool-standby.service
 has -rw-r--r-- /etc/haspool/haspool.yaml
 has -rw-r--r-- /usr/lib/modules-load.d/haspool.conf
+has -rw-r--r-- /usr/lib/systemd/catalog/haspool.catalog
 has -rw-r--r-- /usr/share/man/man8/haspool.8.gz
 has -rw-r--r-- /usr/share/man/man5/haspool.yaml.5.gz
 has -rw-r--r-- /usr/share/bash-completion/completions/haspool

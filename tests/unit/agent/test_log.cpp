@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent/log/log.hpp"
+#include "agent/log/message_ids.hpp"
 
 using namespace haspool;
 
@@ -26,4 +27,32 @@ TEST_CASE("debug lines pass once the minimum level is debug") {
     log::debug("hidden again");
     log::set_sink({});
     CHECK(n == 1);
+}
+
+TEST_CASE("MESSAGE_IDs: the transitions an operator alerts on have one each, the others none") {
+    using namespace haspool::log;
+    CHECK(std::string(message_id_for_state("TAKEOVER")) == kMessageTakeover);
+    CHECK(std::string(message_id_for_state("SPLIT_BRAIN")) == kMessageSplitBrain);
+    CHECK(std::string(message_id_for_state("HALTED")) == kMessageHalted);
+    CHECK(std::string(message_id_for_state("DISKLESS")) == kMessageXLost);
+    for (const char* s : {"MIRRORED", "DEGRADED", "EXPORTING", "ACTIVE", "SUSPECT", ""}) {
+        INFO(s);
+        CHECK(message_id_for_state(s) == nullptr);
+    }
+    for (const char* id : {kMessageTakeover, kMessageSplitBrain, kMessageHalted, kMessageXLost, kMessageYFailed}) {
+        INFO(id);
+        std::string v(id);
+        CHECK(v.size() == 32);
+        CHECK(v.find_first_not_of("0123456789abcdef") == std::string::npos);
+    }
+}
+
+TEST_CASE("parse_level: the names, nothing else") {
+    using namespace haspool::log;
+    CHECK(parse_level("debug") == Level::debug);
+    CHECK(parse_level("warning") == Level::warning);
+    CHECK(parse_level("critical") == Level::critical);
+    CHECK_FALSE(parse_level("DEBUG"));
+    CHECK_FALSE(parse_level("warn"));
+    CHECK_FALSE(parse_level(""));
 }
