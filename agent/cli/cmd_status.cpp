@@ -6,8 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include "agent/cli/cli.hpp"
 #include "agent/cli/commands.hpp"
@@ -84,17 +88,47 @@ int control_command(const std::string& command, const std::string& line, const s
     return ask_daemon(command, cfg->cluster.control_socket, line);
 }
 
+// status --watch: the report again and again, like watch(1). On a terminal each one replaces
+// the last (cursor home, clear below); otherwise they follow each other, each after a line with
+// the time, so a log of them reads in order. A daemon that cannot be reached is one line in the
+// report, not the end: it may be restarting. Exit status: that of the last report.
+int watch_status(const std::string& socket_path, bool json, double interval, std::optional<unsigned> count) {
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    int rc = kExitOk;
+    for (unsigned n = 1;; ++n) {
+        std::string answer;
+        rc = exchange("status", socket_path, json ? "status-json" : "status", answer, true);
+        if (rc == kExitOk && answer.empty()) rc = kExitFailure;
+        if (rc != kExitOk)
+            answer = "cannot reach the daemon at " + socket_path + ": " + std::strerror(errno) + "\n";
+        std::time_t now = std::time(nullptr);
+        char stamp[32];
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+        if (terminal)
+            std::cout << "\033[H\033[J" << answer << "\n(" << stamp << ", every " << interval
+                      << " s; Ctrl-C to stop)\n";
+        else std::cout << (json ? "" : std::string("--- ") + stamp + "\n") << answer;
+        std::cout.flush();
+        if (count && n >= *count) return rc;
+        std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+    }
+}
+
 }  // namespace
 
 int cmd_status(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);
     opts.add_options()("json", "machine-readable output")(
+        "watch", "show the status again every --interval, in place on a terminal (one report after another "
+                 "otherwise), until interrupted or --count reports")(
+        "interval", po::value<double>()->default_value(2.0)->value_name("SECONDS"), "--watch: the time between reports")(
+        "count", po::value<unsigned>()->value_name("N"), "--watch: stop after N reports")(
         "check", "one line and an exit status for monitors (Nagios/Icinga): 0 ok (redundant), 1 warning "
                  "(degraded, resyncing, X lost, the standby serving, in transition), 2 critical (HALTED, "
                  "SPLIT_BRAIN, Y failed, or the daemon unreachable)");
     po::variables_map vm;
-    if (auto rc = parse("status", "[--config FILE] [--json | --check]",
+    if (auto rc = parse("status", "[--config FILE] [--json | --check | --watch [--interval SECONDS] [--count N]]",
                         "Shows this node's state, generation and last decision, and what it last heard from the peer:\n"
                         "its state, generation, md and NBD health, and the heartbeat age and round trip per path.",
                         opts, args, vm))
@@ -103,7 +137,25 @@ int cmd_status(const std::vector<std::string>& args) {
         std::cerr << "haspool status: --json and --check exclude each other\n";
         return kExitUsage;
     }
+    if (vm.count("watch") && vm.count("check")) {
+        std::cerr << "haspool status: --watch and --check exclude each other\n";
+        return kExitUsage;
+    }
+    const double interval = vm["interval"].as<double>();
+    if (vm.count("watch") && !(interval >= 0.1 && interval <= 3600)) {
+        std::cerr << "haspool status: --interval must be between 0.1 and 3600 seconds\n";
+        return kExitUsage;
+    }
+    if (!vm.count("watch") && (vm.count("count") || !vm["interval"].defaulted())) {
+        std::cerr << "haspool status: --interval and --count go with --watch\n";
+        return kExitUsage;
+    }
     auto cfg = load_config_or_report(vm);
+    if (vm.count("watch")) {
+        if (!cfg) return kExitUsage;
+        return watch_status(cfg->cluster.control_socket, vm.count("json") > 0, interval,
+                            vm.count("count") ? std::optional<unsigned>(vm["count"].as<unsigned>()) : std::nullopt);
+    }
     if (!vm.count("check")) {
         if (!cfg) return kExitUsage;
         return ask_daemon("status", cfg->cluster.control_socket, vm.count("json") ? "status-json" : "status");

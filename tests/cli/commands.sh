@@ -76,6 +76,22 @@ expect_rc 0 events-help
 expect_in events-help out "Usage: haspool events [--config FILE] [--now]"
 expect_in events-help out "--log-level LEVEL"
 
+# status --watch: usage errors before any work; no daemon is a line per report and exit 1
+run_capture watch-check "$HASPOOL" status --watch --check --config "$T_DIR/nodaemon.yaml"
+expect_rc 2 watch-check
+expect_in watch-check err "--watch and --check exclude each other"
+run_capture watch-count "$HASPOOL" status --count 2 --config "$T_DIR/nodaemon.yaml"
+expect_rc 2 watch-count
+expect_in watch-count err "--interval and --count go with --watch"
+run_capture watch-interval "$HASPOOL" status --watch --interval 0 --config "$T_DIR/nodaemon.yaml"
+expect_rc 2 watch-interval
+expect_in watch-interval err "--interval must be between 0.1 and 3600 seconds"
+run_capture watch-nodaemon "$HASPOOL" status --watch --count 2 --interval 0.1 --config "$T_DIR/nodaemon.yaml"
+expect_rc 1 watch-nodaemon
+[ "$(grep -c '^cannot reach the daemon at ' "$T_DIR/watch-nodaemon.out")" = 2 ] ||
+    fail "status --watch without a daemon: $(cat "$T_DIR/watch-nodaemon.out")"
+[ "$(grep -c '^--- ' "$T_DIR/watch-nodaemon.out")" = 2 ] || fail "status --watch: no report headers: $(cat "$T_DIR/watch-nodaemon.out")"
+
 # drill is a host-side script run by the binary (the VM drill itself is the vm test `vm_drill`)
 run_capture drill-help "$HASPOOL" drill --help
 expect_rc 0 drill-help

@@ -7,10 +7,20 @@
 #     this kernel has no md, so the assembly fails), in that order;
 #   - the daemon stopped: the stream ends and `haspool events` exits 1, saying so;
 #   - a second reader that never reads does not hold the daemon up (beta decides on time).
+# Before that, `status --watch` (not a terminal: reports one after another, JSON lines with --json).
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib_pair.sh"
 
 pair_start
+# status --watch (issue 15 item 2): reports one after another when stdout is not a terminal
+run_capture watch "$HASPOOL" status --watch --count 3 --interval 0.2 --config "$T_DIR/beta.yaml"
+expect_rc 0 watch
+[ "$(grep -c '^standby beta: EXPORTING' "$T_DIR/watch.out")" = 3 ] && [ "$(grep -c '^--- ' "$T_DIR/watch.out")" = 3 ] ||
+    fail "status --watch --count 3: $(cat "$T_DIR/watch.out")"
+run_capture watchjson "$HASPOOL" status --watch --json --count 2 --interval 0.2 --config "$T_DIR/beta.yaml"
+expect_rc 0 watchjson
+python3 -c 'import json, sys; docs = [json.loads(l) for l in open(sys.argv[1])]; assert len(docs) == 2 and all(d["state"] == "EXPORTING" for d in docs), docs' \
+    "$T_DIR/watchjson.out" || fail "status --watch --json: $(cat "$T_DIR/watchjson.out")"
 start_bg events "$HASPOOL" events --now --config "$T_DIR/beta.yaml"
 EVENTS=$last_pid
 wait_for 10 grep -q '"type":"status"' "$T_DIR/events.log"

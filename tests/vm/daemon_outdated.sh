@@ -29,7 +29,7 @@ log "alpha crashed (QEMU SIGKILLed) while DEGRADED"
 wait_s=$((VM_DEAD_AFTER_MS / 1000 + 10))
 seen=$(vm_run beta -t $((wait_s + 60)) "t0=\$(cut -d' ' -f1 /proc/uptime)
     while awk -v a=\$t0 -v b=\$(cut -d' ' -f1 /proc/uptime) 'BEGIN { exit !(b - a < $wait_s) }'; do
-        haspool status --json --config $VM_CFG 2>&1 | sed -n 's/^{\"node\":\"beta\",\"role\":\"standby\",\"state\":\"\\([A-Z_]*\\)\".*/\\1/p'
+        haspool status --json --config $VM_CFG 2>&1 | sed -n 's/.*\"node\":\"beta\",\"role\":\"standby\",\"state\":\"\\([A-Z_]*\\)\".*/\\1/p'
         sleep 0.5
     done | uniq")
 log "beta's states after the crash: $(tr '\n' ' ' <<<"$seen")"
