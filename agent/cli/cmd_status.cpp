@@ -129,8 +129,10 @@ int cmd_status(const std::vector<std::string>& args) {
                  "SPLIT_BRAIN, Y failed, or the daemon unreachable)");
     po::variables_map vm;
     if (auto rc = parse("status", "[--config FILE] [--json | --check | --watch [--interval SECONDS] [--count N]]",
-                        "Shows this node's state, generation and last decision, and what it last heard from the peer:\n"
-                        "its state, generation, md and NBD health, and the heartbeat age and round trip per path.",
+                        "Shows this node's state, generation, data, last decision and last transitions; the peer's\n"
+                        "own answer, asked over the authenticated peer channel (its state, data, NBD export or array,\n"
+                        "paths and transitions); and what the peer's last heartbeat said, with its age and round trip\n"
+                        "per path. When the peer's daemon cannot be asked, it says why.",
                         opts, args, vm))
         return *rc;
     if (vm.count("json") && vm.count("check")) {

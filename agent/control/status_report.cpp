@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/control/peer_report.hpp"
 #include "agent/core/md_transitions.hpp"
 
 namespace haspool::agent {
@@ -129,11 +130,20 @@ std::string render_text(const StatusReport& r) {
         o << "  export of Y: "
           << (r.spool_export->running ? "running, " + std::to_string(r.spool_export->sessions) + " session(s)" : "stopped")
           << "\n";
+    o << "  data: " << to_string(r.data) << "\n";
+    if (!r.transitions.empty()) {
+        o << "  last transitions:\n";
+        for (const auto& t : r.transitions)
+            o << "    " << format_duration(since(t.at, r.now)) << " ago: " << t.from << " -> " << t.to
+              << (t.reason.empty() ? "" : " (" + t.reason + ")") << "\n";
+    }
+    if (r.peer_answer) o << peer_report_text(r.peer_answer->payload, r.peer_answer->answered_in);
     o << "peer " << r.peer_node << ": ";
     if (r.peer)
         o << r.peer->state_name() << ", generation " << to_string(r.peer->lineage.current) << ", md "
           << to_string(r.peer->md) << ", nbd " << to_string(r.peer->nbd) << "\n";
     else o << "never heard\n";
+    if (!r.peer_unanswered.empty()) o << "  its daemon: " << r.peer_unanswered << "\n";
     for (const auto& p : r.facts.paths) {
         o << "  path " << p.name << ": " << (p.stable ? "up" : p.alive ? "up (not yet stable)" : "down")
           << ", last heard " << age(p.last_seen, r.now);
@@ -170,6 +180,7 @@ std::string render_json(const StatusReport& r) {
     // A command's output tail may be in any encoding (docs/status-json.md: strings are UTF-8).
     o["last_decision"] = well_formed_utf8(r.last_decision);
     o["generation"] = to_string(r.generation);
+    o["data"] = to_string(r.data);
     o["steps_running"] = r.steps_running ? json(well_formed_utf8(*r.steps_running)) : json(nullptr);
     o["disk_problem"] = text_or_null(well_formed_utf8(r.disk_problem));
     if (r.mirror) {
@@ -200,10 +211,21 @@ std::string render_json(const StatusReport& r) {
                          {"last_heard_ms_ago", ms_ago(p.last_seen)},
                          {"rtt_ms", p.rtt ? json(p.rtt->count()) : json(nullptr)}});
     peer["paths"] = std::move(paths);
+    peer["report"] = r.peer_answer ? peer_report_json(r.peer_answer->payload) : json(nullptr);
+    peer["report_answered_in_ms"] = r.peer_answer ? json(r.peer_answer->answered_in.count()) : json(nullptr);
+    peer["report_problem"] = r.peer_unanswered.empty() ? json(nullptr) : json(r.peer_unanswered);
     o["peer"] = std::move(peer);
     json dropped = json::object();
     for (const auto& [why, n] : r.dropped) dropped[why] = n;
     o["dropped"] = std::move(dropped);
+    json transitions = json::array();
+    for (const auto& t : r.transitions)
+        transitions.push_back({{"ago_ms", since(t.at, r.now).count()},
+                               {"from", t.from},
+                               {"to", t.to},
+                               {"reason", well_formed_utf8(t.reason)},
+                               {"trigger", t.trigger}});
+    o["transitions"] = std::move(transitions);
     o["keys"] = {{"next_configured", r.keys.next_configured},
                  {"signing_with_next", r.keys.signing_with_next},
                  {"peer_holds_next", r.keys.peer_holds_next}};

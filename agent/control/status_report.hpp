@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "agent/core/events.hpp"
 #include "agent/core/types.hpp"
@@ -32,6 +33,16 @@ struct StatusReport {
     // duration).
     std::map<std::string, uint64_t> entered;
     std::map<std::string, Millis> last_stay;
+    // The last transitions, oldest first (at most kTransitionsKept), each with its reason and
+    // the event that decided it.
+    struct Transition {
+        TimePoint at{};
+        std::string from, to, reason, trigger;
+    };
+    std::vector<Transition> transitions;
+    // This node's data as its heartbeats describe it: in-sync, degraded, resyncing, raw-written,
+    // x-lost, y-failed, unknown.
+    MirrorHealth data = MirrorHealth::unknown;
 
     // The primary's array.
     struct Mirror {
@@ -74,9 +85,19 @@ struct StatusReport {
         bool peer_holds_next = false;
     };
     Keys keys;
+    // The peer daemon's own answer to this `status` (peer_report.hpp): its report and how long
+    // it took. When there is none, `peer_unanswered` says why ("" when nobody asked: metrics,
+    // events, --check).
+    struct PeerAnswer {
+        std::string payload;
+        Millis answered_in{};
+    };
+    std::optional<PeerAnswer> peer_answer;
+    std::string peer_unanswered;
 
     TimePoint now{};
 };
+inline constexpr size_t kTransitionsKept = 8;
 
 // A running md sync in figures (md/sync_completed, md/sync_speed): bytes done of the total, md's
 // speed (its own average over the last ~30 s) and the time left at that speed.

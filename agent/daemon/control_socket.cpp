@@ -84,6 +84,9 @@ private:
             std::istream in(&buf_);
             std::getline(in, line);
         }
+        if (owner_.deferrer_ &&
+            owner_.deferrer_(line, [self = shared_from_this()](std::string answer) { self->do_write(std::move(answer)); }))
+            return;
         if (owner_.opener_)
             if (std::optional<std::string> first = owner_.opener_(line)) {
                 start_stream(std::move(*first));

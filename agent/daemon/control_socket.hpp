@@ -43,6 +43,12 @@ public:
     // none), and the connection stays open for publish() (run on the io_context's thread).
     using StreamOpener = std::function<std::optional<std::string>(const std::string& line)>;
 
+    // A line the deferrer claims (returns true for) is answered later, through `answer`, called
+    // once on the io_context's thread: `status` waits for the peer's daemon. The connection
+    // waits without a deadline meanwhile, so the deferrer must bound the wait itself.
+    using Answer = std::function<void(std::string)>;
+    using Deferrer = std::function<bool(const std::string& line, Answer answer)>;
+
     // A sentence for the log, with its journal EVENT: "control-refused" once per refused
     // connection, "control-directory" when an existing directory keeps the group out.
     using Notice = std::function<void(const std::string& sentence, const char* event)>;
@@ -63,6 +69,7 @@ public:
     // on their deadlines.
     void close();
     void set_stream_opener(StreamOpener opener) { opener_ = std::move(opener); }
+    void set_deferrer(Deferrer deferrer) { deferrer_ = std::move(deferrer); }
     // Queues `line` (whole lines, "\n"-terminated) on every open stream. On the io_context's thread.
     void publish(const std::string& line);
     // Streams open now.
@@ -80,6 +87,7 @@ private:
     std::string group_;
     Notice notice_;
     StreamOpener opener_;
+    Deferrer deferrer_;
     std::vector<std::weak_ptr<Exchange>> streams_;
     ControlAccess access_;  // resolved by open()
     boost::asio::local::stream_protocol::acceptor acceptor_;

@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <deque>
@@ -16,6 +17,7 @@
 #include "agent/control/event_stream.hpp"
 #include "agent/control/health_check.hpp"
 #include "agent/control/metrics_text.hpp"
+#include "agent/control/peer_report.hpp"
 #include "agent/core/md_transitions.hpp"
 #include "agent/core/node_machine.hpp"
 #include "agent/peer/pause_detector.hpp"
@@ -169,6 +171,11 @@ public:
             if (q.kind != ControlRequest::Kind::events) return std::nullopt;
             return q.events_now ? status_event(status_report(), unix_now()) : std::string();
         });
+        control_.set_deferrer([this](const std::string& line, ControlSocket::Answer answer) {
+            return ask_peer_then_answer(line, std::move(answer));
+        });
+        peer_.set_report_source([this] { return peer_report_payload(status_report(), kMaxReport); });
+        peer_.set_report_sink([this](uint64_t id, const std::string& payload) { on_peer_report(id, payload); });
         if (std::string p = control_.open(); !p.empty()) problems.push_back(p);
         if (!problems.empty()) {
             for (const auto& p : problems) log::error(prefix_ + p);
@@ -221,6 +228,8 @@ private:
                        std::move(fields));
             if (!state_.empty()) last_stay_[state_] = std::chrono::duration_cast<Millis>(now - since_);
             ++entered_[d.state];
+            transitions_.push_back({now, from, d.state, d.reason, event});
+            if (transitions_.size() > kTransitionsKept) transitions_.pop_front();
             state_ = d.state;
             wire_state_ = d.wire;
             since_ = now;
@@ -386,6 +395,53 @@ private:
         return unknown_command_reply(line);
     }
 
+    // `status` and `status-json` ask the peer's daemon itself over the peer channel (issue 15
+    // item 1) and answer once it replies or the wait is over; one query serves every caller
+    // waiting meanwhile. Nothing is asked when no path to the peer is alive. The wait is bounded
+    // (ControlSocket leaves that to us): twice the heartbeat interval, within 0.2-1.5 s.
+    bool ask_peer_then_answer(const std::string& line, ControlSocket::Answer answer) {
+        ControlRequest q = parse_control_line(line);
+        if (q.kind != ControlRequest::Kind::status && q.kind != ControlRequest::Kind::status_json) return false;
+        const bool json = q.kind == ControlRequest::Kind::status_json;
+        TimePoint now = Clock::now();
+        if (peer_.facts(now).paths_alive() == 0) {
+            StatusReport r = status_report();
+            r.peer_unanswered = "not asked: no heartbeat path to it is alive";
+            answer(json ? render_json(r) : render_text(r));
+            return true;
+        }
+        waiting_.push_back({json, std::move(answer)});
+        if (query_) return true;
+        Millis wait = std::clamp<Millis>(2 * cfg_.heartbeat.interval, Millis(200), Millis(1500));
+        query_ = Query{peer_.query(now), now, wait};
+        query_timer_.expires_after(wait);
+        query_timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec || !query_) return;
+            answer_waiting(std::nullopt, "did not answer over the peer channel within " + format_duration(query_->wait) +
+                                             "; what it last said in a heartbeat is above");
+        });
+        return true;
+    }
+
+    void on_peer_report(uint64_t id, const std::string& payload) {
+        if (!query_ || id != query_->id) return;  // a late answer, or another path's copy
+        answer_waiting(StatusReport::PeerAnswer{payload, std::chrono::duration_cast<Millis>(Clock::now() - query_->sent)}, {});
+    }
+
+    void answer_waiting(std::optional<StatusReport::PeerAnswer> got, const std::string& why_not) {
+        query_.reset();
+        query_timer_.cancel();
+        StatusReport r = status_report();
+        r.peer_answer = std::move(got);
+        r.peer_unanswered = why_not;
+        std::string text, json;
+        for (auto& w : std::exchange(waiting_, {})) {
+            std::string& out = w.json ? json : text;
+            if (out.empty()) out = w.json ? render_json(r) : render_text(r);
+            w.answer(out);
+        }
+    }
+
     std::string operate(const Event& e) {
         std::string before = state_;
         TimePoint now = Clock::now();
@@ -408,6 +464,8 @@ private:
         r.disk_problem = machine_.disk_problem();
         r.entered = entered_;
         r.last_stay = last_stay_;
+        r.transitions.assign(transitions_.begin(), transitions_.end());
+        r.data = machine_.mirror_health(md_);
         if (watch_) r.mirror = StatusReport::Mirror{cfg_.spool.md_device, md_, copy_plan_};
         if (export_) {
             SpoolExport::Counters c = export_->counters();
@@ -564,6 +622,20 @@ private:
     std::string last_reason_;
     std::map<std::string, uint64_t> entered_;  // per state: entries since start (metrics)
     std::map<std::string, Millis> last_stay_;  // per state: the last stay, once left (metrics)
+    std::deque<StatusReport::Transition> transitions_;  // the last kTransitionsKept, for status
+    // `status` waiting for the peer's own report (ask_peer_then_answer).
+    struct Query {
+        uint64_t id;
+        TimePoint sent;
+        Millis wait;
+    };
+    struct Waiting {
+        bool json;
+        ControlSocket::Answer answer;
+    };
+    std::optional<Query> query_;
+    std::vector<Waiting> waiting_;
+    asio::steady_timer query_timer_{io_};
     // Last: destroyed first, so their workers stop before anything they might log through goes.
     MetricsFile metrics_{prefix_};
     TransitionNotifier notifier_{prefix_};

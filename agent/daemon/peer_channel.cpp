@@ -87,6 +87,13 @@ std::vector<std::string> PeerChannel::tell_once(MessageKind kind, TimePoint now)
     return sent;
 }
 
+uint64_t PeerChannel::query(TimePoint now) {
+    Message m = message(MessageType::query);
+    m.request_id = ++last_query_;
+    for (const auto& p : cfg_.heartbeat.paths) send(p, m, now);
+    return m.request_id;
+}
+
 void PeerChannel::nbd_activity(TimePoint t) {
     if (last_nbd_ && t <= *last_nbd_) return;
     last_nbd_ = t;
@@ -174,6 +181,21 @@ void PeerChannel::on_datagram(const std::string& path, const uint8_t* data, size
         case MessageType::ack:
             if (outbox_.acknowledged(m.request_id))
                 log::notice(prefix_ + peer_name_ + " acknowledged " + to_string(m.kind), {{"EVENT", "peer-ack"}});
+            break;
+        case MessageType::query: {
+            // Answered on each path it arrives on: the asker takes the first and drops the rest.
+            log::debug(prefix_ + peer_name_ + " asks for this node's status on " + path);
+            if (!report_source_) break;
+            Message rep = message(MessageType::report);
+            rep.request_id = m.request_id;
+            rep.report = report_source_();
+            send(path, rep, now);
+            break;
+        }
+        case MessageType::report:
+            log::debug(prefix_ + peer_name_ + " answered status query " + std::to_string(m.request_id) + " on " + path +
+                       " (" + std::to_string(m.report.size()) + " bytes)");
+            if (report_sink_) report_sink_(m.request_id, m.report);
             break;
     }
 }

@@ -33,6 +33,10 @@ public:
     using OwnStatus = std::function<PeerStatus()>;
     // event::HeartbeatReceived and event::PeerRequest.
     using EventSink = std::function<void(const Event&)>;
+    // This node's status report for a peer that asks (peer_report.hpp; at most kMaxReport bytes).
+    using ReportSource = std::function<std::string()>;
+    // The peer's report answering our query `id`.
+    using ReportSink = std::function<void(uint64_t id, const std::string& payload)>;
 
     // Reads `cfg` (the daemon's one configuration) by reference: the heartbeat interval and the
     // paths; `self` names this node in it. `log_prefix` starts every log line ("standby beta: ").
@@ -51,6 +55,12 @@ public:
     // Sends `kind` once on every path, now, without waiting for the acknowledgement (the daemon
     // stops right after); returns the paths it went out on.
     std::vector<std::string> tell_once(MessageKind kind, TimePoint now);
+    // `haspool status` asking the peer's daemon itself (issue 15 item 1): a query on every path,
+    // answered by a report on the path it arrived on, once, never resent (the asker waits a
+    // bounded time and then shows the last heartbeat instead). Returns the query's id.
+    uint64_t query(TimePoint now);
+    void set_report_source(ReportSource s) { report_source_ = std::move(s); }
+    void set_report_sink(ReportSink s) { report_sink_ = std::move(s); }
     // The newest request served on our export: a sign of life of the primary (docs/design.md §3).
     void nbd_activity(TimePoint t);
 
@@ -91,6 +101,9 @@ private:
     bool signing_next_ = false;  // as last logged  // the offset is beyond max_clock_skew and that was logged
     std::optional<PeerStatus> peer_;
     std::map<std::string, uint64_t> dropped_;
+    ReportSource report_source_;
+    ReportSink report_sink_;
+    uint64_t last_query_ = 0;
 };
 
 }  // namespace haspool::agent

@@ -27,6 +27,10 @@ public:
         for (int i = 7; i >= 0; --i) b_.push_back(static_cast<uint8_t>(v >> (8 * i)));
     }
     void bytes(const uint8_t* p, size_t n) { b_.insert(b_.end(), p, p + n); }
+    void u16(uint16_t v) {
+        b_.push_back(static_cast<uint8_t>(v >> 8));
+        b_.push_back(static_cast<uint8_t>(v));
+    }
     void str(const std::string& s) {
         if (s.size() > 255) throw std::invalid_argument("name longer than 255 bytes: " + s);
         u8(static_cast<uint8_t>(s.size()));
@@ -44,6 +48,12 @@ public:
     bool u8(uint8_t& v) {
         if (n_ - off_ < 1) return false;
         v = p_[off_++];
+        return true;
+    }
+    bool u16(uint16_t& v) {
+        if (n_ - off_ < 2) return false;
+        v = static_cast<uint16_t>((p_[off_] << 8) | p_[off_ + 1]);
+        off_ += 2;
         return true;
     }
     bool u32(uint32_t& v) {
@@ -159,8 +169,16 @@ std::vector<uint8_t> encode(const Message& m, std::string_view key) {
     w.u8(static_cast<uint8_t>(m.status.md));
     w.u8(m.status.md_percent);
     w.u8(static_cast<uint8_t>(m.status.nbd));
-    w.u8(m.type == MessageType::heartbeat ? 0 : static_cast<uint8_t>(m.kind));
+    const bool has_kind = m.type == MessageType::request || m.type == MessageType::ack;
+    w.u8(has_kind ? static_cast<uint8_t>(m.kind) : 0);
     w.u64(m.type == MessageType::heartbeat ? 0 : m.request_id);
+    if (m.type == MessageType::report) {
+        if (m.report.size() > kMaxReport)
+            throw std::invalid_argument("status report of " + std::to_string(m.report.size()) + " bytes, at most " +
+                                        std::to_string(kMaxReport));
+        w.u16(static_cast<uint16_t>(m.report.size()));
+        w.bytes(reinterpret_cast<const uint8_t*>(m.report.data()), m.report.size());
+    }
     auto mac = hmac_sha256(key, w.buf().data(), w.buf().size());
     w.bytes(mac.data(), mac.size());
     return std::move(w.buf());
@@ -216,8 +234,17 @@ Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
     }
     if (!r.u8(md) || !r.u8(m.status.md_percent) || !r.u8(nbd) || !r.u8(kind) || !r.u64(m.request_id))
         return reject(Reject::truncated, "the health fields run past the end");
+    if (type < 1 || type > 5) return reject(Reject::malformed, "unknown message type " + std::to_string(type));
+    if (type == static_cast<uint8_t>(MessageType::report)) {
+        uint16_t len = 0;
+        if (!r.u16(len) || r.left() < len) return reject(Reject::truncated, "the status report runs past the end");
+        if (len > kMaxReport)
+            return reject(Reject::malformed, "a status report of " + std::to_string(len) + " bytes, at most " +
+                                                 std::to_string(kMaxReport));
+        m.report.resize(len);
+        r.bytes(reinterpret_cast<uint8_t*>(m.report.data()), len);
+    }
     if (r.left() != 0) return reject(Reject::malformed, std::to_string(r.left()) + " unexpected bytes after the fields");
-    if (type < 1 || type > 3) return reject(Reject::malformed, "unknown message type " + std::to_string(type));
     if (role > 1) return reject(Reject::malformed, "unknown role " + std::to_string(role));
     if (m.sequence == 0) return reject(Reject::malformed, "sequence 0 (a run counts from 1)");
     if (m.stamp_ms == 0) return reject(Reject::malformed, "stamp 0 (a sender's stamp is never 0)");
@@ -232,9 +259,12 @@ Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
                                              std::to_string(m.status.md_percent) + ", nbd " + std::to_string(nbd) + ")");
     m.status.md = static_cast<MirrorHealth>(md);
     m.status.nbd = static_cast<NbdHealth>(nbd);
-    if (m.type == MessageType::heartbeat ? (kind != 0 || m.request_id != 0) : (kind < 1 || kind > kMaxMessageKind))
-        return reject(Reject::malformed, "message kind " + std::to_string(kind) + " does not fit the message type");
-    if (m.type != MessageType::heartbeat) m.kind = static_cast<MessageKind>(kind);
+    const bool kind_fits = m.type == MessageType::heartbeat ? (kind == 0 && m.request_id == 0)
+                           : m.type == MessageType::query || m.type == MessageType::report
+                               ? (kind == 0 && m.request_id != 0)
+                               : (kind >= 1 && kind <= kMaxMessageKind);
+    if (!kind_fits) return reject(Reject::malformed, "message kind " + std::to_string(kind) + " does not fit the message type");
+    if (m.type == MessageType::request || m.type == MessageType::ack) m.kind = static_cast<MessageKind>(kind);
     Decoded d;
     d.message = std::move(m);
     return d;

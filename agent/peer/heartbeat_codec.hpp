@@ -19,8 +19,14 @@
 //   | ancestors: count u8 (<= 8) + u64 each, newest first
 //   | md health u8 (0..3; 4 = raw-written, from the standby only, see types.hpp) | md percent u8
 //   | NBD health u8
-//   | message kind u8 (0 in heartbeats) | request id u64 (0 in heartbeats)
+//   | message kind u8 (0 in heartbeats, queries and reports) | request id u64 (0 in heartbeats;
+//     a query's own id, which its report repeats)
+//   | reports only: length u16 + that many bytes of the sender's status report (JSON, UTF-8,
+//     at most kMaxReport bytes: agent/control/peer_report.hpp)
 //   | HMAC-SHA256 of everything before it (32 bytes)
+// Types 4 and 5 are `haspool status` asking the peer's daemon itself (a query) and its answer (a
+// report); a heartbeat stays under 512 bytes, and a report keeps the datagram within one
+// Ethernet frame (kMaxDatagram), so nothing here relies on IP fragmentation.
 // decode() checks magic, version, key id and the HMAC before reading any field; PeerGate
 // (peer_gate.hpp) adds the cluster/node/freshness/replay checks. Every rejection has a reason
 // that is counted. Version 1 (wall-clock timestamps, one strictly increasing sequence) is
@@ -38,9 +44,10 @@ namespace haspool::agent {
 
 inline constexpr uint8_t kWireVersion = 2;
 inline constexpr size_t kHmacSize = 32;
-inline constexpr size_t kMaxDatagram = 512;
+inline constexpr size_t kMaxDatagram = 1400;
+inline constexpr size_t kMaxReport = 1000;
 
-enum class MessageType : uint8_t { heartbeat = 1, request = 2, ack = 3 };
+enum class MessageType : uint8_t { heartbeat = 1, request = 2, ack = 3, query = 4, report = 5 };
 using BootId = std::array<uint8_t, 16>;
 using KeyId = std::array<uint8_t, 8>;
 
@@ -70,7 +77,8 @@ struct Message {
     KeyId next_key_id{};          // zeros: the sender holds no next key
     PeerStatus status;
     MessageKind kind = MessageKind::handed_back;  // requests and acks only
-    uint64_t request_id = 0;                      // requests and acks only
+    uint64_t request_id = 0;                      // requests, acks, queries and reports
+    std::string report;                           // reports only: the sender's status (JSON)
 };
 
 enum class Reject {

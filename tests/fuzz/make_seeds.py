@@ -55,7 +55,7 @@ def key_id(key):
 
 def datagram(type_=1, cluster=b"mail", sender=b"beta", boot=b"B" * 16, seq=1, stamp=None, wall=WALL,
              peer_boot=OWN_BOOT, echo=1000, echo_hold=20, next_key=b"\0" * 8, role=1, state=21, gen=2,
-             ancestors=(0,), md=0, pct=0, nbd=0, kind=0, req=0, key=KEY, version=2):
+             ancestors=(0,), md=0, pct=0, nbd=0, kind=0, req=0, key=KEY, version=2, report=None):
     body = b"HSPL" + bytes([version]) + key_id(key) + bytes([type_])
     for s in (cluster, sender):
         body += bytes([len(s)]) + s
@@ -64,6 +64,8 @@ def datagram(type_=1, cluster=b"mail", sender=b"beta", boot=b"B" * 16, seq=1, st
     body += bytes([role, state]) + struct.pack("!Q", gen)
     body += bytes([len(ancestors)]) + b"".join(struct.pack("!Q", a) for a in ancestors)
     body += bytes([md, pct, nbd, kind]) + struct.pack("!Q", req)
+    if report is not None:  # type 5: the peer's status report, u16 length + JSON
+        body += struct.pack("!H", len(report)) + report
     return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
@@ -88,6 +90,13 @@ def heartbeat_seeds():
     # A request (handed back, id 7) and its acknowledgement.
     put(t, "request-ack", record(datagram(type_=2, seq=1, kind=1, req=7, state=25)) +
         record(datagram(type_=3, seq=2, kind=1, req=7, state=21)))
+    # `haspool status` asks (a query, id 3) and the peer reports (its JSON); then a report whose
+    # length runs past the end, and one that claims more than 1000 bytes.
+    rep = b'{"version":1,"node":"beta","role":"standby","state":"EXPORTING","transitions":[]}'
+    put(t, "query-report", record(datagram(type_=4, seq=1, req=3)) + record(datagram(type_=5, seq=2, req=3, report=rep)) +
+        record(datagram(type_=5, seq=3, req=4, report=rep), signed=True) +
+        record(datagram(type_=5, seq=4, req=5, report=rep)[:-40], signed=True) +
+        record(datagram(type_=5, seq=5, req=6, report=b"x" * 1001), signed=True))
     # The standby marked raw-written, in ACTIVE.
     put(t, "raw-written", record(datagram(state=24, md=4, gen=7)))
     # The same datagram twice (a replay), then the next one.

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "agent/control/peer_report.hpp"
 #include "agent/control/status_report.hpp"
 
 using namespace haspool;
@@ -87,6 +88,8 @@ StatusReport primary(bool syncing) {
     r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
     r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
     if (syncing) r.peer_clock_offset = Millis(250);
+    r.data = syncing ? MirrorHealth::resyncing : MirrorHealth::x_lost;
+    r.transitions = {{t0, "MIRRORED", r.state, "md failed /dev/vda", "MdMemberFailed"}};
     return r;
 }
 
@@ -101,7 +104,18 @@ StatusReport standby() {
     r.spool_export = StatusReport::Export{true, 1};
     r.peer_node = "alpha";
     r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
+    r.transitions = {{t0, "START", "EXPORTING", "started", "started"}};
     return r;
+}
+
+// The reports with the peer's own answer: in full, trimmed to fit a small cap, and missing.
+std::vector<StatusReport> reports() {
+    StatusReport a = primary(true), b = primary(false), c = standby(), d = standby();
+    a.peer_answer = StatusReport::PeerAnswer{peer_report_payload(standby(), 1000), 3ms};
+    b.peer_unanswered = "did not answer over the peer channel within 1s";
+    c.peer_answer = StatusReport::PeerAnswer{peer_report_payload(primary(true), 1000), 4ms};
+    d.peer_answer = StatusReport::PeerAnswer{peer_report_payload(primary(true), 400), 4ms};
+    return {a, b, c, d};
 }
 
 }  // namespace
@@ -110,7 +124,7 @@ TEST_CASE("status --json: every key is in docs/status-json.md with its type, eve
     const auto rows = documented();
     REQUIRE(rows.size() > 30);
     std::set<std::string> met;
-    for (const StatusReport& r : {primary(true), primary(false), standby()}) {
+    for (const StatusReport& r : reports()) {
         json doc = json::parse(render_json(r));
         CHECK(doc["version"] == kStatusJsonVersion);
         std::multimap<std::string, json> found;

@@ -46,6 +46,9 @@ StatusReport primary_report() {
     r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
     r.peer_clock_offset = Millis(-3'600'250);
     r.keys = StatusReport::Keys{true, true, true};
+    r.data = MirrorHealth::in_sync;
+    r.transitions = {{t0 - 5000ms, "START", "CONNECTING", "started", "started"},
+                     {t0, "CONNECTING", "MIRRORED", "md is clean", "ResyncFinished"}};
     return r;
 }
 
@@ -74,6 +77,10 @@ TEST_CASE("status report: the primary's text") {
           "  generation 1/primary (initialised)\n"
           "  steps: idle\n"
           "  md /dev/md/haspool: clean (vda in_sync, nbd0 in_sync,write_mostly)\n"
+          "  data: in-sync\n"
+          "  last transitions:\n"
+          "    6.2s ago: START -> CONNECTING (started)\n"
+          "    1.2s ago: CONNECTING -> MIRRORED (md is clean)\n"
           "peer beta: EXPORTING, generation 1/primary, md unknown, nbd none\n"
           "  path replication: up, last heard 200ms ago, rtt 2ms\n"
           "  path service: down, last heard never\n"
@@ -85,12 +92,15 @@ TEST_CASE("status report: the primary's text") {
 TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
           "{\"version\":1,\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
-          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,\"disk_problem\":null,"
+          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"data\":\"in-sync\",\"steps_running\":null,\"disk_problem\":null,"
           "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,"
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\","
           "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
-          "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}]},"
+          "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}],"
+          "\"report\":null,\"report_answered_in_ms\":null,\"report_problem\":null},"
           "\"dropped\":{\"bad-hmac\":3,\"replayed\":1},"
+          "\"transitions\":[{\"ago_ms\":6200,\"from\":\"START\",\"to\":\"CONNECTING\",\"reason\":\"started\",\"trigger\":\"started\"},"
+          "{\"ago_ms\":1200,\"from\":\"CONNECTING\",\"to\":\"MIRRORED\",\"reason\":\"md is clean\",\"trigger\":\"ResyncFinished\"}],"
           "\"keys\":{\"next_configured\":true,\"signing_with_next\":true,\"peer_holds_next\":true}}\n");
 }
 
@@ -101,6 +111,7 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
           "  generation 0 (blank)\n"
           "  steps: running EXPORTING: 1 step(s) from StartExport\n"
           "  export of Y: running, 1 session(s)\n"
+          "  data: unknown\n"
           "peer alpha: never heard\n"
           "  path replication: down, last heard never\n");
     r.spool_export->running = false;
@@ -111,14 +122,16 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
           "  generation 0 (blank)\n"
           "  steps: idle\n"
           "  export of Y: stopped\n"
+          "  data: unknown\n"
           "peer alpha: never heard\n"
           "  path replication: up (not yet stable), last heard 350ms ago\n");
     CHECK(render_json(r) ==
           "{\"version\":1,\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
-          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,\"disk_problem\":null,"
+          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"data\":\"unknown\",\"steps_running\":null,\"disk_problem\":null,"
           "\"export_running\":false,\"peer\":{\"node\":\"alpha\",\"clock_offset_ms\":null,"
-          "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}]},"
-          "\"dropped\":{},\"keys\":{\"next_configured\":false,\"signing_with_next\":false,\"peer_holds_next\":false}}\n");
+          "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}],"
+          "\"report\":null,\"report_answered_in_ms\":null,\"report_problem\":null},"
+          "\"dropped\":{},\"transitions\":[],\"keys\":{\"next_configured\":false,\"signing_with_next\":false,\"peer_holds_next\":false}}\n");
     r.steps_running = "EXPORTING: 1 step(s) from StartExport";
     CHECK(render_json(r).find(",\"steps_running\":\"EXPORTING: 1 step(s) from StartExport\",") != std::string::npos);
     // A failed Y (docs/faults.md): one line of text, a string in JSON.
