@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,8 +14,11 @@
 #include <optional>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/cli/cli.hpp"
 #include "agent/cli/commands.hpp"
+#include "agent/control/operation_watch.hpp"
 
 namespace haspool::cli {
 
@@ -86,6 +90,88 @@ int control_command(const std::string& command, const std::string& line, const s
     auto cfg = load_config_or_report(vm);
     if (!cfg) return kExitUsage;
     return ask_daemon(command, cfg->cluster.control_socket, line);
+}
+
+// --wait: samples the local daemon's status every half second and lets OperationWatch judge
+// (agent/control/operation_watch.hpp). On a terminal one line is redrawn in place, with a bar
+// while md copies; otherwise a plain line each time the states change or the copy passes
+// another tenth. An unreachable daemon is said and waited for (it may be restarting) until
+// `timeout` (0: none). Exit 0 done, 1 failed or timed out.
+int follow_operation(const std::string& command, const std::string& socket_path, agent::WatchedOperation op,
+                     double timeout) {
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    const auto start = std::chrono::steady_clock::now();
+    agent::OperationWatch watch(op);
+    std::string last_key;
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+    auto show = [&](const std::string& line, std::optional<int> percent, const std::string& key) {
+        if (terminal) {
+            std::string bar;
+            if (percent) {
+                int filled = std::clamp(*percent, 0, 100) / 5;
+                bar = "[" + std::string(filled, '#') + std::string(20 - filled, '-') + "] " + std::to_string(*percent) + "% ";
+            }
+            std::cout << "\r\033[K" << bar << line << std::flush;
+        } else if (key != last_key) {
+            std::cout << line << "\n" << std::flush;
+        }
+        last_key = key;
+    };
+    for (;;) {
+        std::string answer;
+        if (exchange(command, socket_path, "status-json", answer, true) != kExitOk || answer.empty()) {
+            show("cannot reach the daemon at " + socket_path + ": waiting", std::nullopt, "unreachable");
+        } else {
+            nlohmann::json s = nlohmann::json::parse(answer, nullptr, false);
+            if (s.is_discarded() || !s.is_object()) {
+                if (terminal) std::cout << "\n";
+                std::cout << "haspool " << command << ": the daemon's status is not JSON: " << answer.substr(0, 200) << "\n";
+                return kExitFailure;
+            }
+            agent::OperationVerdict v = watch.observe(s);
+            if (v.phase != agent::OperationVerdict::Phase::running) {
+                if (terminal) std::cout << "\r\033[K";
+                const bool ok = v.phase == agent::OperationVerdict::Phase::done;
+                std::cout << (ok ? "done: " : "failed: ") << v.line << " (" << static_cast<int>(elapsed()) << "s)\n";
+                return ok ? kExitOk : kExitFailure;
+            }
+            std::string key = v.line.substr(0, v.line.find(':')) + (v.percent ? "@" + std::to_string(*v.percent / 10) : "");
+            show(v.line, v.percent, key);
+        }
+        if (timeout > 0 && elapsed() >= timeout) {
+            if (terminal) std::cout << "\n";
+            std::cout << "haspool " << command << ": still under way after " << timeout
+                      << " s (--timeout); it goes on, follow it with 'haspool status --watch'\n";
+            return kExitFailure;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+}
+
+// switchover and failback: [--wait [--timeout SECONDS]].
+int operation_command(const std::string& command, agent::WatchedOperation op, const std::string& what,
+                      const std::vector<std::string>& args) {
+    po::options_description opts("Options");
+    add_config_options(opts);
+    opts.add_options()("wait", "follow the operation to its end (a progress bar on a terminal, plain lines otherwise); "
+                               "exit 1 if it fails")(
+        "timeout", po::value<double>()->default_value(0)->value_name("SECONDS"),
+        "--wait: give up waiting after this long (exit 1; the operation goes on); 0 waits as long as it runs");
+    po::variables_map vm;
+    if (auto rc = parse(command, "[--config FILE] [--wait [--timeout SECONDS]]", what, opts, args, vm)) return *rc;
+    const double timeout = vm["timeout"].as<double>();
+    if (!vm["timeout"].defaulted() && !vm.count("wait")) {
+        std::cerr << "haspool " << command << ": --timeout goes with --wait\n";
+        return kExitUsage;
+    }
+    if (!(timeout >= 0 && timeout <= 7 * 24 * 3600)) {
+        std::cerr << "haspool " << command << ": --timeout must be between 0 and 604800 seconds\n";
+        return kExitUsage;
+    }
+    auto cfg = load_config_or_report(vm);
+    if (!cfg) return kExitUsage;
+    if (int rc = ask_daemon(command, cfg->cluster.control_socket, command); rc != kExitOk || !vm.count("wait")) return rc;
+    return follow_operation(command, cfg->cluster.control_socket, op, timeout);
 }
 
 // status --watch: the report again and again, like watch(1). On a terminal each one replaces
@@ -179,17 +265,20 @@ int cmd_status(const std::vector<std::string>& args) {
 }
 
 int cmd_switchover(const std::vector<std::string>& args) {
-    return control_command("switchover", "switchover",
-                           "Planned move of the service to the standby (run on the primary): it stops units, drops the\n"
-                           "address and unmounts, then tells the standby to take over at once.",
-                           args);
+    return operation_command("switchover", agent::WatchedOperation::switchover,
+                             "Planned move of the service to the standby (run on the primary): it stops units, drops the\n"
+                             "address and unmounts, then tells the standby to take over at once. With --wait it returns\n"
+                             "when the standby serves (exit 0) or the switchover failed (exit 1).",
+                             args);
 }
 
 int cmd_failback(const std::vector<std::string>& args) {
-    return control_command("failback", "failback",
-                           "Hands the service back to the primary (run on either node): the standby stops, exports its\n"
-                           "disk again, and the primary fails back from it.",
-                           args);
+    return operation_command("failback", agent::WatchedOperation::failback,
+                             "Hands the service back to the primary (run on either node): the standby stops, exports its\n"
+                             "disk again, and the primary fails back from it. With --wait it returns when the primary is\n"
+                             "MIRRORED again, md's copy done (exit 0), or the failback failed (exit 1), showing the copy's\n"
+                             "progress meanwhile.",
+                             args);
 }
 
 int cmd_replace_disk(const std::vector<std::string>& args) {

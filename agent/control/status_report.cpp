@@ -201,6 +201,7 @@ std::string render_json(const StatusReport& r) {
         peer["generation"] = to_string(r.peer->lineage.current);
         peer["md"] = to_string(r.peer->md);
         peer["nbd"] = to_string(r.peer->nbd);
+        peer["md_percent"] = r.peer->md_percent;
     }
     peer["clock_offset_ms"] = r.peer_clock_offset ? json(r.peer_clock_offset->count()) : json(nullptr);
     json paths = json::array();

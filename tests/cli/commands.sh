@@ -50,6 +50,22 @@ for c in status switchover failback "resolve --discard beta"; do
     expect_in "nodaemon-$n" err "cannot reach the daemon at $T_DIR/none.sock"
 done
 
+# switchover/failback --wait: --timeout only with --wait, within bounds; nothing sent otherwise.
+# With --wait and no daemon, the request itself fails (exit 1) and nothing is followed.
+for n in switchover failback; do
+    run_capture "$n-timeout-alone" "$HASPOOL" "$n" --timeout 5 --config "$T_DIR/nodaemon.yaml"
+    expect_rc 2 "$n-timeout-alone"
+    expect_in "$n-timeout-alone" err "--timeout goes with --wait"
+    run_capture "$n-timeout-bad" "$HASPOOL" "$n" --wait --timeout -1 --config "$T_DIR/nodaemon.yaml"
+    expect_rc 2 "$n-timeout-bad"
+    expect_in "$n-timeout-bad" err "--timeout must be between 0 and 604800 seconds"
+    run_capture "$n-wait-nodaemon" "$HASPOOL" "$n" --wait --config "$T_DIR/nodaemon.yaml"
+    expect_rc 1 "$n-wait-nodaemon"
+    expect_in "$n-wait-nodaemon" err "cannot reach the daemon at $T_DIR/none.sock"
+    run_capture "$n-help" "$HASPOOL" "$n" --help
+    expect_in "$n-help" out "--wait"
+done
+
 # resolve: --discard is required and must name a node of the config; nothing is sent otherwise.
 run_capture help-resolve "$HASPOOL" resolve --help
 expect_rc 0 help-resolve

@@ -50,6 +50,16 @@ PY
 done
 log "both sides show the other's own answer, in text and JSON"
 
+# switchover --wait where it is refused (beta is the standby; alpha is not STANDING_BY): the
+# refusal, exit 1 at once, nothing followed
+for pair in "switchover beta" "failback alpha"; do
+    set -- $pair
+    run_capture "$1-wait" timeout 10 "$HASPOOL" "$1" --wait --config "$T_DIR/$2.yaml"
+    expect_rc 1 "$1-wait"
+    expect_in "$1-wait" out "refused"
+    grep -qE '^(done|failed):' "$T_DIR/$1-wait.out" && fail "$1 --wait followed a refused request: $(cat "$T_DIR/$1-wait.out")"
+done
+
 kill -STOP "$(cat "$T_DIR/alpha.pid")"
 defer kill -CONT "$(cat "$T_DIR/alpha.pid")"
 status beta >"$T_DIR/beta-stopped.txt"

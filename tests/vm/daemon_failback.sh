@@ -86,11 +86,17 @@ vm_run beta "kill $holder" || fail "stopping the holder on beta"
 
 w0=$(vm_run alpha "awk '{ print \$7 }' /sys/block/vda/stat")
 
-out=$(vm_run alpha "haspool failback --config $VM_CFG 2>&1") || fail "haspool failback on alpha: $out"
-log "haspool failback: $out"
-vm_wait_state beta EXPORTING 120
-vm_wait_state alpha MIRRORED 180
-log "alpha MIRRORED ${VM_WAITED}s after beta re-exported"
+# --wait (issue 15 item 2) follows it to the end: it returns once alpha is MIRRORED with md's
+# copy done, printing a line per state change (not a terminal) and "done: ..." last
+out=$(vm_run alpha -t 400 "haspool failback --wait --timeout 300 --config $VM_CFG 2>&1") ||
+    fail "haspool failback --wait on alpha: $out"
+log "haspool failback --wait: $(tr '\n' '|' <<<"$out")"
+tail -1 <<<"$out" | grep -qE '^done: alpha MIRRORED serves the spool, both legs in sync; beta EXPORTING \([0-9]+s\)$' ||
+    fail "failback --wait did not end with done: $out"
+grep -qE "^alpha (FAILBACK|RESYNC), beta " <<<"$out" || fail "failback --wait did not show the failback under way: $out"
+[ "$(json_get "$(vm_status_json alpha)" state)" = MIRRORED ] || fail "failback --wait returned before MIRRORED: $(vm_status_json alpha)"
+vm_wait_state beta EXPORTING 10
+vm_wait_state alpha MIRRORED 10
 vm_run alpha "haspool debug md-wait --md $MD --until clean --timeout 120 >/dev/null" || fail "not clean after the failback"
 w1=$(vm_run alpha "awk '{ print \$7 }' /sys/block/vda/stat")
 copied=$(( (w1 - w0) * 512 ))
@@ -130,9 +136,12 @@ vm_run alpha "kill $holder" || fail "stopping the holder on alpha"
 # the mail units (no systemd in the guest): the before_handback hook stops it, as StopUnit would.
 vm_writer_start alpha so1
 sleep 3
-out=$(vm_run alpha "haspool switchover --config $VM_CFG 2>&1") || fail "haspool switchover on alpha: $out"
-vm_wait_state beta ACTIVE 120
-vm_wait_state alpha STANDING_BY 60
+out=$(vm_run alpha -t 200 "haspool switchover --wait --timeout 150 --config $VM_CFG 2>&1") ||
+    fail "haspool switchover --wait on alpha: $out"
+log "haspool switchover --wait: $(tr '\n' '|' <<<"$out")"
+tail -1 <<<"$out" | grep -qE '^done: beta ACTIVE serves the spool; alpha STANDING_BY' || fail "switchover --wait did not end with done: $out"
+vm_wait_state beta ACTIVE 10
+vm_wait_state alpha STANDING_BY 10
 a1=$(vm_acked alpha so1)
 [ -n "$a1" ] || fail "the writer on alpha acknowledged nothing"
 vm_check_files beta "$a1"
