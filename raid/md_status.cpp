@@ -83,6 +83,19 @@ MemberState parse_member_state(const std::string& text) {
     return m;
 }
 
+std::optional<BlockIo> parse_block_stat(const std::string& text) {
+    // Documentation/ABI/stable/sysfs-block: read I/Os, read merges, read sectors, read ticks,
+    // write I/Os, write merges, write sectors, write ticks, in_flight, ...
+    std::istringstream in(text);
+    uint64_t f[9];
+    for (auto& v : f) {
+        std::string w;
+        if (!(in >> w) || w.empty() || w.find_first_not_of("0123456789") != std::string::npos || w.size() > 19) return std::nullopt;
+        v = std::strtoull(w.c_str(), nullptr, 10);
+    }
+    return BlockIo{f[0], f[2], f[4], f[6], f[8]};
+}
+
 MdSnapshot parse_md_snapshot(const MdSysfsText& t) {
     MdSnapshot s;
     s.kernel_name = t.kernel_name;
@@ -101,6 +114,7 @@ MdSnapshot parse_md_snapshot(const MdSysfsText& t) {
             std::string v = trim(*d.slot);
             if (!v.empty() && v != "none") m.slot = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
         }
+        if (d.stat) m.io = parse_block_stat(*d.stat);
         s.members.push_back(m);
     }
     return s;

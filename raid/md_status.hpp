@@ -51,10 +51,20 @@ struct MemberState {
 };
 MemberState parse_member_state(const std::string& text);
 
+// A block device's I/O counters since it appeared (/sys/block/NAME/stat: completed reads and
+// writes, sectors of 512 bytes each way, requests in flight).
+struct BlockIo {
+    uint64_t reads = 0, read_sectors = 0, writes = 0, write_sectors = 0, in_flight = 0;
+    bool operator==(const BlockIo&) const = default;
+};
+// nullopt unless the text has at least the first nine fields, all numbers.
+std::optional<BlockIo> parse_block_stat(const std::string& text);
+
 struct MdMember {
     std::string block_device;     // "vda", "nbd0" (from dev-vda)
     MemberState state;
     std::optional<unsigned> slot; // md/dev-*/slot; nullopt when "none" (spare or failed)
+    std::optional<BlockIo> io;    // md/dev-*/block/stat; nullopt when unreadable
 };
 
 struct MdSnapshot {
@@ -80,7 +90,7 @@ struct MdSysfsText {
     std::optional<std::string> level, raid_disks, degraded, sync_action, sync_completed, sync_speed;
     struct Member {
         std::string dir;  // "dev-vda"
-        std::optional<std::string> state, slot;
+        std::optional<std::string> state, slot, stat;  // stat: dev-*/block/stat
     };
     std::vector<Member> members;
 };

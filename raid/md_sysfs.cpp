@@ -70,7 +70,8 @@ SnapshotResult read_md_snapshot(const std::string& md_dir) {
     t.sync_action = attribute("sync_action");
     t.sync_completed = attribute("sync_completed");
     t.sync_speed = attribute("sync_speed");
-    for (const auto& d : member_dirs(md_dir)) t.members.push_back({d, attribute(d + "/state"), attribute(d + "/slot")});
+    for (const auto& d : member_dirs(md_dir))
+        t.members.push_back({d, attribute(d + "/state"), attribute(d + "/slot"), attribute(d + "/block/stat")});
     r.snapshot = parse_md_snapshot(t);
     return r;
 }

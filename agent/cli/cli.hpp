@@ -50,4 +50,9 @@ const config::Node* find_self_or_report(const config::Config& c, const po::varia
 // Prints that `what` is not available yet (which issue brings it) and returns kExitNotAvailable.
 int not_available(const std::string& what, const std::string& which_work);
 
+// One line to the daemon's control socket and its whole answer (cmd_status.cpp): kExitOk, or
+// kExitFailure when it cannot be reached (said on stderr unless `quiet`).
+int control_exchange(const std::string& command, const std::string& socket_path, const std::string& line,
+                     std::string& answer, bool quiet);
+
 }  // namespace haspool::cli

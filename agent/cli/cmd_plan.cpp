@@ -46,11 +46,12 @@ int cmd_plan(const std::vector<std::string>& args) {
     add_config_options(opts);
     opts.add_options()("flow", po::value<std::string>()->default_value("all")->value_name("FLOW"),
                        "start | mirror | takeover | raw-takeover | switchover | failback | lose-x | resolve | halt | all")(
-        "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded (all: both)");
+        "discard", po::value<std::string>()->value_name("NODE"), "resolve: the node whose data is discarded (all: both)")(
+        "offline", "failback: print the configured plan only, without asking the running daemon");
     po::positional_options_description pos;
     pos.add("flow", 1);
     po::variables_map vm;
-    if (auto rc = parse("plan", "[FLOW] [--config FILE] [--node NAME] [--discard NODE] [--verbose]",
+    if (auto rc = parse("plan", "[FLOW] [--config FILE] [--node NAME] [--discard NODE] [--verbose] [--offline]",
                         "Prints the ordered steps each node would run for this flow with the current configuration.\n"
                         "Nothing is run. Every plan either machine can run is in one of the flows:\n"
                         "  start         the primary's connect (and --init, --force-solo), the standby's export, and a\n"
@@ -66,7 +67,11 @@ int cmd_plan(const std::vector<std::string>& args) {
                         "  all           every flow (the default; resolve for both nodes)\n"
                         "With --node, only that node's part is printed. With --verbose, each step in full: what\n"
                         "is run, with its environment and timeouts (hooks also get HASPOOL_STATE, _GENERATION\n"
-                        "and _REASON when they run).",
+                        "and _REASON when they run).\n"
+                        "On a live cluster, `plan failback` run on the primary asks its daemon (which asks the\n"
+                        "standby's) and prints the steps a failback would run now, what md would copy (X's and Y's\n"
+                        "dirty chunks), the time that takes at md's last measured speed, and the last handback's\n"
+                        "downtime; --offline prints the configured plan only.",
                         opts, args, vm, &pos))
         return *rc;
     std::string flow = vm["flow"].as<std::string>();
@@ -98,6 +103,20 @@ int cmd_plan(const std::vector<std::string>& args) {
     if (config::Secrets sec = config::read_secrets(cfg->cluster); sec.error.empty()) {
         std::string ignored;
         cfg->nbd.tls_keys = agent::nbd_tls_link_keys(*cfg, sec.current, sec.next, ignored);
+    }
+    // The live preview (issue 15 item 7): the daemon's answer when one runs here and can say.
+    if (flow == "failback" && !vm.count("offline") && !only.node && !only.verbose) {
+        std::string answer;
+        if (control_exchange("plan", cfg->cluster.control_socket, "preview failback", answer, true) == kExitOk &&
+            !answer.empty() && answer.rfind("error", 0) != 0) {
+            std::cout << "# haspool plan failback: asked the daemon at " << cfg->cluster.control_socket
+                      << " (--offline: the configured plan only)\n";
+            if (answer.rfind("refused: ", 0) != 0) {
+                std::cout << answer;
+                return kExitOk;
+            }
+            std::cout << "# " << answer.substr(9) << "# the configured plan follows, for reference\n";
+        }
     }
     agent::Plans plans(*cfg);
     const config::Node& a = cfg->primary();

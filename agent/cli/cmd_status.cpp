@@ -202,6 +202,11 @@ int watch_status(const std::string& socket_path, bool json, double interval, std
 
 }  // namespace
 
+int control_exchange(const std::string& command, const std::string& socket_path, const std::string& line,
+                     std::string& answer, bool quiet) {
+    return exchange(command, socket_path, line, answer, quiet);
+}
+
 int cmd_status(const std::vector<std::string>& args) {
     po::options_description opts("Options");
     add_config_options(opts);

@@ -11,6 +11,7 @@ ControlRequest parse_control_line(const std::string& line) {
     if (line == "failback") return {K::operator_command, event::Command::failback};
     if (line == "replace-disk") return {K::operator_command, event::Command::replace_disk};
     if (line == "events") return {K::events};
+    if (line == "preview failback") return {K::preview_failback};
     if (line == "events now") {
         ControlRequest q{K::events};
         q.events_now = true;
@@ -22,7 +23,7 @@ ControlRequest parse_control_line(const std::string& line) {
 }
 
 std::string unknown_command_reply(const std::string& line) {
-    return "error: unknown control command '" + line + "' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now)\n";
+    return "error: unknown control command '" + line + "' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now, preview failback)\n";
 }
 
 std::string command_reply(const std::string& node, const std::string& state_before, const NodeDecision& d) {

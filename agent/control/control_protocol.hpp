@@ -2,7 +2,8 @@
 // The control socket's protocol (pure): one line in — `status`, `status-json`, `status-check`,
 // `switchover`, `failback`, `replace-disk`, `resolve discard=NODE` — and one answer out. `haspool status|switchover|failback|
 // resolve` send these lines; an answer starting "refused" or "error" makes them exit 1.
-// `events` and `events now` open a stream instead: JSON lines until either side closes
+// `preview failback` answers what a failback would do now (failback_preview.hpp), or
+// "refused: ..." when none can run. `events` and `events now` open a stream instead: JSON lines until either side closes
 // (event_stream.hpp).
 #include <string>
 
@@ -12,7 +13,7 @@
 namespace haspool::agent {
 
 struct ControlRequest {
-    enum class Kind { status, status_json, status_check, operator_command, resolve, events, unknown };
+    enum class Kind { status, status_json, status_check, operator_command, resolve, events, preview_failback, unknown };
     Kind kind = Kind::unknown;
     event::Command command = event::Command::switchover;  // operator_command
     std::string discard;                                  // resolve: the node whose data loses

@@ -30,6 +30,8 @@ json build(const StatusReport& r, size_t text_limit, size_t transitions_kept, bo
     o["last_decision"] = cut(r.last_decision, text_limit);
     if (r.steps_running) o["steps_running"] = cut(*r.steps_running, text_limit);
     if (r.mirror) o["md"] = cut(md_text(*r.mirror), text_limit);
+    if (r.mirror && r.mirror->array)
+        if (const raid::MdMember* leg = nbd_leg(*r.mirror->array); leg && leg->io) o["nbd_leg"] = nbd_leg_json(leg->block_device, *leg->io);
     if (r.spool_export) {
         const auto& c = r.spool_export->counters;
         o["export"] = {{"running", r.spool_export->running}, {"sessions", r.spool_export->sessions},
@@ -55,6 +57,12 @@ json build(const StatusReport& r, size_t text_limit, size_t transitions_kept, bo
                      {"trigger", x.trigger}});
     }
     o["transitions"] = std::move(t);
+    if (auto h = r.last_stay.find("HANDBACK"); h != r.last_stay.end()) o["last_handback_ms"] = h->second.count();
+    if (r.disk_bitmap)
+        o["disk_bitmap"] = r.disk_bitmap->error.empty()
+                               ? json{{"dirty_chunks", r.disk_bitmap->dirty}, {"chunks", r.disk_bitmap->chunks},
+                                      {"chunk_bytes", r.disk_bitmap->chunk_bytes}}
+                               : json{{"error", cut(r.disk_bitmap->error, text_limit)}};
     if (trimmed) o["trimmed"] = true;
     return o;
 }
@@ -101,6 +109,9 @@ std::string peer_report_payload(const StatusReport& r, size_t cap) {
     // Nothing fits with the paths and the texts: the essentials only.
     json o{{"version", kPeerReportVersion}, {"node", r.node}, {"role", r.role}, {"state", r.state},
            {"generation", to_string(r.generation)}, {"data", to_string(r.data)}, {"trimmed", true}};
+    if (r.disk_bitmap && r.disk_bitmap->error.empty())
+        o["disk_bitmap"] = {{"dirty_chunks", r.disk_bitmap->dirty}, {"chunks", r.disk_bitmap->chunks},
+                            {"chunk_bytes", r.disk_bitmap->chunk_bytes}};
     return dump(o);
 }
 
@@ -144,6 +155,19 @@ json peer_report_json(const std::string& payload) {
         }
         o["transitions"] = std::move(list);
     }
+    if (auto l = in.find("nbd_leg"); l != in.end() && l->is_object()) {
+        json x;
+        copy_if(x, *l, "device", is_str);
+        for (const char* k : {"reads", "read_bytes", "writes", "write_bytes", "in_flight"}) copy_if(x, *l, k, is_count);
+        o["nbd_leg"] = std::move(x);
+    }
+    copy_if(o, in, "last_handback_ms", is_ms);
+    if (auto b = in.find("disk_bitmap"); b != in.end() && b->is_object()) {
+        json x;
+        for (const char* k : {"dirty_chunks", "chunks", "chunk_bytes"}) copy_if(x, *b, k, is_count);
+        copy_if(x, *b, "error", is_str);
+        o["disk_bitmap"] = std::move(x);
+    }
     copy_if(o, in, "trimmed", is_bool);
     return o;
 }
@@ -163,6 +187,12 @@ std::string peer_report_text(const std::string& payload, Millis answered_in) {
     if (o.contains("steps_running")) s << "  steps: running " << str(o, "steps_running") << "\n";
     if (o.contains("disk_problem") && o["disk_problem"].is_string()) s << "  disk: " << str(o, "disk_problem") << "\n";
     if (o.contains("md")) s << "  md: " << str(o, "md") << "\n";
+    if (o.contains("nbd_leg")) {
+        const json& l = o["nbd_leg"];
+        auto n = [&](const char* k) { return l.contains(k) ? l[k].get<uint64_t>() : uint64_t(0); };
+        s << "  NBD leg " << str(l, "device") << ": " << n("reads") << " reads (" << mib(n("read_bytes")) << "), " << n("writes")
+          << " writes (" << mib(n("write_bytes")) << "), " << n("in_flight") << " in flight\n";
+    }
     if (o.contains("export")) {
         const json& e = o["export"];
         auto n = [&](const char* k) { return e.contains(k) ? e[k].get<uint64_t>() : uint64_t(0); };

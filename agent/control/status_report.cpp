@@ -96,10 +96,28 @@ std::string eta_text(uint64_t seconds) {
 }
 }  // namespace
 
+nlohmann::ordered_json nbd_leg_json(const std::string& device, const raid::BlockIo& io) {
+    return {{"device", device},           {"reads", io.reads},
+            {"read_bytes", io.read_sectors * 512}, {"writes", io.writes},
+            {"write_bytes", io.write_sectors * 512}, {"in_flight", io.in_flight}};
+}
+
 std::string sync_text(const SyncFigures& f) {
     std::string s = size_text(f.done_bytes) + " of " + size_text(f.total_bytes);
     if (!f.bytes_per_second) return s + ", speed not measured yet";
     return s + " at " + size_text(*f.bytes_per_second) + "/s, about " + eta_text(*f.eta_seconds) + " left";
+}
+
+const raid::MdMember* nbd_leg(const raid::MdSnapshot& md) {
+    for (const auto& m : md.members)
+        if (m.block_device.rfind("nbd", 0) == 0) return &m;
+    return nullptr;
+}
+
+std::string nbd_leg_text(const std::string& device, const raid::BlockIo& io) {
+    return device + ": " + std::to_string(io.reads) + " reads (" + size_text(io.read_sectors * 512) + "), " +
+           std::to_string(io.writes) + " writes (" + size_text(io.write_sectors * 512) + "), " +
+           std::to_string(io.in_flight) + " in flight";
 }
 
 std::string md_text(const StatusReport::Mirror& m) {
@@ -126,6 +144,9 @@ std::string render_text(const StatusReport& r) {
     o << "\n  steps: " << (r.steps_running ? "running " + *r.steps_running : "idle") << "\n";
     if (!r.disk_problem.empty()) o << "  disk: " << r.disk_problem << "\n";
     if (r.mirror) o << "  md " << r.mirror->device << ": " << md_text(*r.mirror) << "\n";
+    if (r.mirror && r.mirror->array)
+        if (const raid::MdMember* leg = nbd_leg(*r.mirror->array); leg && leg->io)
+            o << "  NBD leg " << nbd_leg_text(leg->block_device, *leg->io) << "\n";
     if (r.spool_export)
         o << "  export of Y: "
           << (r.spool_export->running ? "running, " + std::to_string(r.spool_export->sessions) + " session(s)" : "stopped")
@@ -192,6 +213,8 @@ std::string render_json(const StatusReport& r) {
                                 {"bytes_per_second", number(f->bytes_per_second)},
                                 {"eta_seconds", number(f->eta_seconds)}}
                          : json(nullptr);
+        const raid::MdMember* leg = r.mirror->array ? nbd_leg(*r.mirror->array) : nullptr;
+        o["nbd_leg"] = leg && leg->io ? nbd_leg_json(leg->block_device, *leg->io) : json(nullptr);
     }
     if (r.spool_export) o["export_running"] = r.spool_export->running;
     json peer;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/core/events.hpp"
 #include "agent/core/types.hpp"
 #include "raid/md_status.hpp"
@@ -94,6 +96,13 @@ struct StatusReport {
     };
     std::optional<PeerAnswer> peer_answer;
     std::string peer_unanswered;
+    // This node's spool disk's write-intent bitmap (mdadm --examine-bitmap), read when the peer's
+    // `plan failback` asks (peer_report.hpp "disk_bitmap"); nullopt: not read.
+    struct DiskBitmap {
+        uint64_t dirty = 0, chunks = 0, chunk_bytes = 0;
+        std::string error;  // set: not readable, and why
+    };
+    std::optional<DiskBitmap> disk_bitmap;
 
     TimePoint now{};
 };
@@ -112,6 +121,14 @@ struct SyncFigures {
 std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md);
 // "53.8 MiB of 128.0 MiB at 12.0 MiB/s, about 7s left"
 std::string sync_text(const SyncFigures& f);
+
+// The array's NBD leg (the member on an nbd device), nullptr when it has none.
+const raid::MdMember* nbd_leg(const raid::MdSnapshot& md);
+// "nbd0: 1234 reads (5.0 MiB), 567 writes (10.0 MiB), 0 in flight"
+std::string nbd_leg_text(const std::string& device, const raid::BlockIo& io);
+
+// {"device":"nbd0","reads":..,"read_bytes":..,"writes":..,"write_bytes":..,"in_flight":..}
+nlohmann::ordered_json nbd_leg_json(const std::string& device, const raid::BlockIo& io);
 
 // "clean", "degraded (nbd0 faulty)", "recover 42%, 53.8 MiB of 128.0 MiB at 12.0 MiB/s, about
 // 7s left, copying ...", "not running"

@@ -57,6 +57,10 @@ private:
     NodeMachine(std::in_place_type_t<M> which, A&&... a) : m_(which, std::forward<A>(a)...) {}
 
     std::variant<PrimaryMachine, StandbyMachine> m_;
+
+public:
+    // The primary's machine (nullptr on the standby): read-only views such as the failback preview.
+    const PrimaryMachine* primary_machine() const { return std::get_if<PrimaryMachine>(&m_); }
 };
 
 }  // namespace haspool::agent

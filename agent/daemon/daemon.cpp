@@ -15,6 +15,7 @@
 
 #include "agent/control/control_protocol.hpp"
 #include "agent/control/event_stream.hpp"
+#include "agent/control/failback_preview.hpp"
 #include "agent/control/health_check.hpp"
 #include "agent/control/metrics_text.hpp"
 #include "agent/control/peer_report.hpp"
@@ -147,7 +148,13 @@ public:
             watch_ = std::make_unique<MirrorWatch>(
                 cfg_.spool.md_device, cfg_.nbd.device_index,
                 [this](Event e) { asio::post(io_, [this, e = std::move(e)] { on_mirror_event(e); }); },
-                [this](const std::optional<raid::MdSnapshot>& s) { asio::post(io_, [this, s] { md_ = s; }); });
+                [this](const std::optional<raid::MdSnapshot>& s) {
+                    asio::post(io_, [this, s] {
+                        md_ = s;
+                        // the failback preview's time estimate: md's own speed, the last it measured
+                        if (s && s->sync_speed_kib && *s->sync_speed_kib > 0) last_sync_bps_ = *s->sync_speed_kib * 1024;
+                    });
+                });
         system_ = std::make_unique<LinuxSystem>(NodeStateStore(cfg_.cluster.state_dir, self), PersistedMark::raw_writes(cfg_.cluster.state_dir),
                                                 machine_.standby(),
                                                 [this](MessageKind k) { asio::post(io_, [this, k] { peer_.request(k, Clock::now()); }); },
@@ -174,7 +181,9 @@ public:
         control_.set_deferrer([this](const std::string& line, ControlSocket::Answer answer) {
             return ask_peer_then_answer(line, std::move(answer));
         });
-        peer_.set_report_source([this] { return peer_report_payload(status_report(), kMaxReport); });
+        peer_.set_report_source([this](uint64_t id, const std::string& path, bool with_disk) {
+            report_to_peer(id, path, with_disk);
+        });
         peer_.set_report_sink([this](uint64_t id, const std::string& payload) { on_peer_report(id, payload); });
         if (std::string p = control_.open(); !p.empty()) problems.push_back(p);
         if (!problems.empty()) {
@@ -196,6 +205,7 @@ public:
         notify::ready(status_line());
         io_.run();
         pool_.join();
+        probe_.join();
         if (watch_) watch_->stop();
         metrics_.stop();  // a clean stop: the file goes, node_exporter stops reporting this node
         return 0;
@@ -401,6 +411,10 @@ private:
     // (ControlSocket leaves that to us): twice the heartbeat interval, within 0.2-1.5 s.
     bool ask_peer_then_answer(const std::string& line, ControlSocket::Answer answer) {
         ControlRequest q = parse_control_line(line);
+        if (q.kind == ControlRequest::Kind::preview_failback) {
+            preview_failback_then_answer(std::move(answer));
+            return true;
+        }
         if (q.kind != ControlRequest::Kind::status && q.kind != ControlRequest::Kind::status_json) return false;
         const bool json = q.kind == ControlRequest::Kind::status_json;
         TimePoint now = Clock::now();
@@ -423,7 +437,102 @@ private:
         return true;
     }
 
+    // The peer asks for our report; with the disk's figures, its bitmap is read first, off the
+    // loop (mdadm --examine-bitmap), and the report sent when that is done.
+    void report_to_peer(uint64_t id, const std::string& path, bool with_disk) {
+        if (!with_disk) {
+            peer_.send_report(path, id, peer_report_payload(status_report(), kMaxReport));
+            return;
+        }
+        asio::post(probe_, [this, id, path, dev = cfg_.find_node(self_name_)->spool_device] {
+            raid::BitmapSummaryResult b = system_->examine_bitmap(dev);
+            asio::post(io_, [this, id, path, b] {
+                if (stopping_) return;
+                StatusReport r = status_report();
+                r.disk_bitmap = disk_bitmap_of(b);
+                peer_.send_report(path, id, peer_report_payload(r, kMaxReport));
+            });
+        });
+    }
+
+    static StatusReport::DiskBitmap disk_bitmap_of(const raid::BitmapSummaryResult& b) {
+        StatusReport::DiskBitmap d;
+        if (!b.summary) d.error = b.error.empty() ? "no bitmap" : b.error;
+        else d = {b.summary->dirty, b.summary->bits, b.summary->chunk_bytes, {}};
+        return d;
+    }
+
+    // `haspool plan failback` on the primary (issue 15 item 7): the machine's plan as it stands,
+    // X's bitmap read here (off the loop), then the standby asked for Y's, with a 5 s bound (its
+    // mdadm runs first); answered with render_failback_preview, or "refused: ..." when no
+    // failback can run.
+    void preview_failback_then_answer(ControlSocket::Answer answer) {
+        const PrimaryMachine* m = machine_.primary_machine();
+        if (!m) {
+            answer("refused: the failback preview runs on the primary, " + cfg_.primary().name + "\n");
+            return;
+        }
+        FailbackPreviewFacts f;
+        f.primary = cfg_.primary().name;
+        f.standby = cfg_.standby().name;
+        f.plan = preview_failback(cfg_, *m);
+        if (!f.plan.why_not.empty()) {
+            answer("refused: " + render_failback_preview(f));
+            return;
+        }
+        f.speed_bytes_per_second = last_sync_bps_;
+        if (auto it = last_stay_.find("FAILBACK"); it != last_stay_.end()) f.last_failback = it->second;
+        const bool read_x = f.plan.full_copy.empty();
+        asio::post(probe_, [this, f, read_x, answer, x = cfg_.primary().spool_device]() mutable {
+            std::optional<raid::BitmapSummaryResult> b;
+            if (read_x) b = system_->examine_bitmap(x);
+            asio::post(io_, [this, f, b, answer]() mutable {
+                if (stopping_) return;
+                if (b) {
+                    StatusReport::DiskBitmap d = disk_bitmap_of(*b);
+                    f.x = BitmapFigures{d.dirty, d.chunks, d.chunk_bytes, d.error};
+                }
+                TimePoint now = Clock::now();
+                if (peer_.facts(now).paths_alive() == 0) {
+                    answer(render_failback_preview(f));
+                    return;
+                }
+                previews_.push_back({std::move(f), std::move(answer)});
+                if (preview_query_) return;
+                preview_query_ = Query{peer_.query(now, true), now, Millis(5000)};
+                preview_timer_.expires_after(preview_query_->wait);
+                preview_timer_.async_wait([this](boost::system::error_code ec) {
+                    if (!ec && preview_query_) answer_previews(std::nullopt);
+                });
+            });
+        });
+    }
+
+    void answer_previews(const std::optional<std::string>& payload) {
+        preview_query_.reset();
+        preview_timer_.cancel();
+        nlohmann::ordered_json o = payload ? peer_report_json(*payload) : nlohmann::ordered_json();
+        for (auto& p : std::exchange(previews_, {})) {
+            if (o.is_object()) {
+                if (auto b = o.find("disk_bitmap"); b != o.end()) {
+                    BitmapFigures y;
+                    y.dirty = b->value("dirty_chunks", uint64_t(0));
+                    y.chunks = b->value("chunks", uint64_t(0));
+                    y.chunk_bytes = b->value("chunk_bytes", uint64_t(0));
+                    y.error = b->value("error", std::string());
+                    p.facts.y = y;
+                }
+                if (auto h = o.find("last_handback_ms"); h != o.end()) p.facts.last_handback = Millis(h->get<int64_t>());
+            }
+            p.answer(render_failback_preview(p.facts));
+        }
+    }
+
     void on_peer_report(uint64_t id, const std::string& payload) {
+        if (preview_query_ && id == preview_query_->id) {
+            answer_previews(payload);
+            return;
+        }
         if (!query_ || id != query_->id) return;  // a late answer, or another path's copy
         answer_waiting(StatusReport::PeerAnswer{payload, std::chrono::duration_cast<Millis>(Clock::now() - query_->sent)}, {});
     }
@@ -636,6 +745,18 @@ private:
     std::optional<Query> query_;
     std::vector<Waiting> waiting_;
     asio::steady_timer query_timer_{io_};
+    // `plan failback` waiting for the standby's report with Y's bitmap.
+    struct Preview {
+        FailbackPreviewFacts facts;
+        ControlSocket::Answer answer;
+    };
+    std::optional<Query> preview_query_;
+    std::vector<Preview> previews_;
+    asio::steady_timer preview_timer_{io_};
+    std::optional<uint64_t> last_sync_bps_;  // primary: md's last measured resync speed
+    // Reads that may take a while (mdadm --examine-bitmap) run here, never on the loop or
+    // beside the steps' worker. Declared after system_, so it stops before system_ goes.
+    asio::thread_pool probe_{1};
     // Last: destroyed first, so their workers stop before anything they might log through goes.
     MetricsFile metrics_{prefix_};
     TransitionNotifier notifier_{prefix_};

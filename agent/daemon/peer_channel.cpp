@@ -87,11 +87,19 @@ std::vector<std::string> PeerChannel::tell_once(MessageKind kind, TimePoint now)
     return sent;
 }
 
-uint64_t PeerChannel::query(TimePoint now) {
+uint64_t PeerChannel::query(TimePoint now, bool with_disk) {
     Message m = message(MessageType::query);
     m.request_id = ++last_query_;
+    m.with_disk = with_disk;
     for (const auto& p : cfg_.heartbeat.paths) send(p, m, now);
     return m.request_id;
+}
+
+void PeerChannel::send_report(const std::string& path, uint64_t id, std::string payload) {
+    Message rep = message(MessageType::report);
+    rep.request_id = id;
+    rep.report = std::move(payload);
+    send(path, rep, Clock::now());
 }
 
 void PeerChannel::nbd_activity(TimePoint t) {
@@ -184,12 +192,8 @@ void PeerChannel::on_datagram(const std::string& path, const uint8_t* data, size
             break;
         case MessageType::query: {
             // Answered on each path it arrives on: the asker takes the first and drops the rest.
-            log::debug(prefix_ + peer_name_ + " asks for this node's status on " + path);
-            if (!report_source_) break;
-            Message rep = message(MessageType::report);
-            rep.request_id = m.request_id;
-            rep.report = report_source_();
-            send(path, rep, now);
+            log::debug(prefix_ + peer_name_ + " asks for this node's status on " + path + (m.with_disk ? ", with the disk's figures" : ""));
+            if (report_source_) report_source_(m.request_id, path, m.with_disk);
             break;
         }
         case MessageType::report:

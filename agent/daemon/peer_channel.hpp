@@ -33,8 +33,9 @@ public:
     using OwnStatus = std::function<PeerStatus()>;
     // event::HeartbeatReceived and event::PeerRequest.
     using EventSink = std::function<void(const Event&)>;
-    // This node's status report for a peer that asks (peer_report.hpp; at most kMaxReport bytes).
-    using ReportSource = std::function<std::string()>;
+    // The peer asks for this node's report (query `id`, on `path`; with the disk's figures when
+    // `with_disk`): the source answers through send_report(), at once or once it has read them.
+    using ReportSource = std::function<void(uint64_t id, const std::string& path, bool with_disk)>;
     // The peer's report answering our query `id`.
     using ReportSink = std::function<void(uint64_t id, const std::string& payload)>;
 
@@ -58,7 +59,9 @@ public:
     // `haspool status` asking the peer's daemon itself (issue 15 item 1): a query on every path,
     // answered by a report on the path it arrived on, once, never resent (the asker waits a
     // bounded time and then shows the last heartbeat instead). Returns the query's id.
-    uint64_t query(TimePoint now);
+    uint64_t query(TimePoint now, bool with_disk = false);
+    // The answer to the peer's query `id` (peer_report.hpp; at most kMaxReport bytes).
+    void send_report(const std::string& path, uint64_t id, std::string payload);
     void set_report_source(ReportSource s) { report_source_ = std::move(s); }
     void set_report_sink(ReportSink s) { report_sink_ = std::move(s); }
     // The newest request served on our export: a sign of life of the primary (docs/design.md §3).

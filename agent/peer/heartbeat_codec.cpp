@@ -170,7 +170,7 @@ std::vector<uint8_t> encode(const Message& m, std::string_view key) {
     w.u8(m.status.md_percent);
     w.u8(static_cast<uint8_t>(m.status.nbd));
     const bool has_kind = m.type == MessageType::request || m.type == MessageType::ack;
-    w.u8(has_kind ? static_cast<uint8_t>(m.kind) : 0);
+    w.u8(has_kind ? static_cast<uint8_t>(m.kind) : m.type == MessageType::query && m.with_disk ? 1 : 0);
     w.u64(m.type == MessageType::heartbeat ? 0 : m.request_id);
     if (m.type == MessageType::report) {
         if (m.report.size() > kMaxReport)
@@ -260,11 +260,12 @@ Decoded decode(const uint8_t* data, size_t size, const KeyRing& keys) {
     m.status.md = static_cast<MirrorHealth>(md);
     m.status.nbd = static_cast<NbdHealth>(nbd);
     const bool kind_fits = m.type == MessageType::heartbeat ? (kind == 0 && m.request_id == 0)
-                           : m.type == MessageType::query || m.type == MessageType::report
-                               ? (kind == 0 && m.request_id != 0)
+                           : m.type == MessageType::query  ? (kind <= 1 && m.request_id != 0)
+                           : m.type == MessageType::report ? (kind == 0 && m.request_id != 0)
                                : (kind >= 1 && kind <= kMaxMessageKind);
     if (!kind_fits) return reject(Reject::malformed, "message kind " + std::to_string(kind) + " does not fit the message type");
     if (m.type == MessageType::request || m.type == MessageType::ack) m.kind = static_cast<MessageKind>(kind);
+    m.with_disk = m.type == MessageType::query && kind == 1;
     Decoded d;
     d.message = std::move(m);
     return d;

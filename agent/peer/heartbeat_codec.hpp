@@ -19,7 +19,8 @@
 //   | ancestors: count u8 (<= 8) + u64 each, newest first
 //   | md health u8 (0..3; 4 = raw-written, from the standby only, see types.hpp) | md percent u8
 //   | NBD health u8
-//   | message kind u8 (0 in heartbeats, queries and reports) | request id u64 (0 in heartbeats;
+//   | message kind u8 (0 in heartbeats and reports; a query's 0, or 1 asking for the figures of
+//     the sender's disk too: `plan failback`) | request id u64 (0 in heartbeats;
 //     a query's own id, which its report repeats)
 //   | reports only: length u16 + that many bytes of the sender's status report (JSON, UTF-8,
 //     at most kMaxReport bytes: agent/control/peer_report.hpp)
@@ -79,6 +80,7 @@ struct Message {
     MessageKind kind = MessageKind::handed_back;  // requests and acks only
     uint64_t request_id = 0;                      // requests, acks, queries and reports
     std::string report;                           // reports only: the sender's status (JSON)
+    bool with_disk = false;                       // queries only: the report should carry the disk's figures
 };
 
 enum class Reject {

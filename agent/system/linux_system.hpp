@@ -42,6 +42,10 @@ public:
     // refresh of service.garp): the daemon's loop. Without it only the first burst is sent.
     void set_announcer_context(boost::asio::io_context& io) { announce_io_ = &io; }
 
+    // `mdadm --examine-bitmap DEV`: a member's write-intent bitmap in figures, for the failback
+    // preview (not a step: it reads, changes nothing; safe beside a running step).
+    raid::BitmapSummaryResult examine_bitmap(const std::string& dev) { return md_.examine_bitmap(dev); }
+
     // The persisted state after the last step that changed it (thread-safe).
     NodeState state() const;
     void set_state(NodeState s);

@@ -60,6 +60,22 @@ for pair in "switchover beta" "failback alpha"; do
     grep -qE '^(done|failed):' "$T_DIR/$1-wait.out" && fail "$1 --wait followed a refused request: $(cat "$T_DIR/$1-wait.out")"
 done
 
+# plan failback asks the daemon (issue 15 item 7): none to preview while alpha is not
+# STANDING_BY, said, and the configured plan printed for reference; beta sends it to the
+# primary; --offline does not ask
+run_capture preview-alpha "$HASPOOL" plan failback --config "$T_DIR/alpha.yaml"
+expect_rc 0 preview-alpha
+expect_in preview-alpha out "# haspool plan failback: asked the daemon at $T_DIR/alpha.sock"
+expect_in preview-alpha out "# no failback to preview: alpha is WAIT_PEER, not STANDING_BY: there is no service on beta to fail back from"
+expect_in preview-alpha out "# the configured plan follows, for reference"
+expect_in preview-alpha out "on beta (standby), handback:"
+run_capture preview-beta "$HASPOOL" plan failback --config "$T_DIR/beta.yaml"
+expect_rc 0 preview-beta
+expect_in preview-beta out "# the failback preview runs on the primary, alpha"
+run_capture preview-offline "$HASPOOL" plan failback --offline --config "$T_DIR/alpha.yaml"
+expect_rc 0 preview-offline
+grep -q "asked the daemon" "$T_DIR/preview-offline.out" && fail "plan failback --offline asked the daemon"
+
 kill -STOP "$(cat "$T_DIR/alpha.pid")"
 defer kill -CONT "$(cat "$T_DIR/alpha.pid")"
 status beta >"$T_DIR/beta-stopped.txt"

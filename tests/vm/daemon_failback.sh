@@ -84,6 +84,16 @@ log "failback with a held spool on beta: beta resumed, ACTIVE again $((SECONDS -
 vm_spool_served_by beta alpha
 vm_run beta "kill $holder" || fail "stopping the holder on beta"
 
+# The failback preview (issue 15 item 7): alpha's daemon reads X's bitmap and asks beta's for
+# Y's; what md then copies must lie in the range it gives (the union of both bitmaps).
+preview=$(vm_run alpha "haspool plan failback --config $VM_CFG 2>&1") || fail "haspool plan failback on alpha: $preview"
+log "haspool plan failback: $(tr '\n' '|' <<<"$preview")"
+grep -q "^failback preview (asked alpha's daemon and beta's):" <<<"$preview" || fail "no live preview: $preview"
+range=$(sed -n 's/^  md will copy: between \([0-9.]*\) MiB and \([0-9.]*\) MiB of .*/\1 \2/p' <<<"$preview")
+[ -n "$range" ] || fail "the preview gives no copy range: $preview"
+read -r low_mib high_mib <<<"$range"
+grep -q "^  on alpha (primary), the failback:" <<<"$preview" && grep -q "ReAddMember" <<<"$preview" ||
+    fail "the preview does not show alpha's failback steps: $preview"
 w0=$(vm_run alpha "awk '{ print \$7 }' /sys/block/vda/stat")
 
 # --wait (issue 15 item 2) follows it to the end: it returns once alpha is MIRRORED with md's
@@ -105,6 +115,10 @@ log "failback copied $((copied / 1024)) KiB to X; a full copy is ${VM_DISK_MB} M
 size_line=$(vm_run alpha "grep -F -e 'chunk(s) of' -e 'bitmap union' $VM_DAEMON_LOG | tail -2")
 log "alpha said before copying: $(sed 's/^.*notice: //' <<<"$size_line" | tr '\n' ' ')"
 [ "$copied" -lt $(( full / 4 )) ] || fail "the failback copied $copied bytes: a full copy, not incremental"
+# md rewrites each chunk of the union in full; superblock and bitmap updates add a little
+awk -v c="$copied" -v lo="$low_mib" -v hi="$high_mib" 'BEGIN { m = c / 1048576; exit !(m >= lo - 0.5 && m <= hi + 2) }' ||
+    fail "the failback copied $((copied / 1024)) KiB, outside the preview's $low_mib-$high_mib MiB"
+log "the preview said $low_mib-$high_mib MiB; md copied $((copied / 1024)) KiB"
 trail=$(vm_run alpha "grep -E ' -> (STANDING_BY|FAILBACK|RESYNC|MIRRORED)' $VM_DAEMON_LOG")
 for t in "-> STANDING_BY" "STANDING_BY -> FAILBACK" "FAILBACK -> RESYNC" "RESYNC -> MIRRORED"; do
     grep -qF -- "$t" <<<"$trail" || fail "alpha's log has no '$t' transition: $(vm_daemon_log alpha 60)"

@@ -37,7 +37,7 @@ TEST_CASE("control protocol: the lines") {
 
 TEST_CASE("control protocol: the answers") {
     CHECK(unknown_command_reply("reboot") ==
-          "error: unknown control command 'reboot' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now)\n");
+          "error: unknown control command 'reboot' (status, status-json, status-check, switchover, failback, replace-disk, resolve discard=NODE, events, events now, preview failback)\n");
     NodeDecision d{"HANDOVER", 8, {step::StopUnit{}}, std::nullopt, "operator asked for a switchover"};
     CHECK(command_reply("alpha", "MIRRORED", d) == "ok: alpha HANDOVER: operator asked for a switchover\n");
     d.state = "MIRRORED";

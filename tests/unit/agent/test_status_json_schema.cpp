@@ -78,6 +78,10 @@ StatusReport primary(bool syncing) {
     md.sync_action = syncing ? "recover" : "idle";
     if (syncing) md.sync_completed = raid::SyncProgress{1000, 262144};
     if (syncing) md.sync_speed_kib = 4096;
+    raid::MdMember leg;
+    leg.block_device = "nbd0";
+    leg.io = raid::BlockIo{120, 2048, 340, 8192, 1};
+    md.members = {leg};
     r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
     r.peer_node = "beta";
     PeerStatus p;
@@ -105,17 +109,24 @@ StatusReport standby() {
     r.peer_node = "alpha";
     r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
     r.transitions = {{t0, "START", "EXPORTING", "started", "started"}};
+    r.last_stay = {{"HANDBACK", Millis(1900)}};
     return r;
 }
 
 // The reports with the peer's own answer: in full, trimmed to fit a small cap, and missing.
 std::vector<StatusReport> reports() {
     StatusReport a = primary(true), b = primary(false), c = standby(), d = standby();
-    a.peer_answer = StatusReport::PeerAnswer{peer_report_payload(standby(), 1000), 3ms};
-    b.peer_unanswered = "did not answer over the peer channel within 1s";
+    StatusReport asked = standby();  // as `plan failback` asks it: with Y's bitmap
+    asked.disk_bitmap = StatusReport::DiskBitmap{12, 128, 1 << 20, {}};
+    a.peer_answer = StatusReport::PeerAnswer{peer_report_payload(asked, 1000), 3ms};
+    StatusReport unreadable = standby();
+    unreadable.disk_bitmap = StatusReport::DiskBitmap{0, 0, 0, "examining the bitmap of /dev/vdb: mdadm exited 1"};
+    b.peer_answer = StatusReport::PeerAnswer{peer_report_payload(unreadable, 1000), 3ms};
+    StatusReport e = primary(false);
+    e.peer_unanswered = "did not answer over the peer channel within 1s";
     c.peer_answer = StatusReport::PeerAnswer{peer_report_payload(primary(true), 1000), 4ms};
     d.peer_answer = StatusReport::PeerAnswer{peer_report_payload(primary(true), 400), 4ms};
-    return {a, b, c, d};
+    return {a, b, c, d, e};
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
           "{\"version\":1,\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
           "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"data\":\"in-sync\",\"steps_running\":null,\"disk_problem\":null,"
-          "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,"
+          "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,\"nbd_leg\":null,"
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\",\"md_percent\":0,"
           "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
           "{\"name\":\"service\",\"alive\":false,\"stable\":false,\"last_heard_ms_ago\":null,\"rtt_ms\":null}],"
@@ -224,4 +224,13 @@ TEST_CASE("status report: JSON escapes quotes, backslashes and control character
     CHECK(out.find(",\"last_decision\":\"fence \\\"ipmi\\\" said:\\nno\\\\\\t\\u0001 gr\xc3\xbc\xc3\x9f\",") !=
           std::string::npos);
     CHECK(nlohmann::json::parse(out)["last_decision"] == r.last_decision);
+}
+
+TEST_CASE("status report: the primary's NBD leg counters, in text and JSON") {
+    StatusReport r = primary_report();
+    for (auto& m : r.mirror->array->members)
+        if (m.block_device == "nbd0") m.io = raid::BlockIo{120, 2048, 340, 8192, 1};
+    CHECK(render_text(r).find("\n  NBD leg nbd0: 120 reads (1.0 MiB), 340 writes (4.0 MiB), 1 in flight\n") != std::string::npos);
+    CHECK(render_json(r).find(",\"nbd_leg\":{\"device\":\"nbd0\",\"reads\":120,\"read_bytes\":1048576,\"writes\":340,"
+                              "\"write_bytes\":4194304,\"in_flight\":1},") != std::string::npos);
 }

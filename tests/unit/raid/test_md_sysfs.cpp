@@ -103,3 +103,17 @@ TEST_CASE("the watch returns at its timeout when nothing is notified") {
     MdWatch missing("/nonexistent/md");
     CHECK_FALSE(missing.arm().empty());
 }
+
+TEST_CASE("a member's I/O counters come from its block device's stat, through md/dev-*/block") {
+    FakeMd f;
+    CHECK_FALSE(read_md_snapshot(f.md.string()).snapshot.member("nbd0")->io);  // no stat: unknown, not zero
+    // A Debian 12 guest's /sys/block/nbd0/stat (kernel 6.1: 17 fields)
+    f.put("dev-nbd0/block/stat", "     120        0     2048      310      340        5     8192     1200        1     1400     1510        0        0        0        0       12       44\n");
+    MdSnapshot s = read_md_snapshot(f.md.string()).snapshot;
+    REQUIRE(s.member("nbd0")->io);
+    CHECK(*s.member("nbd0")->io == BlockIo{120, 2048, 340, 8192, 1});
+    CHECK(parse_block_stat("1 2 3") == std::nullopt);
+    CHECK(parse_block_stat("1 2 3 4 5 6 7 8 x") == std::nullopt);
+    CHECK(parse_block_stat("1 2 3 4 5 6 7 8 -9") == std::nullopt);
+    CHECK(parse_block_stat("1 2 3 4 5 6 7 8 99999999999999999999") == std::nullopt);  // beyond 64 bits
+}
