@@ -419,6 +419,15 @@ TEST_CASE("codec: a status query and its report round trip, the report's JSON in
     CHECK(d.message->type == MessageType::query);
     CHECK(d.message->request_id == 12);
     CHECK(d.message->report.empty());
+    CHECK_FALSE(d.message->with_disk);
+    q.with_disk = true;  // `plan failback`: the disk's figures too (kind byte 1)
+    b = encode(q, kKey);
+    d = decode(b.data(), b.size(), keys());
+    REQUIRE(d.message);
+    CHECK(d.message->with_disk);
+    b[b.size() - kHmacSize - 9] = 2;  // no query kind 2
+    resign(b);
+    CHECK_FALSE(decode(b.data(), b.size(), keys()).message);
 
     Message r = heartbeat();
     r.type = MessageType::report;
