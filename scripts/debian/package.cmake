@@ -94,6 +94,10 @@ install(FILES ${pkg}/haspool.bash-completion
 # journald's catalog of haspool's MESSAGE_IDs (journalctl -x); systemd's dpkg trigger on this
 # directory runs journalctl --update-catalog.
 install(FILES ${pkg}/haspool.catalog DESTINATION lib/systemd/catalog)
+# hooks.notify's shipped command (docs/actions.md "Mail alerts"): a helper run by the daemon's
+# configuration, not by users, hence libexec.
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/notify/haspool-mail-alert
+        DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/haspool)
 # The lintian hints that stay, each explained in the file.
 install(FILES ${pkg}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME haspool)
 
@@ -158,11 +162,13 @@ is written and its first start was made with --init (README.Debian).")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "mdadm, e2fsprogs, mount, kmod")
 # Suggests: xfsprogs for spool.filesystem: xfs (mkfs.xfs, xfs_repair); postfix, the mail server
-# the units are written for (any MTA works); bash-completion loads the completion; and the host
-# tools of `haspool drill`: QEMU, the guest image's makers, ip(8) for its namespace and bridge,
-# python3 for its checks. iproute2 is no Depends: haspool itself never runs ip(8).
+# the units are written for (any MTA works); msmtp, which haspool-mail-alert sends with (not
+# msmtp-mta: that one is an MTA, which would replace postfix); bash-completion loads the
+# completion; and the host tools of `haspool drill`: QEMU, the guest image's makers, ip(8) for
+# its namespace and bridge, python3 for its checks. iproute2 is no Depends: haspool itself never
+# runs ip(8).
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "xfsprogs, postfix, bash-completion, qemu-system-x86, mmdebstrap, busybox-static, cpio, iproute2, python3")
+    "xfsprogs, postfix, msmtp, bash-completion, qemu-system-x86, mmdebstrap, busybox-static, cpio, iproute2, python3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${gen}/conffiles ${pkg}/postinst ${pkg}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)  # 0644 control files, 0755 scripts
 set(CPACK_STRIP_FILES ON)

@@ -4,7 +4,8 @@
 # the tests that require the ctest fixture haspool_deb.
 #   1. scripts/package --out BINARY_DIR/package --lintian: exit 0, no E: line, the path printed
 #   2. dpkg-deb -c: every file (binary, units, conffile, modules-load, man pages, completion,
-#      docs, each lab file with its executable bit); -f: Depends; -I: conffiles
+#      the mail alert, docs, each lab file with its executable bit); -f: Depends, Suggests
+#      (msmtp); -I: conffiles
 #   3. the files themselves (dpkg-deb -x): the binary runs, the man pages render without warnings
 #      and name every option the binary prints and every key the loader accepts, the completion
 #      completes, the lab files are the tree's and name no unpackaged $HASPOOL_SOURCE_DIR path
@@ -43,6 +44,7 @@ has -rw-r--r-- /usr/lib/systemd/catalog/haspool.catalog
 has -rw-r--r-- /usr/share/man/man8/haspool.8.gz
 has -rw-r--r-- /usr/share/man/man5/haspool.yaml.5.gz
 has -rw-r--r-- /usr/share/bash-completion/completions/haspool
+has -rwxr-xr-x /usr/libexec/haspool/haspool-mail-alert
 for f in copyright changelog.gz README.md README.Debian; do has -rw-r--r-- "/usr/share/doc/haspool/$f"; done
 for f in "$src"/docs/*.md; do has -rw-r--r-- "/usr/share/doc/haspool/docs/$(basename "$f")"; done
 lab_list=$out/build/package-files/lab-files.txt
@@ -62,6 +64,9 @@ depends_names=$(sed 's/([^)]*)//g; s/,/\n/g' <<<"$depends" | tr -d ' ')  # one p
 for p in mdadm e2fsprogs mount kmod; do
     grep -qxF "$p" <<<"$depends_names" || fail "Depends lacks $p: $depends"
 done
+suggests=$(dpkg-deb -f "$deb" Suggests)
+grep -qxF msmtp <<<"$(sed 's/([^)]*)//g; s/,/\n/g' <<<"$suggests" | tr -d ' ')" ||
+    fail "Suggests lacks msmtp, which haspool-mail-alert sends with: $suggests"
 dpkg-deb -I "$deb" conffiles >"$T_DIR/conffiles" || fail "the .deb has no conffiles control file"
 grep -qx /etc/haspool/haspool.yaml "$T_DIR/conffiles" || fail "conffiles lacks /etc/haspool/haspool.yaml: $(cat "$T_DIR/conffiles")"
 # what the package needs at run time is what `install-deps --runtime` installs
@@ -86,6 +91,11 @@ run_capture version "$hs" --version
 expect_rc 0 version
 expect_in version out "haspool $version"
 cmp -s "$x/etc/haspool/haspool.yaml" "$src/config/haspool.example.yaml" || fail "the conffile is not config/haspool.example.yaml"
+cmp -s "$x/usr/libexec/haspool/haspool-mail-alert" "$src/scripts/notify/haspool-mail-alert" ||
+    fail "/usr/libexec/haspool/haspool-mail-alert is not scripts/notify/haspool-mail-alert"
+run_capture mailalert "$x/usr/libexec/haspool/haspool-mail-alert" --help
+expect_rc 0 mailalert
+expect_in mailalert out "--smarthost HOST[:PORT]"
 grep -qx nbd "$x/usr/lib/modules-load.d/haspool.conf" || fail "modules-load.d/haspool.conf does not load nbd"
 for page in usr/share/man/man8/haspool.8.gz usr/share/man/man5/haspool.yaml.5.gz; do
     LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$x/$page" >"$T_DIR/page.txt" 2>"$T_DIR/page.err"
