@@ -5,6 +5,7 @@
 #   - both veths cut: a "path" line for each path going down, the transitions EXPORTING ->
 #     SUSPECT -> TAKEOVER -> HALTED with their reasons, and the takeover's steps (ok or failed:
 #     this kernel has no md, so the assembly fails), in that order;
+#   - the veths back up: a "path" line for each path coming up (alive), then stable;
 #   - the daemon stopped: the stream ends and `haspool events` exits 1, saying so;
 #   - a second reader that never reads does not hold the daemon up (beta decides on time).
 # Before that, `status --watch` (not a terminal: reports one after another, JSON lines with --json).
@@ -59,6 +60,23 @@ assert any(l["type"] == "step" and l["ok"] for l in lines[takeover:halted]), kin
 print("events: %d lines, %s" % (len(lines), " ".join(t + ":" + str(w) for t, w in kinds)))
 PY
 log "$(python3 -c 'import json,sys; print(sum(1 for l in open(sys.argv[1]) if l.startswith("{")))' "$T_DIR/events.log") event lines, in order"
+
+# the paths come back: beta (HALTED, the operator decides) still hears alpha, and says so
+ip -n "$NA" link set vs-a up
+ip -n "$NA" link set vr-a up
+paths_back() {
+    python3 - "$T_DIR/events.log" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+halted = max(i for i, l in enumerate(lines) if l["type"] == "transition" and l["to"] == "HALTED")
+after = [l for l in lines[halted:] if l["type"] == "path"]
+up = {l["path"] for l in after if l["alive"]}
+stable = {l["path"] for l in after if l["alive"] and l["stable"]}
+sys.exit(0 if up == stable == {"replication", "service"} else 1)
+PY
+}
+wait_for 15 paths_back
+log "both paths reported up, then stable, after the links came back"
 
 stop_pid "$(cat "$T_DIR/beta.pid")"
 wait_for 10 grep -q "closed the stream" "$T_DIR/events.log"

@@ -170,6 +170,17 @@ vm_check_files alpha "$a1"
 vm_check_files alpha "$a2"
 log "switched back to alpha: $(wc -l <<<"$a2") files acknowledged on beta, all on alpha"
 
+# Both sides' status, each with the other's own answer over the peer channel (issue 15 item 1)
+for g in alpha beta; do
+    st=$(vm_run "$g" "haspool status --config $VM_CFG 2>&1")
+    log "$g's status:"$'\n'"$(sed 's/^/    /' <<<"$st")"
+    other=beta role=standby
+    [ "$g" = beta ] && other=alpha role=primary
+    grep -qE "^$role $other: [A-Z_]+ for .* \(its own answer over the peer channel, in [0-9]+ms\)$" <<<"$st" ||
+        fail "$g's status has no answer from $other's daemon: $st"
+done
+grep -qE '^  NBD leg nbd0: [0-9]+ reads' <<<"$(vm_run alpha "haspool status --config $VM_CFG")" || fail "alpha's status lacks the NBD leg's counters"
+
 vm_daemon_stop alpha
 vm_compare_legs
 log "ok"
