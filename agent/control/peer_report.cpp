@@ -25,7 +25,7 @@ json build(const StatusReport& r, size_t text_limit, size_t transitions_kept, bo
     o["state"] = r.state;
     o["state_for_ms"] = since(r.since, r.now).count();
     o["generation"] = to_string(r.generation);
-    o["data"] = to_string(r.data);
+    o["data"] = data_state(r);
     o["disk_problem"] = r.disk_problem.empty() ? json(nullptr) : json(cut(r.disk_problem, text_limit));
     o["last_decision"] = cut(r.last_decision, text_limit);
     if (r.steps_running) o["steps_running"] = cut(*r.steps_running, text_limit);
@@ -108,7 +108,7 @@ std::string peer_report_payload(const StatusReport& r, size_t cap) {
         }
     // Nothing fits with the paths and the texts: the essentials only.
     json o{{"version", kPeerReportVersion}, {"node", r.node}, {"role", r.role}, {"state", r.state},
-           {"generation", to_string(r.generation)}, {"data", to_string(r.data)}, {"trimmed", true}};
+           {"generation", to_string(r.generation)}, {"data", data_state(r)}, {"trimmed", true}};
     if (r.disk_bitmap && r.disk_bitmap->error.empty())
         o["disk_bitmap"] = {{"dirty_chunks", r.disk_bitmap->dirty}, {"chunks", r.disk_bitmap->chunks},
                             {"chunk_bytes", r.disk_bitmap->chunk_bytes}};

@@ -108,6 +108,18 @@ std::string sync_text(const SyncFigures& f) {
     return s + " at " + size_text(*f.bytes_per_second) + "/s, about " + eta_text(*f.eta_seconds) + " left";
 }
 
+std::string data_state(const StatusReport& r) {
+    if (r.role != "standby" || r.data != MirrorHealth::unknown) return to_string(r.data);
+    if (r.state == "TAKEOVER" || r.state == "ACTIVE" || r.state == "HANDBACK") return "current";
+    if (!r.peer || !r.peer->primary) return to_string(r.data);
+    const PeerStatus& p = *r.peer;
+    if (p.says(PrimaryState::DISKLESS) || p.md == MirrorHealth::x_lost) return "sole-copy";
+    if (p.says(PrimaryState::DEGRADED) || p.md == MirrorHealth::degraded) return "outdated";
+    if (p.says(PrimaryState::RESYNC) || p.md == MirrorHealth::resyncing) return "resyncing";
+    if (p.says(PrimaryState::MIRRORED) && p.md == MirrorHealth::in_sync && p.lineage.current == r.generation) return "in-sync";
+    return to_string(r.data);
+}
+
 const raid::MdMember* nbd_leg(const raid::MdSnapshot& md) {
     for (const auto& m : md.members)
         if (m.block_device.rfind("nbd", 0) == 0) return &m;
@@ -151,7 +163,7 @@ std::string render_text(const StatusReport& r) {
         o << "  export of Y: "
           << (r.spool_export->running ? "running, " + std::to_string(r.spool_export->sessions) + " session(s)" : "stopped")
           << "\n";
-    o << "  data: " << to_string(r.data) << "\n";
+    o << "  data: " << data_state(r) << "\n";
     if (!r.transitions.empty()) {
         o << "  last transitions:\n";
         for (const auto& t : r.transitions)
@@ -201,7 +213,7 @@ std::string render_json(const StatusReport& r) {
     // A command's output tail may be in any encoding (docs/status-json.md: strings are UTF-8).
     o["last_decision"] = well_formed_utf8(r.last_decision);
     o["generation"] = to_string(r.generation);
-    o["data"] = to_string(r.data);
+    o["data"] = data_state(r);
     o["steps_running"] = r.steps_running ? json(well_formed_utf8(*r.steps_running)) : json(nullptr);
     o["disk_problem"] = text_or_null(well_formed_utf8(r.disk_problem));
     if (r.mirror) {

@@ -108,6 +108,14 @@ struct StatusReport {
 };
 inline constexpr size_t kTransitionsKept = 8;
 
+// This node's data in a word, for status: `data` as the heartbeats say it (in-sync, degraded,
+// resyncing, x-lost on the primary; y-failed, raw-written on the standby), and for a standby
+// whose own word is `unknown`, what the primary's last heartbeat implies: `current` while it
+// serves (TAKEOVER, ACTIVE: Y holds the newest writes), `in-sync` while the primary is MIRRORED
+// in sync at the same generation, `resyncing` while it copies onto Y, `outdated` while it writes
+// without Y (DEGRADED), `sole-copy` while it serves from Y alone (DISKLESS: X lost).
+std::string data_state(const StatusReport& r);
+
 // A running md sync in figures (md/sync_completed, md/sync_speed): bytes done of the total, md's
 // speed (its own average over the last ~30 s) and the time left at that speed.
 struct SyncFigures {

@@ -44,7 +44,7 @@ assert r["transitions"] and all(t["from"] and t["to"] for t in r["transitions"])
 assert {p["name"] for p in r["paths"]} == {"replication", "service"}
 assert ("export" in r) == (role == "standby") and ("md" in r) == (role == "primary"), r
 assert s["transitions"] and s["transitions"][0]["from"] == "START", s["transitions"]
-assert s["data"] in ("in-sync", "degraded", "resyncing", "raw-written", "x-lost", "y-failed", "unknown")
+assert s["data"] in ("in-sync", "degraded", "resyncing", "raw-written", "x-lost", "y-failed", "unknown", "current", "outdated", "sole-copy"), s["data"]
 assert set(s["dropped"]) <= {"unconfirmed"}, s["dropped"]  # the start's handshake only: no query or report refused
 PY
 done

@@ -234,3 +234,36 @@ TEST_CASE("status report: the primary's NBD leg counters, in text and JSON") {
     CHECK(render_json(r).find(",\"nbd_leg\":{\"device\":\"nbd0\",\"reads\":120,\"read_bytes\":1048576,\"writes\":340,"
                               "\"write_bytes\":4194304,\"in_flight\":1},") != std::string::npos);
 }
+
+TEST_CASE("status report: a standby's data state from the primary's heartbeat, its own word first") {
+    StatusReport r;
+    r.role = "standby";
+    r.state = "EXPORTING";
+    r.generation = Generation{2};
+    CHECK(data_state(r) == "unknown");  // nothing heard
+    PeerStatus p;
+    p.primary = true;
+    p.state = static_cast<uint8_t>(PrimaryState::MIRRORED);
+    p.md = MirrorHealth::in_sync;
+    p.lineage = Lineage{Generation{2}, {}};
+    r.peer = p;
+    CHECK(data_state(r) == "in-sync");
+    r.peer->lineage = Lineage{Generation{4}, {Generation{2}}};  // mirrored at a generation we have not adopted yet
+    CHECK(data_state(r) == "unknown");
+    r.peer->state = static_cast<uint8_t>(PrimaryState::DEGRADED);
+    r.peer->md = MirrorHealth::degraded;
+    CHECK(data_state(r) == "outdated");
+    r.peer->state = static_cast<uint8_t>(PrimaryState::RESYNC);
+    r.peer->md = MirrorHealth::resyncing;
+    CHECK(data_state(r) == "resyncing");
+    r.peer->state = static_cast<uint8_t>(PrimaryState::DISKLESS);
+    r.peer->md = MirrorHealth::x_lost;
+    CHECK(data_state(r) == "sole-copy");
+    r.state = "ACTIVE";
+    CHECK(data_state(r) == "current");
+    r.data = MirrorHealth::y_failed;  // its own word wins
+    CHECK(data_state(r) == "y-failed");
+    r.role = "primary";
+    r.data = MirrorHealth::degraded;
+    CHECK(data_state(r) == "degraded");
+}
