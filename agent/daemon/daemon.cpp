@@ -212,6 +212,18 @@ public:
     }
 
 private:
+    // The peer's own report awaited (ask_peer): by `status`, and by `plan failback` (with Y's bitmap).
+    struct Query {
+        uint64_t id;
+        TimePoint sent;
+    };
+    struct PendingQuery {
+        using Waiter = std::function<void(const std::optional<std::string>& payload, Millis took)>;
+        explicit PendingQuery(asio::io_context& io) : timer(io) {}
+        std::optional<Query> query;
+        std::vector<Waiter> waiting;
+        asio::steady_timer timer;
+    };
     struct Batch {
         std::vector<Step> steps;
         bool undo;
@@ -400,6 +412,7 @@ private:
                 // the peer by the decision's NotifyPeer step (discard-primary/-standby).
                 return operate(event::ResolveRequested{q.discard});
             case ControlRequest::Kind::events: break;  // the stream opener takes these lines
+            case ControlRequest::Kind::preview_failback: break;  // the deferrer takes these lines
             case ControlRequest::Kind::unknown: break;
         }
         return unknown_command_reply(line);
@@ -424,17 +437,36 @@ private:
             answer(json ? render_json(r) : render_text(r));
             return true;
         }
-        waiting_.push_back({json, std::move(answer)});
-        if (query_) return true;
-        Millis wait = std::clamp<Millis>(2 * cfg_.heartbeat.interval, Millis(200), Millis(1500));
-        query_ = Query{peer_.query(now), now, wait};
-        query_timer_.expires_after(wait);
-        query_timer_.async_wait([this](boost::system::error_code ec) {
-            if (ec || !query_) return;
-            answer_waiting(std::nullopt, "did not answer over the peer channel within " + format_duration(query_->wait) +
-                                             "; what it last said in a heartbeat is above");
+        const Millis wait = std::clamp<Millis>(2 * cfg_.heartbeat.interval, Millis(200), Millis(1500));
+        ask_peer(status_query_, false, wait, [this, json, answer = std::move(answer), wait](const std::optional<std::string>& payload, Millis took) {
+            StatusReport r = status_report();
+            if (payload) r.peer_answer = StatusReport::PeerAnswer{*payload, took};
+            else r.peer_unanswered = "did not answer over the peer channel within " + format_duration(wait) +
+                                     "; what it last said in a heartbeat is above";
+            answer(json ? render_json(r) : render_text(r));
         });
         return true;
+    }
+
+    // A query to the peer's daemon in flight and everyone waiting for its report: a second
+    // caller meanwhile waits for the same answer. Each gets the payload, or nullopt once `wait`
+    // has passed (ControlSocket leaves bounding the wait to us).
+    void ask_peer(PendingQuery& q, bool with_disk, Millis wait, PendingQuery::Waiter w) {
+        q.waiting.push_back(std::move(w));
+        if (q.query) return;
+        TimePoint now = Clock::now();
+        q.query = Query{peer_.query(now, with_disk), now};
+        q.timer.expires_after(wait);
+        q.timer.async_wait([this, &q](boost::system::error_code ec) {
+            if (!ec && q.query) settle(q, std::nullopt);
+        });
+    }
+
+    void settle(PendingQuery& q, const std::optional<std::string>& payload) {
+        const Millis took = std::chrono::duration_cast<Millis>(Clock::now() - q.query->sent);
+        q.query.reset();
+        q.timer.cancel();
+        for (auto& w : std::exchange(q.waiting, {})) w(payload, took);
     }
 
     // The peer asks for our report; with the disk's figures, its bitmap is read first, off the
@@ -497,58 +529,26 @@ private:
                     answer(render_failback_preview(f));
                     return;
                 }
-                previews_.push_back({std::move(f), std::move(answer)});
-                if (preview_query_) return;
-                preview_query_ = Query{peer_.query(now, true), now, Millis(5000)};
-                preview_timer_.expires_after(preview_query_->wait);
-                preview_timer_.async_wait([this](boost::system::error_code ec) {
-                    if (!ec && preview_query_) answer_previews(std::nullopt);
-                });
+                // the standby runs mdadm before it answers: a longer bound than status's
+                ask_peer(preview_query_, true, Millis(5000),
+                         [f, answer = std::move(answer)](const std::optional<std::string>& payload, Millis) mutable {
+                             nlohmann::ordered_json o = payload ? peer_report_json(*payload) : nlohmann::ordered_json();
+                             if (o.is_object()) {
+                                 if (auto b = o.find("disk_bitmap"); b != o.end())
+                                     f.y = BitmapFigures{b->value("dirty_chunks", uint64_t(0)), b->value("chunks", uint64_t(0)),
+                                                         b->value("chunk_bytes", uint64_t(0)), b->value("error", std::string())};
+                                 if (auto h = o.find("last_handback_ms"); h != o.end()) f.last_handback = Millis(h->get<int64_t>());
+                             }
+                             answer(render_failback_preview(f));
+                         });
             });
         });
     }
 
-    void answer_previews(const std::optional<std::string>& payload) {
-        preview_query_.reset();
-        preview_timer_.cancel();
-        nlohmann::ordered_json o = payload ? peer_report_json(*payload) : nlohmann::ordered_json();
-        for (auto& p : std::exchange(previews_, {})) {
-            if (o.is_object()) {
-                if (auto b = o.find("disk_bitmap"); b != o.end()) {
-                    BitmapFigures y;
-                    y.dirty = b->value("dirty_chunks", uint64_t(0));
-                    y.chunks = b->value("chunks", uint64_t(0));
-                    y.chunk_bytes = b->value("chunk_bytes", uint64_t(0));
-                    y.error = b->value("error", std::string());
-                    p.facts.y = y;
-                }
-                if (auto h = o.find("last_handback_ms"); h != o.end()) p.facts.last_handback = Millis(h->get<int64_t>());
-            }
-            p.answer(render_failback_preview(p.facts));
-        }
-    }
-
     void on_peer_report(uint64_t id, const std::string& payload) {
-        if (preview_query_ && id == preview_query_->id) {
-            answer_previews(payload);
-            return;
-        }
-        if (!query_ || id != query_->id) return;  // a late answer, or another path's copy
-        answer_waiting(StatusReport::PeerAnswer{payload, std::chrono::duration_cast<Millis>(Clock::now() - query_->sent)}, {});
-    }
-
-    void answer_waiting(std::optional<StatusReport::PeerAnswer> got, const std::string& why_not) {
-        query_.reset();
-        query_timer_.cancel();
-        StatusReport r = status_report();
-        r.peer_answer = std::move(got);
-        r.peer_unanswered = why_not;
-        std::string text, json;
-        for (auto& w : std::exchange(waiting_, {})) {
-            std::string& out = w.json ? json : text;
-            if (out.empty()) out = w.json ? render_json(r) : render_text(r);
-            w.answer(out);
-        }
+        // a late answer, or another path's copy of one already settled, finds nobody waiting
+        for (PendingQuery* q : {&status_query_, &preview_query_})
+            if (q->query && id == q->query->id) return settle(*q, payload);
     }
 
     std::string operate(const Event& e) {
@@ -732,27 +732,8 @@ private:
     std::map<std::string, uint64_t> entered_;  // per state: entries since start (metrics)
     std::map<std::string, Millis> last_stay_;  // per state: the last stay, once left (metrics)
     std::deque<StatusReport::Transition> transitions_;  // the last kTransitionsKept, for status
-    // `status` waiting for the peer's own report (ask_peer_then_answer).
-    struct Query {
-        uint64_t id;
-        TimePoint sent;
-        Millis wait;
-    };
-    struct Waiting {
-        bool json;
-        ControlSocket::Answer answer;
-    };
-    std::optional<Query> query_;
-    std::vector<Waiting> waiting_;
-    asio::steady_timer query_timer_{io_};
-    // `plan failback` waiting for the standby's report with Y's bitmap.
-    struct Preview {
-        FailbackPreviewFacts facts;
-        ControlSocket::Answer answer;
-    };
-    std::optional<Query> preview_query_;
-    std::vector<Preview> previews_;
-    asio::steady_timer preview_timer_{io_};
+    PendingQuery status_query_{io_};
+    PendingQuery preview_query_{io_};
     std::optional<uint64_t> last_sync_bps_;  // primary: md's last measured resync speed
     // Reads that may take a while (mdadm --examine-bitmap) run here, never on the loop or
     // beside the steps' worker. Declared after system_, so it stops before system_ goes.
