@@ -62,7 +62,7 @@ std::string md_event(const std::string& node, UnixMillis t, const std::string& w
 
 std::string status_event(const StatusReport& r, UnixMillis t) {
     json o = head("status", r.node, t);
-    o["status"] = json::parse(render_json(r));
+    o["status"] = status_json(r);
     return line(o);
 }
 

@@ -199,7 +199,7 @@ std::string render_text(const StatusReport& r) {
     return o.str();
 }
 
-std::string render_json(const StatusReport& r) {
+nlohmann::ordered_json status_json(const StatusReport& r) {
     using json = nlohmann::ordered_json;  // the keys in the documented order (docs/status-json.md)
     auto ms_ago = [&](std::optional<TimePoint> t) { return t ? json(since(*t, r.now).count()) : json(nullptr); };
     auto number = [](const std::optional<uint64_t>& v) { return v ? json(*v) : json(nullptr); };
@@ -265,9 +265,13 @@ std::string render_json(const StatusReport& r) {
     o["keys"] = {{"next_configured", r.keys.next_configured},
                  {"signing_with_next", r.keys.signing_with_next},
                  {"peer_holds_next", r.keys.peer_holds_next}};
-    // The strings that carry outside text were made well-formed above; `replace` is the net for
-    // any other, so the answer is always JSON (nlohmann's default would throw).
-    return o.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    return o;
+}
+
+std::string render_json(const StatusReport& r) {
+    // The strings that carry outside text were made well-formed by status_json; `replace` is the
+    // net for any other, so the answer is always JSON (nlohmann's default would throw).
+    return status_json(r).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace haspool::agent

@@ -143,10 +143,13 @@ nlohmann::ordered_json nbd_leg_json(const std::string& device, const raid::Block
 std::string md_text(const StatusReport::Mirror& m);
 // Several lines, each ending in "\n": `primary alpha: MIRRORED for 1.2s`, ...
 std::string render_text(const StatusReport& r);
-// The schema version of render_json's object ("version"), documented in docs/status-json.md.
+// The schema version of status_json's object ("version"), documented in docs/status-json.md.
 // Raised when a key changes meaning or type or goes away; a new key does not raise it.
 constexpr int kStatusJsonVersion = 1;
-// One JSON object and "\n" (docs/status-json.md).
+// The status as one JSON object, its keys in the documented order (docs/status-json.md): what
+// render_json prints and `events` carries under "status".
+nlohmann::ordered_json status_json(const StatusReport& r);
+// status_json's object on one line and "\n"; a string that is still not UTF-8 gets U+FFFD.
 std::string render_json(const StatusReport& r);
 // `s` with every byte that does not begin a well-formed UTF-8 sequence replaced by U+FFFD, one
 // for one, the bytes after it kept (a Latin-1 "\xe9chec" becomes "\uFFFDchec"): for the strings
