@@ -147,7 +147,7 @@ void mirror_metrics(Exposition& e, const StatusReport& r) {
                 {{dev, ratio(md->sync_completed->done_sectors, md->sync_completed->total_sectors)}});
     if (auto f = sync_figures(*md)) {
         e.gauge("haspool_md_sync_remaining_bytes", "What the running copy has left to do, in bytes.",
-                {{dev, count(f->total_bytes - std::min(f->done_bytes, f->total_bytes))}});
+                {{dev, count(f->remaining_bytes)}});
         if (f->bytes_per_second)
             e.gauge("haspool_md_sync_speed_bytes_per_second", "The running copy's speed (md/sync_speed, md's ~30 s average).",
                     {{dev, count(*f->bytes_per_second)}});

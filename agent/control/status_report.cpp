@@ -64,10 +64,10 @@ std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md) {
     f.action = md.sync_action;
     f.done_bytes = md.sync_completed->done_sectors * 512;
     f.total_bytes = md.sync_completed->total_sectors * 512;
+    f.remaining_bytes = f.total_bytes > f.done_bytes ? f.total_bytes - f.done_bytes : 0;
     if (md.sync_speed_kib && *md.sync_speed_kib > 0) {
         f.bytes_per_second = *md.sync_speed_kib * 1024;
-        uint64_t left = f.total_bytes > f.done_bytes ? f.total_bytes - f.done_bytes : 0;
-        f.eta_seconds = (left + *f.bytes_per_second - 1) / *f.bytes_per_second;
+        f.eta_seconds = (f.remaining_bytes + *f.bytes_per_second - 1) / *f.bytes_per_second;
     }
     return f;
 }

@@ -122,8 +122,9 @@ struct SyncFigures {
     std::string action;  // resync, recover, check...
     uint64_t done_bytes = 0;
     uint64_t total_bytes = 0;
+    uint64_t remaining_bytes = 0;              // total - done; 0 when md reports done past total
     std::optional<uint64_t> bytes_per_second;  // nullopt until md has measured one
-    std::optional<uint64_t> eta_seconds;       // (total - done) / speed; nullopt without a speed
+    std::optional<uint64_t> eta_seconds;       // remaining / speed, rounded up; nullopt without a speed
 };
 // nullopt when no sync runs (or md gives no progress yet).
 std::optional<SyncFigures> sync_figures(const raid::MdSnapshot& md);

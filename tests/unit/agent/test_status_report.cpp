@@ -178,10 +178,12 @@ TEST_CASE("status report: a running sync in figures: bytes, md's speed, the time
     CHECK(f->action == "recover");
     CHECK(f->done_bytes == 1073741824ull);
     CHECK(f->total_bytes == 10737418240ull);
+    CHECK(f->remaining_bytes == 9663676416ull);
     CHECK(f->bytes_per_second == 104857600ull);
     CHECK(f->eta_seconds == 93);  // 9 GiB at 100 MiB/s: 92.16 s, rounded up
     CHECK(sync_text(*f) == "1.0 GiB of 10.0 GiB at 100.0 MiB/s, about 1m33s left");
     md.sync_completed = raid::SyncProgress{65536, 888};  // sysfs past its end (fuzz_md_status): nothing left
+    CHECK(sync_figures(md)->remaining_bytes == 0);
     CHECK(sync_figures(md)->eta_seconds == 0);
 
     StatusReport r = primary_report();
