@@ -72,12 +72,16 @@ int exchange(const std::string& command, const std::string& socket_path, const s
     return kExitOk;
 }
 
+// The daemon's answer turns the request down: "refused: ..." (not admitted, or not now) or
+// "error: ..." (an unknown or over-long command).
+bool turned_down(const std::string& answer) { return answer.rfind("refused", 0) == 0 || answer.rfind("error", 0) == 0; }
+
 // Sends `line` and prints the answer; exit status 1 when the daemon cannot be reached or refuses.
 int ask_daemon(const std::string& command, const std::string& socket_path, const std::string& line) {
     std::string answer;
     if (int rc = exchange(command, socket_path, line, answer)) return rc;
     std::cout << answer;
-    if (answer.rfind("refused", 0) == 0 || answer.rfind("error", 0) == 0) return kExitFailure;
+    if (turned_down(answer)) return kExitFailure;
     return answer.empty() ? kExitFailure : kExitOk;
 }
 
@@ -352,7 +356,7 @@ int cmd_events(const std::vector<std::string>& args) {
         if (!streaming) {
             head.append(buf, static_cast<size_t>(n));
             if (head.size() < 8 && head.find('\n') == std::string::npos) continue;
-            if (head.rfind("refused", 0) == 0 || head.rfind("error", 0) == 0) {
+            if (turned_down(head)) {
                 while ((n = ::read(fd, buf, sizeof buf)) > 0) head.append(buf, static_cast<size_t>(n));
                 std::cout << head << std::flush;
                 ::close(fd);
