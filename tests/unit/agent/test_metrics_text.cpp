@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent/control/metrics_text.hpp"
+#include "sample_status_report.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -10,49 +11,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const TimePoint t0 = TimePoint{} + 24h;
+using test::t0;
 
-// alpha MIRRORED for 1.2 s, beta heard on one path of two, datagrams dropped, beta's clock an
-// hour behind.
+// The sample primary with its entries and stays since the daemon started and the datagrams it
+// accepted.
 StatusReport primary_report() {
-    StatusReport r;
-    r.role = "primary";
-    r.node = "alpha";
-    r.state = "MIRRORED";
-    r.since = t0;
-    r.now = t0 + 1200ms;
-    r.generation = Generation{2};
+    StatusReport r = test::sample_primary();
     r.entered = {{"WAIT_PEER", 1}, {"CONNECTING", 1}, {"MIRRORED", 1}};
     r.last_stay = {{"WAIT_PEER", 300ms}, {"CONNECTING", 4200ms}};
-    raid::MdSnapshot md;
-    md.sync_action = "idle";
-    r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
-    r.peer_node = "beta";
-    PeerStatus p;
-    p.primary = false;
-    p.state = static_cast<uint8_t>(StandbyState::EXPORTING);
-    p.lineage = Lineage{Generation{2}, {}};
-    r.peer = p;
-    r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
-    r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
     r.accepted = 250;
-    r.peer_clock_offset = Millis(-3'600'250);
     return r;
 }
 
-// beta EXPORTING with one NBD session, nothing heard from alpha yet.
+// The sample standby with its NBD server's counters.
 StatusReport standby_report() {
-    StatusReport r;
-    r.role = "standby";
-    r.node = "beta";
-    r.state = "EXPORTING";
-    r.since = t0;
-    r.now = t0 + 350ms;
-    r.generation = Generation{0};
-    r.steps_running = "EXPORTING: 1 step(s) from StartExport";
-    r.spool_export = StatusReport::Export{true, 1, {10, 4096, 8192, 0, 2, 1, 3}};
-    r.peer_node = "alpha";
-    r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
+    StatusReport r = test::sample_standby();
+    r.spool_export->counters = {10, 4096, 8192, 0, 2, 1, 3};
     return r;
 }
 

@@ -14,6 +14,7 @@
 
 #include "agent/control/peer_report.hpp"
 #include "agent/control/status_report.hpp"
+#include "sample_status_report.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -22,7 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-const TimePoint t0 = TimePoint{} + 24h;
+using test::t0;
 
 // key path -> the type cell ("integer or null", ...), from the rows "| `path` | type |" of the
 // status's table (the first; "## Events" and later sections have tables of their own).
@@ -63,18 +64,17 @@ void walk(const json& v, const std::string& path, std::multimap<std::string, jso
         }
 }
 
+// The sample primary copying (RESYNC) or having lost X (DEGRADED), at generation 4, with the NBD
+// leg's counters.
 StatusReport primary(bool syncing) {
-    StatusReport r;
-    r.role = "primary";
-    r.node = "alpha";
+    StatusReport r = test::sample_primary();
     r.state = syncing ? "RESYNC" : "DEGRADED";
-    r.since = t0;
     r.now = t0 + 1500ms;
     r.last_decision = "md is copying";
     r.generation = Generation{4};
     r.steps_running = syncing ? std::optional<std::string>("RESYNC: 2 step(s) from AttachNbd") : std::nullopt;
     r.disk_problem = syncing ? "" : "X lost: md failed /dev/vda";
-    raid::MdSnapshot md;
+    raid::MdSnapshot& md = *r.mirror->array;
     md.sync_action = syncing ? "recover" : "idle";
     if (syncing) md.sync_completed = raid::SyncProgress{1000, 262144};
     if (syncing) md.sync_speed_kib = 4096;
@@ -82,32 +82,17 @@ StatusReport primary(bool syncing) {
     leg.block_device = "nbd0";
     leg.io = raid::BlockIo{120, 2048, 340, 8192, 1};
     md.members = {leg};
-    r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
-    r.peer_node = "beta";
-    PeerStatus p;
-    p.primary = false;
-    p.state = static_cast<uint8_t>(StandbyState::EXPORTING);
-    p.lineage = Lineage{Generation{4}, {}};
-    r.peer = p;
-    r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
-    r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
-    if (syncing) r.peer_clock_offset = Millis(250);
+    r.peer->lineage = Lineage{Generation{4}, {}};
+    r.peer_clock_offset = syncing ? std::optional<Millis>(Millis(250)) : std::nullopt;
     r.data = syncing ? MirrorHealth::resyncing : MirrorHealth::x_lost;
     r.transitions = {{t0, "MIRRORED", r.state, "md failed /dev/vda", "MdMemberFailed"}};
     return r;
 }
 
+// The sample standby, idle, with its start and its last handback's stay.
 StatusReport standby() {
-    StatusReport r;
-    r.role = "standby";
-    r.node = "beta";
-    r.state = "EXPORTING";
-    r.since = t0;
-    r.now = t0 + 350ms;
-    r.generation = Generation{0};
-    r.spool_export = StatusReport::Export{true, 1};
-    r.peer_node = "alpha";
-    r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
+    StatusReport r = test::sample_standby();
+    r.steps_running.reset();
     r.transitions = {{t0, "START", "EXPORTING", "started", "started"}};
     r.last_stay = {{"HANDBACK", Millis(1900)}};
     return r;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/control/status_report.hpp"
+#include "sample_status_report.hpp"
 
 using namespace haspool;
 using namespace haspool::agent;
@@ -11,7 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const TimePoint t0 = TimePoint{} + 24h;
+using test::t0;
 
 raid::MdMember member(std::string dev, std::string state) {
     raid::MdMember m;
@@ -20,31 +21,13 @@ raid::MdMember member(std::string dev, std::string state) {
     return m;
 }
 
-// alpha MIRRORED for 1.2 s, beta heard on one path of two, three forged datagrams dropped,
-// beta's wall clock an hour behind, a key rotation under way.
+// The sample primary with md's two members, its last decision and transitions, the generation's
+// reason and a key rotation under way.
 StatusReport primary_report() {
-    StatusReport r;
-    r.role = "primary";
-    r.node = "alpha";
-    r.state = "MIRRORED";
-    r.since = t0;
-    r.now = t0 + 1200ms;
+    StatusReport r = test::sample_primary();
     r.last_decision = "md is clean";
-    r.generation = Generation{2};
     r.generation_reason = "initialised";
-    raid::MdSnapshot md;
-    md.sync_action = "idle";
-    md.members = {member("vda", "in_sync"), member("nbd0", "in_sync,write_mostly")};
-    r.mirror = StatusReport::Mirror{"/dev/md/haspool", md, ""};
-    r.peer_node = "beta";
-    PeerStatus p;
-    p.primary = false;
-    p.state = static_cast<uint8_t>(StandbyState::EXPORTING);
-    p.lineage = Lineage{Generation{2}, {}};
-    r.peer = p;
-    r.facts.paths = {{"replication", true, true, t0 + 1000ms, 2ms}, {"service", false, false, std::nullopt, std::nullopt}};
-    r.dropped = {{"bad-hmac", 3}, {"replayed", 1}};
-    r.peer_clock_offset = Millis(-3'600'250);
+    r.mirror->array->members = {member("vda", "in_sync"), member("nbd0", "in_sync,write_mostly")};
     r.keys = StatusReport::Keys{true, true, true};
     r.data = MirrorHealth::in_sync;
     r.transitions = {{t0 - 5000ms, "START", "CONNECTING", "started", "started"},
@@ -52,21 +35,7 @@ StatusReport primary_report() {
     return r;
 }
 
-// beta EXPORTING with one NBD session, nothing heard from alpha yet.
-StatusReport standby_report() {
-    StatusReport r;
-    r.role = "standby";
-    r.node = "beta";
-    r.state = "EXPORTING";
-    r.since = t0;
-    r.now = t0 + 350ms;
-    r.generation = Generation{0};
-    r.steps_running = "EXPORTING: 1 step(s) from StartExport";
-    r.spool_export = StatusReport::Export{true, 1};
-    r.peer_node = "alpha";
-    r.facts.paths = {{"replication", false, false, std::nullopt, std::nullopt}};
-    return r;
-}
+StatusReport standby_report() { return test::sample_standby(); }
 
 }  // namespace
 
