@@ -156,6 +156,15 @@ ControlSocket::Limits quick() {
     return l;
 }
 
+// Served's before_open for a socket whose directory exists already with `mode` (the operator's
+// or tmpfiles.d's), which open() leaves as it is.
+std::function<void(Served&)> existing_directory(mode_t mode) {
+    return [mode](Served& s) {
+        std::filesystem::create_directories(s.dir.path / "run");
+        ::chmod((s.dir.path / "run").c_str(), mode);
+    };
+}
+
 }  // namespace
 
 TEST_CASE("control socket: one line in, the handler's answer out, mode 0600 in a 0700 directory") {
@@ -288,10 +297,7 @@ TEST_CASE("control socket, cluster.control_group: 0660 root:GROUP in a 0750 dire
 }
 
 TEST_CASE("control socket: a refused caller is held to the same deadline and bound, each refusal logged once") {
-    Served s(quick(), "users", [](Served& s) {
-        std::filesystem::create_directories(s.dir.path / "run");
-        ::chmod((s.dir.path / "run").c_str(), 0755);  // an existing directory keeps its mode
-    });
+    Served s(quick(), "users", existing_directory(0755));  // an existing directory keeps its mode
     struct stat st{};
     REQUIRE(::stat((s.dir.path / "run").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0755);
@@ -310,10 +316,7 @@ TEST_CASE("control socket: a refused caller is held to the same deadline and bou
 }
 
 TEST_CASE("control socket: an existing directory that keeps the group out is left as it is, and said") {
-    Served s(quick(), "users", [](Served& s) {
-        std::filesystem::create_directories(s.dir.path / "run");
-        ::chmod((s.dir.path / "run").c_str(), 0700);
-    });
+    Served s(quick(), "users", existing_directory(0700));
     struct stat st{};
     REQUIRE(::stat((s.dir.path / "run").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
