@@ -213,9 +213,11 @@ nlohmann::ordered_json status_json(const StatusReport& r) {
     // A command's output tail may be in any encoding (docs/status-json.md: strings are UTF-8).
     o["last_decision"] = well_formed_utf8(r.last_decision);
     o["generation"] = to_string(r.generation);
-    o["data"] = data_state(r);
     o["steps_running"] = r.steps_running ? json(well_formed_utf8(*r.steps_running)) : json(nullptr);
     o["disk_problem"] = text_or_null(well_formed_utf8(r.disk_problem));
+    // After the keys of schema 1's first release: scripts that matched `"generation":…,"steps_running"`
+    // in the text (the VM lab's did) keep working.
+    o["data"] = data_state(r);
     if (r.mirror) {
         o["md"] = well_formed_utf8(md_text(*r.mirror));
         auto f = r.mirror->array ? sync_figures(*r.mirror->array) : std::nullopt;

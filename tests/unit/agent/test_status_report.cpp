@@ -61,7 +61,7 @@ TEST_CASE("status report: the primary's text") {
 TEST_CASE("status report: the primary's JSON") {
     CHECK(render_json(primary_report()) ==
           "{\"version\":1,\"node\":\"alpha\",\"role\":\"primary\",\"state\":\"MIRRORED\",\"state_for_ms\":1200,"
-          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"data\":\"in-sync\",\"steps_running\":null,\"disk_problem\":null,"
+          "\"last_decision\":\"md is clean\",\"generation\":\"1/primary\",\"steps_running\":null,\"disk_problem\":null,\"data\":\"in-sync\","
           "\"md\":\"clean (vda in_sync, nbd0 in_sync,write_mostly)\",\"md_sync\":null,\"nbd_leg\":null,"
           "\"peer\":{\"node\":\"beta\",\"state\":\"EXPORTING\",\"generation\":\"1/primary\",\"md\":\"unknown\",\"nbd\":\"none\",\"md_percent\":0,"
           "\"clock_offset_ms\":-3600250,\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":true,\"last_heard_ms_ago\":200,\"rtt_ms\":2},"
@@ -96,7 +96,7 @@ TEST_CASE("status report: the standby's text and JSON, peer never heard") {
           "  path replication: up (not yet stable), last heard 350ms ago\n");
     CHECK(render_json(r) ==
           "{\"version\":1,\"node\":\"beta\",\"role\":\"standby\",\"state\":\"EXPORTING\",\"state_for_ms\":350,"
-          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"data\":\"unknown\",\"steps_running\":null,\"disk_problem\":null,"
+          "\"last_decision\":\"\",\"generation\":\"0 (blank)\",\"steps_running\":null,\"disk_problem\":null,\"data\":\"unknown\","
           "\"export_running\":false,\"peer\":{\"node\":\"alpha\",\"clock_offset_ms\":null,"
           "\"paths\":[{\"name\":\"replication\",\"alive\":true,\"stable\":false,\"last_heard_ms_ago\":350,\"rtt_ms\":null}],"
           "\"report\":null,\"report_answered_in_ms\":null,\"report_problem\":null},"
